@@ -1,0 +1,53 @@
+"""Layers shared by the networks."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_attngan")
+class MaskModulation(keras.layers.Layer):
+    """Modulates feature maps with an attention mask (seed 000, claim 1).
+
+    The mask ``s`` (``[B, H, W, 1]``, input resolution) is average-pooled to
+    the features' resolution and mapped by a 3x3 convolution to a per-pixel,
+    per-channel scale and shift, as in SPADE (Park et al., 2019):
+    ``h * (1 + gamma(s)) + beta(s)``. The convolution starts at zero, so an
+    untrained generator ignores the mask and the mutual-information term, not
+    initialization noise, decides how much the mask matters.
+
+    Call arguments:
+        inputs: a list ``[features, mask]``; features ``[B, h, w, C]`` with
+            ``H / h`` a whole number.
+    """
+
+    def build(self, input_shape):
+        features_shape, mask_shape = input_shape
+        self._pool = int(mask_shape[1]) // int(features_shape[1])
+        if self._pool * int(features_shape[1]) != int(mask_shape[1]):
+            raise ValueError(
+                "`MaskModulation` needs the mask size to be a multiple of the "
+                f"feature size. Received: features_shape={features_shape}, "
+                f"mask_shape={mask_shape}"
+            )
+        self.scale_shift = keras.layers.Conv2D(
+            2 * int(features_shape[-1]),
+            3,
+            padding="same",
+            kernel_initializer="zeros",
+            dtype=self.dtype_policy,
+            name="scale_shift",
+        )
+        self.scale_shift.build(
+            (None, features_shape[1], features_shape[2], mask_shape[-1])
+        )
+
+    def call(self, inputs):
+        features, mask = inputs
+        mask = ops.cast(mask, features.dtype)
+        if self._pool > 1:
+            mask = ops.average_pool(mask, self._pool, strides=self._pool)
+        gamma, beta = ops.split(self.scale_shift(mask), 2, axis=-1)
+        return features * (1.0 + gamma) + beta
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
