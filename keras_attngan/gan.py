@@ -121,8 +121,6 @@ class AttnGAN(keras.Model):
         self.lambda_mi = float(lambda_mi)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        if not discriminator.built:
-            discriminator.build()
 
         names = ["d_loss", "g_loss", "d_real", "d_fake"]
         if self.uses_mask:

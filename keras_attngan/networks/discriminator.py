@@ -86,8 +86,13 @@ class Discriminator(keras.Model):
             else None
         )
         self.classifier = layers.Dense(1, dtype="float32", name="classifier")
+        # Built at once: the input shape is known, and a built D can be
+        # inspected piecewise (trunk, head) and restored from checkpoints.
+        self.build()
 
     def build(self, input_shape=None):
+        if self.built:
+            return
         input_shape = (None, self.image_size, self.image_size, self.channels)
         self.trunk.build(input_shape)
         feature_shape = self.trunk.compute_output_shape(input_shape)

@@ -1,0 +1,12 @@
+"""The plain GAN baseline: `symbols_attn` with the attention method off (mask `none`).
+
+Everything else is identical, so differences in results are the method's.
+"""
+
+from keras_attngan.config import default_config, smoke
+
+
+def get_config(arg=None):
+    config = default_config()
+    config.model.mask_source = "none"
+    return smoke(config) if arg == "smoke" else config

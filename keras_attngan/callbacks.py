@@ -1,0 +1,186 @@
+"""Keras callbacks: every side effect of training (summaries, pictures, files).
+
+`AttnGAN.train_step` only does maths; these callbacks read the model between
+steps. They count time in train steps (`model.train_steps`, restored with the
+checkpoint), so a resumed run continues its TensorBoard curves instead of
+restarting them at zero, and they fire when a multiple of their period is
+crossed, which also works when `steps_per_execution` > 1 runs several steps
+between two callback calls.
+"""
+
+import abc
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_attngan import images as images_lib
+
+
+class _EveryNSteps(keras.callbacks.Callback, abc.ABC):
+    """Calls `self.run(step)` each time the train step crosses a multiple of `every`."""
+
+    def __init__(self, every, run_on_end=True):
+        super().__init__()
+        self.every = every
+        self.run_on_end = run_on_end
+        self._last_run = None
+
+    def _step(self):
+        return int(self.model.train_steps.numpy())
+
+    def on_train_begin(self, logs=None):
+        self._last_run = self._step()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._step()
+        if step // self.every > self._last_run // self.every:
+            self.run(step, logs)
+            self._last_run = step
+
+    def on_train_end(self, logs=None):
+        step = self._step()
+        if self.run_on_end and step != self._last_run:
+            self.run(step, logs)
+            self._last_run = step
+
+    @abc.abstractmethod
+    def run(self, step, logs):
+        """Does the periodic work at train step `step`."""
+
+
+class ScalarSummaries(_EveryNSteps):
+    """Writes the training metrics (losses, MI bound, mask statistics) to TensorBoard.
+
+    Args:
+        logdir: TensorBoard log directory.
+        every: period in train steps.
+    """
+
+    def __init__(self, logdir, every=50):
+        super().__init__(every, run_on_end=False)
+        self.writer = tf.summary.create_file_writer(os.path.join(logdir, "train"))
+
+    def run(self, step, logs):
+        with self.writer.as_default(step=step):
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(name, float(value))
+        self.writer.flush()
+
+
+class AttentionImages(_EveryNSteps):
+    """Pictures of training from fixed noise, in TensorBoard and as PNG files.
+
+    Seed 000, claim 9: the attention masks of the inner loop are output as
+    logging information. Each time it fires it writes
+
+    - ``samples``: a grid of synthesized images (after K mask refinements);
+    - ``inner_loop``: per sample, the row ``x_0, s_1, x_1, ..., s_K, x_K`` of
+      images and the masks D produced between them (heat maps);
+    - ``overlays``: D's attention on the final images, over the images;
+
+    as TensorBoard image summaries, as PNGs in ``image_dir`` (``NAME.png`` is
+    the latest, ``history/step_N_NAME.png`` each one), and the masks
+    themselves as ``mask_dir/step_N.npz`` (stored with the model at export,
+    claim 10).
+
+    Args:
+        logdir: TensorBoard log directory.
+        image_dir: directory of the PNG files.
+        mask_dir: directory of the mask archives.
+        every: period in train steps.
+        num_images: samples per grid.
+        seed: seed of the fixed noise.
+    """
+
+    def __init__(self, logdir, image_dir, mask_dir, every=500, num_images=36, seed=0):
+        super().__init__(every)
+        self.writer = tf.summary.create_file_writer(os.path.join(logdir, "images"))
+        self.image_dir = image_dir
+        self.mask_dir = mask_dir
+        self.num_images = num_images
+        self.seed = seed
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._latent = {
+            "z": keras.random.normal(
+                (self.num_images, self.model.latent.noise_dim), seed=self.seed
+            )
+        }
+
+    def pictures(self):
+        """Computes the grids and the masks (uint8 pictures, float masks)."""
+        result = self.model.synthesize(self._latent)
+        final = np.asarray(result["images"])
+        pictures = {"samples": images_lib.grid(images_lib.to_uint8(final, rgb=True))}
+        masks = {}
+        if "masks" in result:
+            trajectory = np.asarray(result["trajectory"])
+            masks["inner_loop"] = np.asarray(result["masks"])
+            rows = min(8, self.num_images)
+            cells = []
+            for row in range(rows):
+                cells.append(images_lib.to_uint8(trajectory[row, :1], rgb=True))
+                for k in range(masks["inner_loop"].shape[1]):
+                    cells.append(images_lib.colorize(masks["inner_loop"][row, k : k + 1]))
+                    cells.append(images_lib.to_uint8(trajectory[row, k + 1 : k + 2], rgb=True))
+            pictures["inner_loop"] = images_lib.grid(
+                np.concatenate(cells), columns=len(cells) // rows
+            )
+            masks["final"] = np.asarray(self.model.discriminator(final)["attention"])
+            pictures["overlays"] = images_lib.grid(images_lib.overlay(final, masks["final"]))
+        return pictures, masks
+
+    def run(self, step, logs):
+        pictures, masks = self.pictures()
+        with self.writer.as_default(step=step):
+            for name, picture in pictures.items():
+                tf.summary.image(name, picture[None])
+        self.writer.flush()
+        for name, picture in pictures.items():
+            images_lib.write_png(os.path.join(self.image_dir, f"{name}.png"), picture)
+            images_lib.write_png(
+                os.path.join(self.image_dir, "history", f"step_{step:07d}_{name}.png"), picture
+            )
+        if masks:
+            os.makedirs(self.mask_dir, exist_ok=True)
+            path = os.path.join(self.mask_dir, f"step_{step:07d}.npz")
+            np.savez_compressed(
+                path + ".tmp.npz", **{k: np.round(v * 255).astype(np.uint8) for k, v in masks.items()}
+            )
+            os.replace(path + ".tmp.npz", path)
+
+
+class CheckpointSaver(_EveryNSteps):
+    """Saves a checkpoint every `every` steps and at the end; keeps the manager's last k.
+
+    Args:
+        manager: a `tf.train.CheckpointManager` (see
+            `keras_attngan.experiment.checkpoint_manager`).
+        every: period in train steps.
+    """
+
+    def __init__(self, manager, every=500):
+        super().__init__(every)
+        self.manager = manager
+
+    def run(self, step, logs):
+        self.manager.save(checkpoint_number=step)
+
+
+class ExportOnEnd(keras.callbacks.Callback):
+    """Exports the serving SavedModel when training ends (seed 000, claims 10-12).
+
+    Args:
+        export_fn: called with the model; see `keras_attngan.serving.export`.
+    """
+
+    def __init__(self, export_fn):
+        super().__init__()
+        self.export_fn = export_fn
+        self.path = None
+
+    def on_train_end(self, logs=None):
+        self.path = self.export_fn(self.model)

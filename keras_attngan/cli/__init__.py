@@ -1,0 +1,1 @@
+"""Command-line apps (absl): `attngan train | synthesize | export`."""

@@ -1,0 +1,34 @@
+"""`attngan export`: exports a workdir's latest checkpoint as a serving SavedModel.
+
+    attngan export --workdir runs/symbols [--out runs/symbols/export]
+
+The SavedModel goes to OUT/STEP (TF Serving's versioned layout); see
+`keras_attngan.serving` for its signatures and metadata.
+"""
+
+from absl import flags
+
+from keras_attngan import serving
+from keras_attngan.experiment import Workdir, load_config, restore_trainer
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by `attngan train`.")
+_OUT = flags.DEFINE_string("out", None, "Export base directory (default: WORKDIR/export).")
+flags.mark_flag_as_required("workdir")
+
+
+def export_workdir(workdir_path, out=None):
+    """Restores the latest checkpoint of a workdir and exports it; returns the path."""
+    workdir = Workdir(workdir_path)
+    config = load_config(workdir)
+    model, manager, _ = restore_trainer(config, workdir)
+    if not manager.latest_checkpoint:
+        raise FileNotFoundError(
+            f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."
+        )
+    return serving.export(model, out or workdir.export, config, workdir.masks)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise SystemExit(f"Unexpected arguments: {argv[1:]}")
+    print(f"SavedModel: {export_workdir(_WORKDIR.value, _OUT.value)}")

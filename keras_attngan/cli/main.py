@@ -1,0 +1,39 @@
+"""The `attngan` command: dispatches to one absl app per sub-command."""
+
+import importlib
+import sys
+
+from absl import app
+
+COMMANDS = {
+    "train": "keras_attngan.cli.train",
+    "synthesize": "keras_attngan.cli.synthesize",
+    "export": "keras_attngan.cli.export",
+}
+
+USAGE = """usage: attngan COMMAND [--flags]
+
+commands:
+  train       train a config: attngan train --config configs/symbols_attn.py --workdir DIR
+  synthesize  write images from an export: attngan synthesize --model DIR --num N --out DIR
+  export      export a workdir's latest checkpoint: attngan export --workdir DIR --out DIR
+
+`attngan COMMAND --help` lists a command's flags."""
+
+
+def run(argv=None):
+    """Entry point of the `attngan` console script."""
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 2 or argv[1] not in COMMANDS:
+        received = argv[1] if len(argv) > 1 else None
+        message = "" if received in (None, "-h", "--help") else f"unknown command {received!r}\n"
+        sys.stderr.write(f"{message}{USAGE}\n")
+        sys.exit(0 if received in ("-h", "--help") else 2)
+    command = argv[1]
+    # Importing only the chosen command keeps each command's flags its own.
+    module = importlib.import_module(COMMANDS[command])
+    app.run(module.main, argv=[f"attngan {command}"] + argv[2:])
+
+
+if __name__ == "__main__":
+    run()

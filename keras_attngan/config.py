@@ -1,0 +1,143 @@
+"""Experiment configuration: the defaults every `configs/*.py` starts from.
+
+A config is data (an `ml_collections.ConfigDict`); `configs/NAME.py` files
+change a few keys of `default_config()` and `validate_config` rejects bad
+values before any work starts. Every key is documented in README.md.
+"""
+
+import ml_collections
+
+from keras_attngan import losses
+from keras_attngan.data import parse_source
+from keras_attngan.networks.discriminator import MASK_SOURCES
+from keras_attngan.networks.generator import num_stages
+
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def default_config():
+    """The attention GAN on built-in `symbols`, sized to train on a laptop CPU."""
+    config = ml_collections.ConfigDict()
+    config.seed = 0
+
+    config.data = ml_collections.ConfigDict()
+    config.data.source = "symbols"
+    config.data.image_size = 32
+    config.data.batch_size = 64
+    config.data.num_examples = ml_collections.config_dict.placeholder(int)
+    config.data.split = "train"
+    config.data.data_dir = ml_collections.config_dict.placeholder(str)
+    config.data.download = True
+    config.data.skip_bad_files = False
+    # Filled in by `attngan train` from the data; stored with the run so that
+    # `export` rebuilds the networks without loading the data.
+    config.data.channels = ml_collections.config_dict.placeholder(int)
+
+    config.model = ml_collections.ConfigDict()
+    config.model.latent_dim = 64
+    config.model.g_width = 64
+    config.model.d_width = 64
+    config.model.mask_source = "learned"
+    config.model.q_width = 16
+
+    config.train = ml_collections.ConfigDict()
+    config.train.steps = 3000
+    config.train.steps_per_epoch = 250
+    config.train.inner_steps = 1
+    config.train.lambda_mi = 1.0
+    config.train.loss = "non_saturating"
+    config.train.g_learning_rate = 2e-4
+    config.train.d_learning_rate = 2e-4
+    config.train.beta_1 = 0.5
+    config.train.beta_2 = 0.999
+    config.train.jit_compile = False
+    config.train.steps_per_execution = 10
+    config.train.dtype_policy = "float32"
+
+    config.log = ml_collections.ConfigDict()
+    config.log.scalars_every = 50
+    config.log.images_every = 500
+    config.log.num_images = 36
+    config.log.checkpoint_every = 500
+    config.log.keep_checkpoints = 3
+    config.log.export_on_end = True
+    return config
+
+
+def smoke(config):
+    """Shrinks `config` in place to a run of a few seconds (the `:smoke` variant)."""
+    config.data.num_examples = 256
+    config.data.batch_size = 16
+    config.model.g_width = 16
+    config.model.d_width = 16
+    config.model.q_width = 8
+    config.model.latent_dim = 16
+    config.train.steps = 20
+    config.train.steps_per_epoch = 10
+    config.train.steps_per_execution = 5
+    config.log.scalars_every = 5
+    config.log.images_every = 10
+    config.log.num_images = 16
+    config.log.checkpoint_every = 10
+    return config
+
+
+def _check(condition, key, value, expectation):
+    if not condition:
+        raise ValueError(f"`{key}` should be {expectation}. Received: {key}={value!r}")
+
+
+def validate_config(config):
+    """Raises ValueError naming the first invalid key; does no other work.
+
+    Args:
+        config: a ConfigDict shaped like `default_config()`.
+    """
+    data, model, train, log = config.data, config.model, config.train, config.log
+    parse_source(data.source)
+    num_stages(data.image_size)
+    _check(data.batch_size >= 1, "data.batch_size", data.batch_size, "an integer >= 1")
+    _check(
+        model.mask_source in MASK_SOURCES,
+        "model.mask_source",
+        model.mask_source,
+        f"one of {list(MASK_SOURCES)}",
+    )
+    _check(train.loss in losses.LOSSES, "train.loss", train.loss, f"one of {sorted(losses.LOSSES)}")
+    _check(
+        train.dtype_policy in DTYPE_POLICIES,
+        "train.dtype_policy",
+        train.dtype_policy,
+        f"one of {list(DTYPE_POLICIES)}",
+    )
+    for key in ("latent_dim", "g_width", "d_width", "q_width"):
+        _check(model[key] >= 1, f"model.{key}", model[key], "an integer >= 1")
+    _check(
+        train.inner_steps >= 1,
+        "train.inner_steps",
+        train.inner_steps,
+        "an integer >= 1 (K, the generator inner-loop length)",
+    )
+    for key in ("lambda_mi",):
+        _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
+    for key in ("g_learning_rate", "d_learning_rate"):
+        _check(train[key] > 0, f"train.{key}", train[key], "a number > 0")
+    for key in ("beta_1", "beta_2"):
+        _check(0 <= train[key] < 1, f"train.{key}", train[key], "in [0, 1)")
+    for key in ("steps", "steps_per_epoch", "steps_per_execution"):
+        _check(train[key] >= 1, f"train.{key}", train[key], "an integer >= 1")
+    _check(
+        train.steps % train.steps_per_epoch == 0,
+        "train.steps",
+        train.steps,
+        f"a multiple of train.steps_per_epoch={train.steps_per_epoch}",
+    )
+    _check(
+        train.steps_per_epoch % train.steps_per_execution == 0,
+        "train.steps_per_epoch",
+        train.steps_per_epoch,
+        f"a multiple of train.steps_per_execution={train.steps_per_execution}",
+    )
+    for key in ("scalars_every", "images_every", "checkpoint_every", "keep_checkpoints", "num_images"):
+        _check(log[key] >= 1, f"log.{key}", log[key], "an integer >= 1")
+

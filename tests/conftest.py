@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny, seeded networks and trainers (16x16, widths of 4-8)."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_attngan.gan import AttnGAN  # noqa: E402
+from keras_attngan.networks.discriminator import Discriminator  # noqa: E402
+from keras_attngan.networks.generator import build_generator  # noqa: E402
+from keras_attngan.networks.mask_predictor import build_mask_predictor  # noqa: E402
+
+SIZE, CHANNELS, LATENT = 16, 3, 8
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+
+
+def make_trainer(mask_source="learned", inner_steps=2, lambda_mi=1.0, compile_kwargs=None):
+    """A compiled 16x16 AttnGAN with tiny networks."""
+    uses_mask = mask_source != "none"
+    generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
+    discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=mask_source)
+    predictor = build_mask_predictor(SIZE, CHANNELS, width=4) if uses_mask else None
+    model = AttnGAN(
+        generator,
+        discriminator,
+        LATENT,
+        predictor,
+        inner_steps=inner_steps,
+        lambda_mi=lambda_mi,
+        seed=0,
+    )
+    model.compile(
+        keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), **(compile_kwargs or {})
+    )
+    return model
+
+
+def real_dataset(batch_size=4, count=32):
+    """Random 'real' images in [-1, 1] as the trainer expects them."""
+    images = np.random.default_rng(0).uniform(-1, 1, (count, SIZE, SIZE, CHANNELS))
+    return (
+        tf.data.Dataset.from_tensor_slices({"images": images.astype("float32")})
+        .batch(batch_size, drop_remainder=True)
+        .repeat()
+    )

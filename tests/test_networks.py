@@ -1,0 +1,156 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import CHANNELS, LATENT, SIZE
+
+from keras_attngan.networks.discriminator import MASK_SOURCES, Discriminator
+from keras_attngan.networks.generator import build_generator, num_stages
+from keras_attngan.networks.layers import MaskModulation
+from keras_attngan.networks.mask_predictor import build_mask_predictor
+
+
+def _images(count=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, (count, SIZE, SIZE, CHANNELS)).astype(np.float32)
+
+
+def _latent(count=3):
+    return {
+        "z": np.random.default_rng(1).normal(size=(count, LATENT)).astype(np.float32),
+        "mask": np.random.default_rng(2).uniform(size=(count, SIZE, SIZE, 1)).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("use_mask", [True, False])
+def test_generator_shapes_and_range(use_mask):
+    generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=use_mask)
+    latent = _latent() if use_mask else {"z": _latent()["z"]}
+    images = generator(latent).numpy()
+    assert images.shape == (3, SIZE, SIZE, CHANNELS)
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_generator_modulated_at_every_resolution():
+    generator = build_generator(LATENT, 32, 1, width=8)
+    sizes = sorted(
+        layer.input[0].shape[1] for layer in generator.layers if isinstance(layer, MaskModulation)
+    )
+    assert sizes == [4, 8, 16]
+
+
+def test_mask_modulation_starts_as_identity_and_learns_to_use_the_mask():
+    layer = MaskModulation()
+    features = np.random.default_rng(0).normal(size=(2, 4, 4, 5)).astype(np.float32)
+    mask = np.random.default_rng(1).uniform(size=(2, 16, 16, 1)).astype(np.float32)
+    np.testing.assert_allclose(layer([features, mask]), features, rtol=1e-6)
+    layer.scale_shift.kernel.assign(tf.fill(layer.scale_shift.kernel.shape, 0.1))
+    other = layer([features, 1.0 - mask]).numpy()
+    assert not np.allclose(layer([features, mask]).numpy(), other)
+
+
+@pytest.mark.parametrize("source", MASK_SOURCES)
+def test_discriminator_outputs(source):
+    discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=source)
+    outputs = discriminator(_images())
+    assert set(outputs) == {"logits", "attention", "features"}
+    assert outputs["logits"].shape == (3, 1)
+    assert outputs["features"].shape == (3, 16)  # width * 2 ** (stages - 1)
+    attention = outputs["attention"].numpy()
+    assert attention.shape == (3, SIZE, SIZE, 1)
+    assert attention.min() >= 0.0 and attention.max() <= 1.0
+    if source in ("gradcam", "saliency"):
+        np.testing.assert_allclose(attention.max(axis=(1, 2, 3)), 1.0, atol=1e-3)
+    if source == "none":
+        np.testing.assert_array_equal(attention, 1.0)
+    assert set(discriminator(_images(), return_attention=False)) == {"logits", "features"}
+
+
+def test_gradcam_equals_the_gradient_definition():
+    discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="gradcam")
+    images = tf.constant(_images())
+    feature_maps = discriminator.trunk(images)
+    with tf.GradientTape() as tape:
+        tape.watch(feature_maps)
+        logits = discriminator._head(feature_maps)[0]
+        decision = tf.reduce_sum(tf.sign(logits) * logits)
+    alpha = tf.reduce_mean(tape.gradient(decision, feature_maps), axis=(1, 2), keepdims=True)
+    cam = tf.nn.relu(tf.reduce_sum(alpha * feature_maps, axis=-1, keepdims=True))
+    cam = tf.image.resize(cam, (SIZE, SIZE), method="bilinear")
+    expected = cam / (tf.reduce_max(cam, axis=(1, 2, 3), keepdims=True) + 1e-6)
+    # float32 summation order differs between the two computations.
+    np.testing.assert_allclose(discriminator(images)["attention"], expected, atol=1e-4)
+
+
+def test_saliency_marks_the_pixels_the_logit_depends_on():
+    discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="saliency")
+    images = tf.constant(_images())
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        logits = discriminator(images, return_attention=False)["logits"]
+    gradient = tf.reduce_max(tf.abs(tape.gradient(logits, images)), axis=-1, keepdims=True)
+    expected = gradient / (tf.reduce_max(gradient, axis=(1, 2, 3), keepdims=True) + 1e-6)
+    np.testing.assert_allclose(discriminator(images)["attention"], expected, atol=1e-5)
+
+
+def test_learned_attention_is_faithful_by_construction():
+    discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="learned")
+    images = _images(1)
+    feature_maps = discriminator.trunk(images).numpy()
+    # Cells the attention ignores cannot move the logit: zero every score but
+    # one, then change the features of the ignored cells.
+    scores = np.zeros(feature_maps.shape[:-1] + (1,), np.float32)
+    scores[0, 0, 0, 0] = 1.0
+    perturbed = feature_maps.copy()
+    perturbed[0, 1:, :, :] += 5.0
+    discriminator.attention_scores = lambda _: tf.constant(scores)
+    logits_a = discriminator._head(tf.constant(feature_maps))[0]
+    logits_b = discriminator._head(tf.constant(perturbed))[0]
+    np.testing.assert_allclose(logits_a, logits_b, rtol=1e-6)
+
+
+def test_mask_predictor_shapes():
+    predictor = build_mask_predictor(SIZE, CHANNELS, width=4)
+    assert predictor(_images()).shape == (3, SIZE, SIZE, 1)
+
+
+@pytest.mark.parametrize("size", [0, 4, 12, 48])
+def test_sizes_the_architecture_cannot_make(size):
+    with pytest.raises(ValueError, match=f"image_size.*Received: image_size={size}"):
+        num_stages(size)
+    with pytest.raises(ValueError, match="image_size"):
+        build_generator(LATENT, size, CHANNELS)
+
+
+def test_unknown_mask_source_lists_the_choices():
+    with pytest.raises(ValueError, match=r"\['learned', 'gradcam', 'saliency', 'none'\].*'attn'"):
+        Discriminator(SIZE, CHANNELS, attention="attn")
+
+
+@pytest.mark.parametrize(
+    "build, inputs",
+    [
+        (lambda: build_generator(LATENT, SIZE, CHANNELS, width=8), lambda: _latent()),
+        (lambda: Discriminator(SIZE, CHANNELS, width=8, attention="gradcam"), lambda: _images()),
+        (lambda: Discriminator(SIZE, CHANNELS, width=8, attention="learned"), lambda: _images()),
+        (lambda: build_mask_predictor(SIZE, CHANNELS, width=4), lambda: _images()),
+    ],
+    ids=["generator+MaskModulation", "discriminator-gradcam", "discriminator-learned", "q"],
+)
+def test_save_load_round_trip(tmp_path, build, inputs):
+    network = build()
+    if hasattr(network, "attention_scores") and network.attention_scores is not None:
+        network.attention_scores.kernel.assign(
+            tf.random.normal(network.attention_scores.kernel.shape)
+        )
+    x = inputs()
+    before = keras.tree.map_structure(np.asarray, network(x))
+    path = str(tmp_path / "network.keras")
+    network.save(path)
+    restored = keras.models.load_model(path)
+    after = keras.tree.map_structure(np.asarray, restored(x))
+    keras.tree.map_structure(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), before, after)
+    assert type(restored) is type(network)
+    for original, loaded in zip(network.weights, restored.weights):
+        assert original.path == loaded.path
+        np.testing.assert_array_equal(original.numpy(), loaded.numpy())
