@@ -128,6 +128,8 @@ class AttnGAN(keras.Model):
             if self.mask_predictor is not None:
                 names += ["mi_bound", "mi_loss"]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        # Every network arrives built, so the trainer is too (and saves whole).
+        self.built = True
 
     @property
     def metrics(self):

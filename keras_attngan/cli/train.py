@@ -70,6 +70,7 @@ def fit(model, dataset, config, start_step, callback_list):
             initial_epoch=epoch,
             steps_per_epoch=per_epoch - remainder,
             callbacks=callback_list,
+            shuffle=False,  # the pipeline shuffles; Keras would only warn
             verbose="auto",
         )
         start_step += per_epoch - remainder
@@ -80,6 +81,7 @@ def fit(model, dataset, config, start_step, callback_list):
             initial_epoch=start_step // per_epoch,
             steps_per_epoch=per_epoch,
             callbacks=callback_list,
+            shuffle=False,  # the pipeline shuffles; Keras would only warn
             verbose="auto",
         )
 

@@ -1,0 +1,199 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
+
+from keras_attngan.gan import AttnGAN
+from keras_attngan.networks.discriminator import Discriminator
+from keras_attngan.networks.generator import build_generator
+from keras_attngan.networks.layers import MaskModulation
+from keras_attngan.networks.mask_predictor import build_mask_predictor
+from keras_attngan.regularizers import mask_mutual_information
+
+
+def _snapshot(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def _changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def _batch(count=4):
+    return next(iter(real_dataset(count)))
+
+
+@pytest.mark.parametrize("inner_steps", [1, 3])
+def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_steps):
+    g_calls, d_calls = [], []
+
+    class RecordingGenerator(keras.Model):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def call(self, inputs, training=None):
+            images = self.inner(inputs, training=training)
+            g_calls.append(({k: np.asarray(v) for k, v in inputs.items()}, np.asarray(images)))
+            return images
+
+    class RecordingDiscriminator(Discriminator):
+        def call(self, images, training=None, return_attention=True):
+            outputs = super().call(images, training, return_attention)
+            d_calls.append((np.asarray(images), {k: np.asarray(v) for k, v in outputs.items()}))
+            return outputs
+
+    model = AttnGAN(
+        RecordingGenerator(build_generator(LATENT, SIZE, CHANNELS, width=8)),
+        RecordingDiscriminator(SIZE, CHANNELS, width=8),
+        LATENT,
+        build_mask_predictor(SIZE, CHANNELS, width=4),
+        inner_steps=inner_steps,
+        seed=3,
+    )
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=True)
+    model.train_step(_batch())
+
+    # One pass from the uniform mask, then K passes in the inner loop.
+    assert len(g_calls) == inner_steps + 1
+    assert int(model.g_optimizer.iterations) == inner_steps
+    assert int(model.d_optimizer.iterations) == 1
+    z0 = g_calls[0][0]["z"]
+    for inputs, _ in g_calls:  # claim 2: z is held constant
+        np.testing.assert_array_equal(inputs["z"], z0)
+    np.testing.assert_array_equal(g_calls[0][0]["mask"], 1.0)  # claim 3
+    # Claim 1: the mask of pass k is D's attention on the output of pass k-1.
+    for k in range(1, inner_steps + 1):
+        d_images, d_outputs = d_calls[k - 1]
+        np.testing.assert_array_equal(d_images, g_calls[k - 1][1])
+        np.testing.assert_array_equal(g_calls[k][0]["mask"], d_outputs["attention"])
+    # The D step sees the real batch and the last fakes, in one call.
+    assert d_calls[-1][0].shape[0] == 8
+
+
+def test_generator_step_updates_g_and_q_but_not_d():
+    model = make_trainer()
+    d_before = _snapshot(model.discriminator.trainable_variables)
+    g_before = _snapshot(model.generator.trainable_variables)
+    q_before = _snapshot(model.mask_predictor.trainable_variables)
+    latent = model.latent.sample(4, model.seed_generator)
+    model._generator_inner_loop(latent, 4)
+    assert not any(_changed(d_before, model.discriminator.trainable_variables))
+    assert all(_changed(g_before, model.generator.trainable_variables))
+    assert all(_changed(q_before, model.mask_predictor.trainable_variables))
+
+
+def test_discriminator_step_updates_d_only():
+    model = make_trainer()
+    fake = model.generator({"z": tf.random.normal((4, LATENT)), "mask": tf.ones((4, SIZE, SIZE, 1))})
+    d_before = _snapshot(model.discriminator.trainable_variables)
+    g_before = _snapshot(model.generator_variables)
+    model._discriminator_step(_batch()["images"], fake)
+    assert all(_changed(d_before, model.discriminator.trainable_variables))
+    assert not any(_changed(g_before, model.generator_variables))
+
+
+def test_mutual_information_gradient_reaches_the_mask_modulation():
+    model = make_trainer()
+    latent = {"z": tf.random.normal((4, LATENT))}
+    previous = model.generator({**latent, "mask": tf.ones((4, SIZE, SIZE, 1))})
+    mask = model.discriminator(previous)["attention"]
+    kernels = [
+        layer.scale_shift.kernel
+        for layer in model.generator.layers
+        if isinstance(layer, MaskModulation)
+    ]
+    with tf.GradientTape() as tape:
+        current = model.generator({**latent, "mask": mask})
+        loss = mask_mutual_information(mask, model.mask_predictor(current - previous)).loss
+    for gradient in tape.gradient(loss, kernels):
+        assert float(tf.norm(gradient)) > 0
+
+
+@pytest.mark.parametrize(
+    "source, jit",
+    [
+        ("learned", False),
+        ("learned", True),
+        ("gradcam", True),
+        ("saliency", True),
+        ("none", False),
+        ("none", True),
+    ],
+)
+def test_fit(source, jit):
+    model = make_trainer(source, compile_kwargs={"jit_compile": jit, "steps_per_execution": 2})
+    assert model.jit_compile is jit
+    history = model.fit(real_dataset(), steps_per_epoch=4, epochs=1, verbose=0)
+    expected = {"d_loss", "g_loss", "d_real", "d_fake"}
+    if source != "none":
+        expected |= {"mask_mean", "mask_std", "mi_bound", "mi_loss"}
+    assert set(history.history) == expected
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+    assert int(model.train_steps) == 4 and int(model.g_optimizer.iterations) == 8
+
+
+def test_training_is_reproducible_from_the_seed():
+    def run():
+        keras.utils.set_random_seed(0)
+        model = make_trainer()
+        model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)
+        return model.generator.get_weights()
+
+    for a, b in zip(run(), run()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_save_load_round_trip_of_the_trainer(tmp_path):
+    model = make_trainer()
+    model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)
+    path = str(tmp_path / "trainer.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert isinstance(restored, AttnGAN)
+    assert (restored.inner_steps, restored.lambda_mi, restored.loss_name) == (2, 1.0, "non_saturating")
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(restored.train_steps) == 2
+    z = {"z": tf.random.normal((3, LATENT), seed=1)}
+    np.testing.assert_allclose(restored(z), model(z), atol=1e-6)
+    restored.fit(real_dataset(), steps_per_epoch=1, epochs=1, verbose=0)
+    assert int(restored.train_steps) == 3
+
+
+def test_synthesize_returns_the_refinement_trajectory():
+    model = make_trainer(inner_steps=3)
+    outputs = model.synthesize({"z": tf.random.normal((2, LATENT))})
+    assert outputs["masks"].shape == (2, 3, SIZE, SIZE, 1)
+    assert outputs["trajectory"].shape == (2, 4, SIZE, SIZE, CHANNELS)
+    np.testing.assert_array_equal(outputs["trajectory"][:, -1], outputs["images"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"inner_steps": 0}, "inner_steps.*Received: inner_steps=0"),
+        ({"lambda_mi": -1.0}, "lambda_mi.*Received: lambda_mi=-1.0"),
+        ({"mask_predictor": None}, "mask_predictor"),
+    ],
+)
+def test_bad_trainer_arguments(kwargs, match):
+    arguments = dict(
+        generator=build_generator(LATENT, SIZE, CHANNELS, width=8),
+        discriminator=Discriminator(SIZE, CHANNELS, width=8),
+        latent_dim=LATENT,
+        mask_predictor=build_mask_predictor(SIZE, CHANNELS, width=4),
+    )
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        AttnGAN(**arguments)
+
+
+def test_bad_compile_arguments():
+    model = make_trainer()
+    with pytest.raises(ValueError, match="non_saturating.*Received: loss='wgan'"):
+        model.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss="wgan")
+    shared = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two optimizer instances"):
+        model.compile(shared, shared)
