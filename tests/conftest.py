@@ -51,3 +51,33 @@ def real_dataset(batch_size=4, count=32):
         .batch(batch_size, drop_remainder=True)
         .repeat()
     )
+
+
+def load_config(name, arg="smoke"):
+    """Loads configs/NAME.py's get_config(arg), as `--config configs/NAME.py:arg` does."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "configs", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"configs_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
+
+
+def tiny_config(name="symbols_attn", **overrides):
+    """A smoke config shrunk further for tests: 16x16, a few steps."""
+    config = load_config(name)
+    config.data.image_size = 16
+    config.data.num_examples = 64
+    config.data.batch_size = 8
+    config.train.steps = 4
+    config.train.steps_per_epoch = 2
+    config.train.steps_per_execution = 2
+    config.log.scalars_every = 2
+    config.log.images_every = 2
+    config.log.checkpoint_every = 2
+    config.log.num_images = 4
+    for key, value in overrides.items():
+        section, field = key.split(".")
+        config[section][field] = value
+    return config

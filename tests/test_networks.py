@@ -55,11 +55,11 @@ def test_discriminator_outputs(source):
     outputs = discriminator(_images())
     assert set(outputs) == {"logits", "attention", "features"}
     assert outputs["logits"].shape == (3, 1)
-    assert outputs["features"].shape == (3, 16)  # width * 2 ** (stages - 1)
+    assert outputs["features"].shape == (3, 4 * 4 * 16)  # 4x4 cells of width * 2 ** (stages - 1)
     attention = outputs["attention"].numpy()
     assert attention.shape == (3, SIZE, SIZE, 1)
     assert attention.min() >= 0.0 and attention.max() <= 1.0
-    if source in ("gradcam", "saliency"):
+    if source in ("learned", "gradcam", "saliency"):
         np.testing.assert_allclose(attention.max(axis=(1, 2, 3)), 1.0, atol=1e-3)
     if source == "none":
         np.testing.assert_array_equal(attention, 1.0)
@@ -95,18 +95,19 @@ def test_saliency_marks_the_pixels_the_logit_depends_on():
 
 def test_learned_attention_is_faithful_by_construction():
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="learned")
-    images = _images(1)
-    feature_maps = discriminator.trunk(images).numpy()
-    # Cells the attention ignores cannot move the logit: zero every score but
-    # one, then change the features of the ignored cells.
-    scores = np.zeros(feature_maps.shape[:-1] + (1,), np.float32)
-    scores[0, 0, 0, 0] = 1.0
+    feature_maps = discriminator.trunk(_images(1)).numpy()
+    # Cells the attention ignores cannot move the logit: gate every cell but
+    # one to 0, then change the features of the ignored cells.
+    gate = np.zeros(feature_maps.shape[:-1] + (1,), np.float32)
+    gate[0, 0, 0, 0] = 1.0
+    discriminator.attention_scores = lambda _: tf.constant(gate)
     perturbed = feature_maps.copy()
     perturbed[0, 1:, :, :] += 5.0
-    discriminator.attention_scores = lambda _: tf.constant(scores)
-    logits_a = discriminator._head(tf.constant(feature_maps))[0]
-    logits_b = discriminator._head(tf.constant(perturbed))[0]
-    np.testing.assert_allclose(logits_a, logits_b, rtol=1e-6)
+    logits = discriminator._head(tf.constant(feature_maps))[0]
+    np.testing.assert_allclose(logits, discriminator._head(tf.constant(perturbed))[0], rtol=1e-6)
+    # ... while a change in the attended cell does move it.
+    perturbed[0, 0, 0, :] += 5.0
+    assert not np.allclose(logits, discriminator._head(tf.constant(perturbed))[0])
 
 
 def test_mask_predictor_shapes():

@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-from absl import app
+from absl import app, flags, logging
 
 COMMANDS = {
     "train": "keras_attngan.cli.train",
@@ -32,7 +32,15 @@ def run(argv=None):
     command = argv[1]
     # Importing only the chosen command keeps each command's flags its own.
     module = importlib.import_module(COMMANDS[command])
-    app.run(module.main, argv=[f"attngan {command}"] + argv[2:])
+
+    def main(command_argv):
+        # TensorFlow logs every saved asset and renamed signature input at
+        # INFO; users see warnings and our own summary unless they ask.
+        if not flags.FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)
+        return module.main(command_argv)
+
+    app.run(main, argv=[f"attngan {command}"] + argv[2:])
 
 
 if __name__ == "__main__":

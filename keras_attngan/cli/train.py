@@ -10,7 +10,7 @@ SavedModel into the workdir, then prints where each is.
 
 import os
 
-from absl import flags, logging
+from absl import flags
 from ml_collections import config_flags
 
 from keras_attngan import callbacks, serving
@@ -100,12 +100,10 @@ def train(config, workdir_path):
     config.data.channels = source.channels
     model, manager, step = restore_trainer(config, workdir)
     write_config(config, workdir)
-    logging.info(
-        "XLA (jit_compile): %s; step %d of %d; %d training images.",
-        model.jit_compile,
-        step,
-        config.train.steps,
-        source.num_examples,
+    print(
+        f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
+        f"({source.num_examples} images): step {step} of {config.train.steps}, "
+        f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}."
     )
     callback_list = make_callbacks(config, workdir, manager)
     if step >= config.train.steps:
@@ -120,14 +118,18 @@ def train(config, workdir_path):
 
 def describe(workdir, export_path):
     """What a user wants to know when training ends: where everything is."""
-    lines = [
-        f"Run directory: {workdir.root}",
-        f"  checkpoints:      {workdir.checkpoints}",
-        f"  sample grid:      {os.path.join(workdir.samples, 'samples.png')}",
-        f"  attention masks:  {os.path.join(workdir.samples, 'overlays.png')} (over the samples)",
-        f"                    {os.path.join(workdir.samples, 'inner_loop.png')} (x0, s1, x1, ... per row)",
-        f"  logged masks:     {workdir.masks}",
-    ]
+    pictures = {
+        "samples.png": "sample grid",
+        "overlays.png": "D's attention over the samples",
+        "inner_loop.png": "inner loop: x0, s1, x1, ... per row",
+    }
+    lines = [f"Run directory: {workdir.root}", f"  checkpoints:      {workdir.checkpoints}"]
+    for name, what in pictures.items():
+        path = os.path.join(workdir.samples, name)
+        if os.path.exists(path):
+            lines.append(f"  {path}  ({what})")
+    if os.path.isdir(workdir.masks):
+        lines.append(f"  logged masks:     {workdir.masks}")
     if export_path:
         lines.append(f"  SavedModel:       {export_path}")
     lines += [

@@ -1,6 +1,7 @@
 """The discriminator D: a real/fake classification AND an attention mask."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
@@ -26,22 +27,25 @@ class Discriminator(keras.Model):
 
     The trunk halves the resolution down to 4x4 with LeakyReLU convolutions (no
     normalization, so real and fake batches can share one call and gradient
-    penalties stay per-sample). The mask comes from one of `MASK_SOURCES`:
+    penalties stay per-sample); a dense layer classifies the flattened 4x4
+    map, as in DCGAN (Radford et al., 2016), so D sees where things are (a
+    globally pooled head lets G fool D with texture, and collapses). The mask
+    comes from one of `MASK_SOURCES`:
 
-    - ``learned``: a 1x1 convolution + sigmoid scores each cell of the last
-      feature map and D pools its features with those scores, so the map is
-      faithful by construction: cells it ignores cannot move the logit.
+    - ``learned``: an attention gate. A 1x1 convolution + sigmoid scores each
+      cell of the last feature map and multiplies the cell's features by its
+      score before the dense head, so the map is faithful by construction: a
+      cell gated to 0 cannot move the logit.
     - ``gradcam``: Grad-CAM (Selvaraju et al., 2017) of the decision D made:
-      ``relu(sum_c alpha_c F_c)`` with ``alpha`` the spatial mean of
-      ``d(sign(logit) * logit) / dF``. With global average pooling and a
-      linear head that gradient is the head's weight over the cell count, so
-      it is computed in closed form (it equals CAM, Zhou et al., 2016).
+      ``relu(sum_c alpha_c F_c)`` with ``alpha_c`` the spatial mean of
+      ``d(sign(logit) * logit) / dF_c``. The head is linear in F, so that
+      gradient is the head's kernel and Grad-CAM is computed in closed form.
     - ``saliency``: the input gradient magnitude ``max_c |d logit / d x|``
       (Simonyan et al., 2014).
     - ``none``: no explanation; a uniform mask (the plain GAN baseline).
 
-    Maps are upsampled bilinearly to input resolution; gradient-based maps are
-    scaled so each sample's maximum is 1.
+    Maps are upsampled bilinearly to input resolution and scaled so that each
+    sample's maximum is 1.
 
     Args:
         image_size: input height and width (4 * 2**n).
@@ -98,18 +102,23 @@ class Discriminator(keras.Model):
         feature_shape = self.trunk.compute_output_shape(input_shape)
         if self.attention_scores is not None:
             self.attention_scores.build(feature_shape)
-        self.classifier.build((None, feature_shape[-1]))
+        self._cells = feature_shape[1:]
+        self.classifier.build((None, int(np.prod(self._cells))))
         self.built = True
 
     def _head(self, feature_maps):
-        """Pools the last feature maps and classifies: (logits, features, cell scores)."""
-        if self.attention_scores is None:
-            features = ops.mean(feature_maps, axis=(1, 2))
-            return self.classifier(features), features, None
-        scores = self.attention_scores(feature_maps)
-        weighted = ops.sum(scores * feature_maps, axis=(1, 2))
-        features = weighted / (ops.sum(scores, axis=(1, 2)) + _EPS)
-        return self.classifier(features), features, scores
+        """Gates (learned attention only), flattens and classifies the last feature maps.
+
+        Returns:
+            (logits, features ``[B, h * w * C]``, cell attention
+            ``[B, h, w, 1]`` or None without a learned attention).
+        """
+        gate = None
+        if self.attention_scores is not None:
+            gate = self.attention_scores(feature_maps)
+            feature_maps = feature_maps * gate
+        features = ops.reshape(feature_maps, (ops.shape(feature_maps)[0], -1))
+        return self.classifier(features), features, gate
 
     def _upsample(self, maps):
         maps = ops.cast(maps, "float32")
@@ -129,16 +138,19 @@ class Discriminator(keras.Model):
             return outputs
 
         feature_maps = self.trunk(images, training=training)
-        logits, features, scores = self._head(feature_maps)
+        logits, features, cell_attention = self._head(feature_maps)
         outputs = {"logits": logits, "features": features}
         if not return_attention:
             return outputs
         if self.attention == "learned":
-            outputs["attention"] = self._upsample(scores)
+            outputs["attention"] = _normalize_per_sample(self._upsample(cell_attention))
         elif self.attention == "gradcam":
-            kernel = ops.cast(self.classifier.kernel[:, 0], feature_maps.dtype)
+            # d logit / dF is the kernel laid out as the feature map; alpha is
+            # its spatial mean.
+            kernel = ops.reshape(self.classifier.kernel, self._cells)
+            alpha = ops.cast(ops.mean(kernel, axis=(0, 1)), feature_maps.dtype)
             sign = ops.cast(ops.sign(logits), feature_maps.dtype)[:, :, None, None]
-            cam = ops.relu(sign * ops.einsum("bhwc,c->bhw", feature_maps, kernel)[..., None])
+            cam = ops.relu(sign * ops.einsum("bhwc,c->bhw", feature_maps, alpha)[..., None])
             outputs["attention"] = _normalize_per_sample(self._upsample(cam))
         else:
             outputs["attention"] = ops.ones(

@@ -1,0 +1,19 @@
+"""Input pipelines: one `data.source` string -> batched `tf.data` of images.
+
+Sources: `symbols` (procedural marks with known factors), `digits`,
+`colored_digits`, `tfds:NAME`, `folder:PATH` and `npz:PATH`. `make_dataset`
+is what training uses; `load_source` gives the unbatched uint8 data.
+"""
+
+from keras_attngan.data.base import SourceData
+from keras_attngan.data.pipeline import SOURCE_CHOICES, load_source, make_dataset, parse_source
+from keras_attngan.data.symbols import render_symbols
+
+__all__ = [
+    "SOURCE_CHOICES",
+    "SourceData",
+    "load_source",
+    "make_dataset",
+    "parse_source",
+    "render_symbols",
+]

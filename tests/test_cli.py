@@ -1,0 +1,141 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import tiny_config
+from tensorboard.backend.event_processing import event_accumulator
+
+from keras_attngan.cli import synthesize as synthesize_cli
+from keras_attngan.cli.export import export_workdir
+from keras_attngan.cli.train import describe, train
+from keras_attngan.experiment import Workdir
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ATTNGAN = [sys.executable, "-m", "keras_attngan.cli.main"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 4-step run, then the same workdir resumed to 8 steps."""
+    root = str(tmp_path_factory.mktemp("run"))
+    train(tiny_config(), root)
+    workdir, export_path = train(tiny_config(**{"train.steps": 8}), root)
+    return workdir, export_path
+
+
+def test_train_leaves_a_complete_run_directory(trained):
+    workdir, export_path = trained
+    assert os.path.basename(export_path) == "8"
+    for name in ("samples.png", "overlays.png", "inner_loop.png"):
+        assert os.path.exists(os.path.join(workdir.samples, name))
+    assert tf.train.latest_checkpoint(workdir.checkpoints).endswith("ckpt-8")
+    text = describe(workdir, export_path)
+    assert f"tensorboard --logdir {workdir.logs}" in text and export_path in text
+
+
+def test_resume_continues_the_step_count_and_the_curves(trained):
+    workdir, _ = trained
+    accumulator = event_accumulator.EventAccumulator(
+        os.path.join(workdir.logs, "train"), size_guidance={event_accumulator.TENSORS: 0}
+    )
+    accumulator.Reload()
+    assert [event.step for event in accumulator.Tensors("d_loss")] == [2, 4, 6, 8]
+    assert sorted(os.listdir(workdir.masks)) == [f"step_000000{s}.npz" for s in (2, 4, 6, 8)]
+
+
+def test_rerun_of_a_finished_run_does_nothing(trained, capsys):
+    workdir, export_path = trained
+    before = tf.train.latest_checkpoint(workdir.checkpoints)
+    _, again = train(tiny_config(**{"train.steps": 8}), workdir.root)
+    assert "already trained to step 8" in capsys.readouterr().out
+    assert again == export_path and tf.train.latest_checkpoint(workdir.checkpoints) == before
+
+
+def test_incompatible_config_is_refused_before_any_work(trained):
+    workdir, _ = trained
+    checkpoint = tf.train.latest_checkpoint(workdir.checkpoints)
+    with pytest.raises(ValueError, match="model.mask_source: 'learned' in the workdir, 'saliency' now"):
+        train(tiny_config(**{"model.mask_source": "saliency", "train.steps": 12}), workdir.root)
+    assert tf.train.latest_checkpoint(workdir.checkpoints) == checkpoint
+
+
+def test_export_command_matches_the_end_of_training_export(trained, tmp_path):
+    workdir, export_path = trained
+    path = export_workdir(workdir.root, str(tmp_path))
+    assert os.path.basename(path) == "8"
+    z = tf.random.normal((2, 16), seed=0)
+    ours = tf.saved_model.load(path).signatures["serving_default"](z=z)["images"]
+    theirs = tf.saved_model.load(export_path).signatures["serving_default"](z=z)["images"]
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
+def test_export_without_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        export_workdir(str(tmp_path))
+
+
+@pytest.mark.parametrize("file_format", synthesize_cli.FORMATS)
+def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
+    workdir, _ = trained
+    images, noise = synthesize_cli.generate(workdir.export, num=5, seed=3, batch_size=2)
+    assert images.shape == (5, 16, 16, 3) and images.dtype == np.uint8
+    paths = synthesize_cli.write(images, noise, str(tmp_path), file_format)
+    if file_format == "png":
+        assert len(paths) == 5
+        decoded = np.stack([tf.io.decode_png(tf.io.read_file(p)).numpy() for p in paths])
+    elif file_format == "npz":
+        with np.load(paths[0]) as archive:
+            decoded = archive["images"]
+            np.testing.assert_array_equal(archive["z"], noise)
+    else:
+        spec = {"image/encoded": tf.io.FixedLenFeature([], tf.string)}
+        records = tf.data.TFRecordDataset(paths[0])
+        decoded = np.stack(
+            [tf.io.decode_png(tf.io.parse_single_example(r, spec)["image/encoded"]).numpy() for r in records]
+        )
+    np.testing.assert_array_equal(decoded, images)
+
+
+def test_synthesize_is_reproducible_from_the_seed(trained):
+    workdir, _ = trained
+    a, _ = synthesize_cli.generate(workdir.export, num=3, seed=7)
+    b, _ = synthesize_cli.generate(workdir.export, num=3, seed=7)
+    c, _ = synthesize_cli.generate(workdir.export, num=3, seed=8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def _attngan(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(ATTNGAN + list(args), cwd=REPO, capture_output=True, text=True, env=env)
+
+
+def test_console_synthesize(trained, tmp_path):
+    workdir, _ = trained
+    result = _attngan(
+        "synthesize", "--model", workdir.export, "--num", "3", "--out", str(tmp_path), "--format", "npz"
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote 3 images to {tmp_path}/samples.npz" in result.stdout
+    with np.load(tmp_path / "samples.npz") as archive:
+        assert archive["images"].shape == (3, 16, 16, 3)
+
+
+def test_console_rejects_bad_input_before_any_work(tmp_path):
+    workdir = tmp_path / "never_created"
+    result = _attngan(
+        "train",
+        "--config",
+        "configs/symbols_attn.py:smoke",
+        "--workdir",
+        str(workdir),
+        "--config.model.mask_source=shap",
+    )
+    assert result.returncode != 0
+    assert "model.mask_source" in result.stderr and "'learned'" in result.stderr
+    assert not workdir.exists()
+    unknown = _attngan("fly")
+    assert unknown.returncode == 2 and "unknown command 'fly'" in unknown.stderr

@@ -1,0 +1,63 @@
+import glob
+import os
+
+import pytest
+from conftest import load_config
+
+from keras_attngan.config import default_config, validate_config
+
+CONFIGS = sorted(
+    os.path.basename(path)[:-3]
+    for path in glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.py"))
+)
+
+
+def test_the_three_required_configs_exist():
+    assert {"symbols_attn", "symbols_baseline", "digits_attn"} <= set(CONFIGS)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("arg", [None, "smoke"])
+def test_every_config_validates(name, arg):
+    validate_config(load_config(name, arg))
+
+
+def test_baseline_is_the_attention_config_with_the_method_off():
+    attention = load_config("symbols_attn", None).to_dict()
+    baseline = load_config("symbols_baseline", None).to_dict()
+    assert baseline["model"].pop("mask_source") == "none"
+    assert attention["model"].pop("mask_source") == "learned"
+    assert attention == baseline
+
+
+def test_smoke_is_small():
+    config = load_config("symbols_attn", "smoke")
+    assert config.train.steps <= 50 and config.data.num_examples <= 512
+
+
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("data.source", "imagenet", r"data.source.*symbols.*tfds:NAME.*Received"),
+        ("data.image_size", 24, r"image_size.*Received: image_size=24"),
+        ("data.batch_size", 0, r"data.batch_size.*Received: data.batch_size=0"),
+        ("model.mask_source", "shap", r"model.mask_source.*'learned'.*Received: model.mask_source='shap'"),
+        ("train.loss", "hinge", r"train.loss.*non_saturating.*Received: train.loss='hinge'"),
+        ("train.inner_steps", 0, r"train.inner_steps.*K.*Received: train.inner_steps=0"),
+        ("train.lambda_mi", -0.5, r"train.lambda_mi.*>= 0.*Received: train.lambda_mi=-0.5"),
+        ("train.g_learning_rate", 0.0, r"train.g_learning_rate"),
+        ("train.beta_1", 1.0, r"train.beta_1"),
+        ("train.steps", 1001, r"train.steps.*multiple of train.steps_per_epoch"),
+        ("train.steps_per_epoch", 125, r"train.steps_per_epoch.*multiple of train.steps_per_execution"),
+        ("train.dtype_policy", "float16", r"train.dtype_policy.*mixed_bfloat16"),
+        ("log.keep_checkpoints", 0, r"log.keep_checkpoints"),
+    ],
+)
+def test_bad_values_name_the_key(key, value, match):
+    config = default_config()
+    section, field = key.split(".")
+    config[section][field] = value
+    if key == "train.steps_per_epoch":
+        config.train.steps = 1000
+    with pytest.raises(ValueError, match=match):
+        validate_config(config)
