@@ -179,7 +179,7 @@ def check_workdir_compatible(config, workdir):
             the workdir is touched.
     """
     if not os.path.exists(workdir.config_file):
-        if tf.train.latest_checkpoint(workdir.checkpoints):
+        if tf.train.get_checkpoint_state(workdir.checkpoints):
             raise ValueError(
                 f"Workdir {workdir.root!r} holds checkpoints but no config.json, so "
                 "they cannot be checked against this config. Use a new --workdir."

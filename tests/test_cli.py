@@ -8,10 +8,8 @@ import tensorflow as tf
 from conftest import tiny_config
 from tensorboard.backend.event_processing import event_accumulator
 
-from keras_attngan.cli import synthesize as synthesize_cli
-from keras_attngan.cli.export import export_workdir
-from keras_attngan.cli.train import describe, train
-from keras_attngan.experiment import Workdir
+from keras_attngan import synthesis
+from keras_attngan.training import describe, export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ATTNGAN = [sys.executable, "-m", "keras_attngan.cli.main"]
@@ -77,12 +75,12 @@ def test_export_without_checkpoint(tmp_path):
         export_workdir(str(tmp_path))
 
 
-@pytest.mark.parametrize("file_format", synthesize_cli.FORMATS)
+@pytest.mark.parametrize("file_format", synthesis.FORMATS)
 def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
     workdir, _ = trained
-    images, noise = synthesize_cli.generate(workdir.export, num=5, seed=3, batch_size=2)
+    images, noise = synthesis.generate(workdir.export, num=5, seed=3, batch_size=2)
     assert images.shape == (5, 16, 16, 3) and images.dtype == np.uint8
-    paths = synthesize_cli.write(images, noise, str(tmp_path), file_format)
+    paths = synthesis.write(images, noise, str(tmp_path), file_format)
     if file_format == "png":
         assert len(paths) == 5
         decoded = np.stack([tf.io.decode_png(tf.io.read_file(p)).numpy() for p in paths])
@@ -101,9 +99,9 @@ def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
 
 def test_synthesize_is_reproducible_from_the_seed(trained):
     workdir, _ = trained
-    a, _ = synthesize_cli.generate(workdir.export, num=3, seed=7)
-    b, _ = synthesize_cli.generate(workdir.export, num=3, seed=7)
-    c, _ = synthesize_cli.generate(workdir.export, num=3, seed=8)
+    a, _ = synthesis.generate(workdir.export, num=3, seed=7)
+    b, _ = synthesis.generate(workdir.export, num=3, seed=7)
+    c, _ = synthesis.generate(workdir.export, num=3, seed=8)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 

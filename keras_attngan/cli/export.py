@@ -8,24 +8,11 @@ The SavedModel goes to OUT/STEP (TF Serving's versioned layout); see
 
 from absl import flags
 
-from keras_attngan import serving
-from keras_attngan.experiment import Workdir, load_config, restore_trainer
+from keras_attngan.training import export_workdir
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by `attngan train`.")
 _OUT = flags.DEFINE_string("out", None, "Export base directory (default: WORKDIR/export).")
 flags.mark_flag_as_required("workdir")
-
-
-def export_workdir(workdir_path, out=None):
-    """Restores the latest checkpoint of a workdir and exports it; returns the path."""
-    workdir = Workdir(workdir_path)
-    config = load_config(workdir)
-    model, manager, _ = restore_trainer(config, workdir)
-    if not manager.latest_checkpoint:
-        raise FileNotFoundError(
-            f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."
-        )
-    return serving.export(model, out or workdir.export, config, workdir.masks)
 
 
 def main(argv):

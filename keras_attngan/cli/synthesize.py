@@ -1,24 +1,14 @@
 """`attngan synthesize`: writes images from an exported generator (seed 000, claims 12, 14).
 
-    attngan synthesize --model runs/symbols/export --num 64 --out /tmp/samples \
+    attngan synthesize --model runs/symbols/export --num 64 --out /tmp/samples \\
         --format png --seed 0
 
-The noise is drawn from `--seed`, so the same seed and model give the same
-images. Formats: one PNG per image; one ``samples.npz`` (``images`` uint8
-``[N, S, S, C]`` and the noise ``z``); one ``samples.tfrecord`` of
-`tf.train.Example` with ``image/encoded`` (PNG), ``image/format`` and ``z``.
+See `keras_attngan.synthesis` for the formats.
 """
 
-import os
-
-import numpy as np
-import tensorflow as tf
 from absl import flags
 
-from keras_attngan import images as images_lib
-from keras_attngan import serving
-
-FORMATS = ("png", "npz", "tfrecord")
+from keras_attngan.synthesis import FORMATS, generate, write
 
 _MODEL = flags.DEFINE_string(
     "model", None, "SavedModel directory, or a TF Serving base path (newest version)."
@@ -29,56 +19,6 @@ _FORMAT = flags.DEFINE_enum("format", "png", FORMATS, "Output format.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 _BATCH = flags.DEFINE_integer("batch_size", 64, "Images per call.", lower_bound=1)
 flags.mark_flags_as_required(["model", "num", "out"])
-
-
-def generate(model_path, num, seed=0, batch_size=64):
-    """Synthesizes `num` images with an export's `serving_default` signature.
-
-    Returns:
-        (uint8 images ``[num, S, S, C]``, float32 noise ``[num, latent_dim]``).
-    """
-    path = serving.resolve_export(model_path)
-    signature = tf.saved_model.load(path).signatures["serving_default"]
-    latent_dim = signature.structured_input_signature[1]["z"].shape[-1]
-    noise = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-    batches = []
-    for start in range(0, num, batch_size):
-        images = signature(z=tf.constant(noise[start : start + batch_size]))["images"]
-        batches.append(np.asarray(images))
-    return images_lib.to_uint8(np.concatenate(batches)), noise
-
-
-def write(images, noise, out, file_format):
-    """Writes images in `file_format` under `out`; returns the written paths."""
-    if file_format not in FORMATS:
-        raise ValueError(f"`format` should be one of {list(FORMATS)}. Received: format={file_format!r}")
-    os.makedirs(out, exist_ok=True)
-    if file_format == "png":
-        paths = []
-        for index, image in enumerate(images):
-            path = os.path.join(out, f"{index:06d}.png")
-            tf.io.write_file(path, tf.io.encode_png(image))
-            paths.append(path)
-        return paths
-    path = os.path.join(out, f"samples.{file_format}")
-    temporary = f"{path}.tmp"
-    if file_format == "npz":
-        with open(temporary, "wb") as f:
-            np.savez_compressed(f, images=images, z=noise)
-    else:
-        with tf.io.TFRecordWriter(temporary) as writer:
-            for image, z in zip(images, noise):
-                feature = {
-                    "image/encoded": tf.train.Feature(
-                        bytes_list=tf.train.BytesList(value=[tf.io.encode_png(image).numpy()])
-                    ),
-                    "image/format": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"png"])),
-                    "z": tf.train.Feature(float_list=tf.train.FloatList(value=z)),
-                }
-                example = tf.train.Example(features=tf.train.Features(feature=feature))
-                writer.write(example.SerializeToString())
-    os.replace(temporary, path)
-    return [path]
 
 
 def main(argv):

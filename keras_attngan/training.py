@@ -1,0 +1,141 @@
+"""The training driver: config + workdir -> trained, checkpointed, exported model.
+
+`train` is what `attngan train` runs; it validates the config before any
+work, refuses a workdir holding an incompatible run, resumes from the latest
+checkpoint, trains exactly `train.steps` steps with the callbacks that write
+summaries, pictures and checkpoints, and exports the serving SavedModel.
+"""
+
+import os
+
+from keras_attngan import callbacks, serving
+from keras_attngan.config import validate_config
+from keras_attngan.experiment import (
+    Workdir,
+    build_data,
+    check_workdir_compatible,
+    load_config,
+    restore_trainer,
+    write_config,
+)
+
+
+def make_callbacks(config, workdir, manager):
+    """The training callbacks a config asks for."""
+    log = config.log
+    result = [
+        callbacks.ScalarSummaries(workdir.logs, log.scalars_every),
+        callbacks.AttentionImages(
+            workdir.logs,
+            workdir.samples,
+            workdir.masks,
+            every=log.images_every,
+            num_images=log.num_images,
+            seed=config.seed,
+        ),
+        callbacks.CheckpointSaver(manager, log.checkpoint_every),
+    ]
+    if log.export_on_end:
+        result.append(
+            callbacks.ExportOnEnd(
+                lambda model: serving.export(model, workdir.export, config, workdir.masks)
+            )
+        )
+    return result
+
+
+def fit(model, dataset, config, start_step, callback_list):
+    """Trains from `start_step` to `config.train.steps` in epochs of `steps_per_epoch`.
+
+    A run resumed in the middle of an epoch first finishes that epoch, so the
+    total number of steps is exactly `train.steps`.
+    """
+    per_epoch, total = config.train.steps_per_epoch, config.train.steps
+    remainder = start_step % per_epoch
+    if remainder:
+        epoch = start_step // per_epoch
+        model.fit(
+            dataset,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            steps_per_epoch=per_epoch - remainder,
+            callbacks=callback_list,
+            shuffle=False,  # the pipeline shuffles; Keras would only warn
+            verbose="auto",
+        )
+        start_step += per_epoch - remainder
+    if start_step < total:
+        model.fit(
+            dataset,
+            epochs=total // per_epoch,
+            initial_epoch=start_step // per_epoch,
+            steps_per_epoch=per_epoch,
+            callbacks=callback_list,
+            shuffle=False,  # the pipeline shuffles; Keras would only warn
+            verbose="auto",
+        )
+
+
+def train(config, workdir_path):
+    """Trains `config` in `workdir_path`; returns the `Workdir` and the export path."""
+    validate_config(config)
+    workdir = Workdir(workdir_path)
+    check_workdir_compatible(config, workdir)
+    dataset, source = build_data(config)
+    if config.data.channels is not None and config.data.channels != source.channels:
+        raise ValueError(
+            f"`data.channels` should match the data, which has {source.channels}. "
+            f"Received: data.channels={config.data.channels}"
+        )
+    config.data.channels = source.channels
+    model, manager, step = restore_trainer(config, workdir)
+    write_config(config, workdir)
+    print(
+        f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
+        f"({source.num_examples} images): step {step} of {config.train.steps}, "
+        f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}."
+    )
+    callback_list = make_callbacks(config, workdir, manager)
+    if step >= config.train.steps:
+        print(f"{workdir.root} is already trained to step {step}; nothing to do.")
+    else:
+        fit(model, dataset, config, step, callback_list)
+    exports = [c.path for c in callback_list if isinstance(c, callbacks.ExportOnEnd) and c.path]
+    if not exports and os.path.isdir(workdir.export):
+        exports = [serving.resolve_export(workdir.export)]
+    return workdir, exports[0] if exports else None
+
+
+def describe(workdir, export_path):
+    """What a user wants to know when training ends: where everything is."""
+    pictures = {
+        "samples.png": "sample grid",
+        "overlays.png": "D's attention over the samples",
+        "inner_loop.png": "inner loop: x0, s1, x1, ... per row",
+    }
+    lines = [f"Run directory: {workdir.root}", f"  checkpoints:      {workdir.checkpoints}"]
+    for name, what in pictures.items():
+        path = os.path.join(workdir.samples, name)
+        if os.path.exists(path):
+            lines.append(f"  {path}  ({what})")
+    if os.path.isdir(workdir.masks):
+        lines.append(f"  logged masks:     {workdir.masks}")
+    if export_path:
+        lines.append(f"  SavedModel:       {export_path}")
+    lines += [
+        f"  TensorBoard logs: {workdir.logs}",
+        f"Open them with:     tensorboard --logdir {workdir.logs}",
+    ]
+    return "\n".join(lines)
+
+
+def export_workdir(workdir_path, out=None):
+    """Restores the latest checkpoint of a workdir and exports it; returns the path."""
+    workdir = Workdir(workdir_path)
+    config = load_config(workdir)
+    model, manager, _ = restore_trainer(config, workdir)
+    if not manager.latest_checkpoint:
+        raise FileNotFoundError(
+            f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."
+        )
+    return serving.export(model, out or workdir.export, config, workdir.masks)
