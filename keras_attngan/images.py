@@ -31,7 +31,7 @@ def colorize(masks):
     return np.round(colours).astype(np.uint8)
 
 
-def overlay(images, masks, alpha=0.6):
+def overlay(images, masks, alpha=0.5):
     """Blends mask heat maps over images (claim 7: the mask as a spatial overlay).
 
     Args:
@@ -43,8 +43,7 @@ def overlay(images, masks, alpha=0.6):
         uint8 ``[N, H, W, 3]``.
     """
     base = to_uint8(images, rgb=True).astype(np.float32)
-    grey = base.mean(axis=-1, keepdims=True)
-    blended = (1.0 - alpha) * grey + alpha * colorize(masks).astype(np.float32)
+    blended = (1.0 - alpha) * base + alpha * colorize(masks).astype(np.float32)
     return np.round(blended).astype(np.uint8)
 
 

@@ -96,11 +96,11 @@ def test_saliency_marks_the_pixels_the_logit_depends_on():
 def test_learned_attention_is_faithful_by_construction():
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="learned")
     feature_maps = discriminator.trunk(_images(1)).numpy()
-    # Cells the attention ignores cannot move the logit: gate every cell but
-    # one to 0, then change the features of the ignored cells.
-    gate = np.zeros(feature_maps.shape[:-1] + (1,), np.float32)
-    gate[0, 0, 0, 0] = 1.0
-    discriminator.attention_scores = lambda _: tf.constant(gate)
+    # Cells the attention ignores cannot move the logit: score every cell but
+    # one so low that its weight vanishes, then change the ignored cells.
+    scores = np.full(feature_maps.shape[:-1] + (1,), -1e4, np.float32)
+    scores[0, 0, 0, 0] = 0.0
+    discriminator.attention_scores = lambda _: tf.constant(scores)
     perturbed = feature_maps.copy()
     perturbed[0, 1:, :, :] += 5.0
     logits = discriminator._head(tf.constant(feature_maps))[0]

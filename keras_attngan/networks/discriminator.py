@@ -32,10 +32,14 @@ class Discriminator(keras.Model):
     globally pooled head lets G fool D with texture, and collapses). The mask
     comes from one of `MASK_SOURCES`:
 
-    - ``learned``: an attention gate. A 1x1 convolution + sigmoid scores each
-      cell of the last feature map and multiplies the cell's features by its
-      score before the dense head, so the map is faithful by construction: a
-      cell gated to 0 cannot move the logit.
+    - ``learned``: an attention gate with a budget. A 1x1 convolution scores
+      each cell ``l`` of the last feature map; the cells' features are
+      multiplied by ``w = h * w * softmax(l)`` (mean 1) before the dense
+      head. The map is faithful by construction (a cell weighted 0 cannot
+      move the logit), and the softmax makes cells compete for a fixed
+      budget, so D learns to spend it where its evidence is (independent
+      sigmoid gates all saturate at 1 and explain nothing). The mask is
+      ``w / max(w) = exp(l - max l)``.
     - ``gradcam``: Grad-CAM (Selvaraju et al., 2017) of the decision D made:
       ``relu(sum_c alpha_c F_c)`` with ``alpha_c`` the spatial mean of
       ``d(sign(logit) * logit) / dF_c``. The head is linear in F, so that
@@ -85,7 +89,7 @@ class Discriminator(keras.Model):
             name="trunk",
         )
         self.attention_scores = (
-            layers.Conv2D(1, 1, activation="sigmoid", name="attention_scores")
+            layers.Conv2D(1, 1, name="attention_scores")
             if attention == "learned"
             else None
         )
@@ -111,14 +115,17 @@ class Discriminator(keras.Model):
 
         Returns:
             (logits, features ``[B, h * w * C]``, cell attention
-            ``[B, h, w, 1]`` or None without a learned attention).
+            ``[B, h, w, 1]`` with peak 1, or None without a learned attention).
         """
-        gate = None
+        relative = None
         if self.attention_scores is not None:
-            gate = self.attention_scores(feature_maps)
-            feature_maps = feature_maps * gate
+            scores = ops.cast(self.attention_scores(feature_maps), "float32")
+            relative = ops.exp(scores - ops.max(scores, axis=(1, 2, 3), keepdims=True))
+            cells = float(np.prod(self._cells[:2]))
+            weights = cells * relative / ops.sum(relative, axis=(1, 2, 3), keepdims=True)
+            feature_maps = feature_maps * ops.cast(weights, feature_maps.dtype)
         features = ops.reshape(feature_maps, (ops.shape(feature_maps)[0], -1))
-        return self.classifier(features), features, gate
+        return self.classifier(features), features, relative
 
     def _upsample(self, maps):
         maps = ops.cast(maps, "float32")
