@@ -1,0 +1,220 @@
+"""Speed: ours vs a peer, vs the machine's peak, the method's cost, the pipeline.
+
+    python benchmarks/speed.py                     # the full run (about 10 minutes on 2 CPU cores)
+    python benchmarks/speed.py --quick --out /tmp/speed.json   # a smoke run
+
+Prints Markdown tables and writes every number to a JSON file
+(default benchmarks/results/speed.json):
+
+- peak: float32 matmul (2048^2), 3x3 conv and the networks' own 4x4/2 conv
+  (forward, and forward + backward) GFLOP/s on this machine, with and
+  without XLA; the conv peak is the best conv without XLA;
+- training: step time, images/s, FLOPs per step (TF's profiler on the traced
+  step), achieved GFLOP/s and its fraction of the measured conv peak, trace
+  counts, for: the keras-io-style peer (benchmarks/peer_dcgan.py), the
+  baseline, and the attention method for each mask source and K = 1, 2, 3,
+  with and without XLA, `steps_per_execution` 1 against the default, and
+  mixed bfloat16 against float32;
+- pipeline: images/s each built-in source's `tf.data` pipeline delivers,
+  against what training consumes.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import build_variant, count_flops, make_config, time_variants  # noqa: E402
+from peer_dcgan import build_peer  # noqa: E402
+
+from keras_attngan.experiment import build_data  # noqa: E402
+
+
+def measure_peak(repeats, quick):
+    """GFLOP/s of micro-benchmarks, XLA off and on.
+
+    A large matmul, a 3x3 convolution, and the networks' own layer (4x4,
+    stride 2, 64 -> 128 channels at 16x16) forward and forward + backward:
+    training is mostly backward convolutions, which is where XLA on a CPU
+    loses to TensorFlow's oneDNN kernels.
+    """
+    size = 512 if quick else 2048
+    a = tf.random.normal((size, size))
+    x3 = tf.random.normal((64, 32, 32, 128))
+    k3 = tf.random.normal((3, 3, 128, 128))
+    x4 = tf.random.normal((64, 16, 16, 64))
+    k4 = tf.random.normal((4, 4, 64, 128))
+
+    def layer_forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch([x4, k4])
+            y = tf.nn.conv2d(x4, k4, 2, "SAME")
+            loss = tf.reduce_sum(y * y)
+        return tape.gradient(loss, [x4, k4])
+
+    cases = {
+        "matmul": lambda: tf.matmul(a, a),
+        "conv3x3": lambda: tf.nn.conv2d(x3, k3, 1, "SAME"),
+        "conv4x4/2": lambda: tf.nn.conv2d(x4, k4, 2, "SAME"),
+        "conv4x4/2 fwd+bwd": layer_forward_backward,
+    }
+    results = {}
+    for name, fn in cases.items():
+        flops = count_flops(fn)
+        for jit in (False,) if quick else (False, True):
+            compiled = tf.function(fn, jit_compile=jit)
+            tf.nest.map_structure(np.asarray, compiled())
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for _ in range(5):
+                    out = compiled()
+                tf.nest.map_structure(np.asarray, out)
+                best = min(best, (time.perf_counter() - start) / 5)
+            results[f"{name}{' XLA' if jit else ''}"] = flops / best / 1e9
+    return results
+
+
+def training_variants(quick):
+    """(name, config overrides, model_fn) for every timed variant."""
+    variants = [("peer (keras-io DCGAN)", {"model.mask_source": "none"}, build_peer)]
+    sources = ["learned"] if quick else ["learned", "gradcam", "saliency"]
+    for jit in (False,) if quick else (False, True):
+        variants.append((f"baseline{' XLA' if jit else ''}", {"model.mask_source": "none", "train.jit_compile": jit}, None))
+        for source in sources:
+            for k in (1,) if quick or source != "learned" else (1, 2, 3):
+                variants.append(
+                    (
+                        f"{source} K={k}{' XLA' if jit else ''}",
+                        {"model.mask_source": source, "train.inner_steps": k, "train.jit_compile": jit},
+                        None,
+                    )
+                )
+    for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned")):
+        variants.append(
+            (f"{name} steps_per_execution=1", {"model.mask_source": source, "train.steps_per_execution": 1}, None)
+        )
+        variants.append(
+            (f"{name} mixed_bfloat16", {"model.mask_source": source, "train.dtype_policy": "mixed_bfloat16"}, None)
+        )
+    return variants
+
+
+def measure_training(steps, repeats, quick, conv_peak):
+    keras.utils.set_random_seed(0)
+    built = []
+    for name, overrides, model_fn in training_variants(quick):
+        config = make_config(num_examples=1024 if quick else 4096, **overrides)
+        built.append(build_variant(name, config, model_fn))
+    time_variants(built, steps, repeats)
+    baseline = {False: None, True: None}
+    for variant in built:
+        if variant.name in ("baseline", "baseline XLA"):
+            baseline[variant.name.endswith("XLA")] = variant.best_step_seconds(steps)
+    peer = built[0].best_step_seconds(steps)
+    rows = []
+    for variant in built:
+        step = variant.best_step_seconds(steps)
+        xla = bool(variant.model.jit_compile)
+        gflops = variant.flops_per_step / step / 1e9
+        rows.append(
+            {
+                "variant": variant.name,
+                "jit_compile": xla,
+                "steps_per_execution": variant.steps_per_execution,
+                "step_ms": 1000 * step,
+                "images_per_s": variant.batch_size / step,
+                "vs_baseline": step / baseline[xla],
+                "speed_vs_peer": peer / step,
+                "gflop_per_step": variant.flops_per_step / 1e9,
+                "gflop_per_s": gflops,
+                "fraction_of_conv_peak": gflops / conv_peak,
+                "traces_after_warmup": variant.traces_after_warmup,
+                "traces_at_end": len(variant.traces),
+                "all_seconds": variant.seconds,
+            }
+        )
+    return rows
+
+
+def measure_pipeline(batches, quick):
+    results = {}
+    for source in ("symbols", "digits", "colored_digits"):
+        config = make_config(num_examples=1024 if quick else 4096, **{"data.source": source})
+        dataset, _ = build_data(config)
+        iterator = iter(dataset)
+        next(iterator)  # fills the shuffle buffer and cache
+        start = time.perf_counter()
+        for _ in range(batches):
+            batch = next(iterator)
+        np.asarray(batch["images"])
+        results[source] = batches * config.data.batch_size / (time.perf_counter() - start)
+    return results
+
+
+def tables(report):
+    lines = ["| kernel | GFLOP/s |", "|---|---:|"]
+    lines += [f"| {name} | {value:.0f} |" for name, value in report["peak_gflop_per_s"].items()]
+    lines += [
+        "",
+        "| variant | XLA | steps/exec | step (ms) | images/s | vs baseline | speed vs peer "
+        "| GFLOP/step | GFLOP/s | of conv peak | traces (warm-up, end) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in report["training"]:
+        lines.append(
+            f"| {r['variant']} | {'on' if r['jit_compile'] else 'off'} | {r['steps_per_execution']} "
+            f"| {r['step_ms']:.1f} | {r['images_per_s']:.0f} | {r['vs_baseline']:.2f}x "
+            f"| {r['speed_vs_peer']:.2f}x | {r['gflop_per_step']:.1f} | {r['gflop_per_s']:.0f} "
+            f"| {100 * r['fraction_of_conv_peak']:.0f}% | {r['traces_after_warmup']}, {r['traces_at_end']} |"
+        )
+    consumed = next(r["images_per_s"] for r in report["training"] if r["variant"] == "baseline")
+    lines += ["", "| source | pipeline images/s | x what the baseline consumes |", "|---|---:|---:|"]
+    for source, rate in report["pipeline_images_per_s"].items():
+        lines.append(f"| {source} | {rate:.0f} | {rate / consumed:.1f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40, help="timed steps per round")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds; the best is kept")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: no XLA, three variants, small data")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "speed.json"))
+    args = parser.parse_args(argv)
+    if args.steps % 10:
+        parser.error("--steps should be a multiple of 10 (the default steps_per_execution)")
+    peak = measure_peak(args.repeats, args.quick)
+    conv_peak = max(value for name, value in peak.items() if name.startswith("conv") and "XLA" not in name)
+    report = {
+        "command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": {
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        },
+        "peak_gflop_per_s": peak,
+        "conv_peak_gflop_per_s": conv_peak,
+        "training": measure_training(args.steps, args.repeats, args.quick, conv_peak),
+        "pipeline_images_per_s": measure_pipeline(20 if args.quick else 200, args.quick),
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(report, f, indent=2)
+    print(tables(report))
+    print(f"\nWrote {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
