@@ -126,7 +126,7 @@ class AttnGAN(keras.Model):
         if self.uses_mask:
             names += ["mask_mean", "mask_std"]
             if self.mask_predictor is not None:
-                names += ["mi_bound", "mi_loss"]
+                names += ["mi_bound", "mi_ceiling", "mi_loss"]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         # Every network arrives built, so the trainer is too (and saves whole).
         self.built = True
@@ -250,6 +250,7 @@ class AttnGAN(keras.Model):
             stats["mask_std"] = ops.mean(ops.stack([s for _, s in mask_stats]))
         if mi_stats:
             stats["mi_bound"] = ops.mean(ops.stack([m.bound for m in mi_stats]))
+            stats["mi_ceiling"] = ops.mean(ops.stack([m.ceiling for m in mi_stats]))
             stats["mi_loss"] = ops.mean(ops.stack([m.loss for m in mi_stats]))
         return ops.stop_gradient(current), stats
 

@@ -16,7 +16,13 @@ uses, Chen et al., 2016, eq. 4):
 where ``q = sigmoid(Q(dx))``, ``H_b`` is the binary entropy and BCE the
 cross-entropy of Bernoulli(s) relative to Bernoulli(q). Inside the inner loop
 ``s`` is a stop-gradient input, so ``H(a)`` is a constant for G and Q and
-maximizing the bound is minimizing the cross-entropy; both are reported.
+maximizing the bound is minimizing the cross-entropy.
+
+Since ``BCE(s, q) >= H_b(s)``, no Q does better than the ceiling
+``H_b(E[s]) - E[H_b(s)]`` (a Jensen gap): the information the masks carry
+at all. Soft masks that look alike across samples carry little, and the bound
+can then be negative however good Q is, so both are reported: bound =
+ceiling - Q's excess cross-entropy.
 """
 
 from typing import NamedTuple
@@ -33,10 +39,13 @@ class MutualInformation(NamedTuple):
         loss: the cross-entropy ``E[BCE(s, q)]`` G and Q minimize (nats/pixel).
         bound: the lower bound ``H_b(E[s]) - loss`` on I(mask; change)
             (nats/pixel, at most log 2).
+        ceiling: ``H_b(E[s]) - E[H_b(s)]``, the largest value the bound can
+            reach for these masks (nats/pixel).
     """
 
     loss: object
     bound: object
+    ceiling: object
 
 
 def binary_entropy(p):
@@ -54,11 +63,12 @@ def mask_mutual_information(mask, q_logits):
         q_logits: logits of ``Q(s | x_cur - x_prev)``, same shape.
 
     Returns:
-        MutualInformation with the loss to minimize and the bound's value.
+        MutualInformation with the loss to minimize, the bound and its ceiling.
     """
     mask = ops.cast(mask, "float32")
     q_logits = ops.cast(q_logits, "float32")
     # softplus(l) - s * l is BCE(s, sigmoid(l)) without forming log(sigmoid).
     cross_entropy = ops.mean(ops.softplus(q_logits) - mask * q_logits)
     marginal_entropy = ops.mean(binary_entropy(ops.mean(mask, axis=0)))
-    return MutualInformation(cross_entropy, marginal_entropy - cross_entropy)
+    ceiling = marginal_entropy - ops.mean(binary_entropy(mask))
+    return MutualInformation(cross_entropy, marginal_entropy - cross_entropy, ceiling)

@@ -128,7 +128,7 @@ def test_fit(source, jit):
     history = model.fit(real_dataset(), steps_per_epoch=4, epochs=1, verbose=0)
     expected = {"d_loss", "g_loss", "d_real", "d_fake"}
     if source != "none":
-        expected |= {"mask_mean", "mask_std", "mi_bound", "mi_loss"}
+        expected |= {"mask_mean", "mask_std", "mi_bound", "mi_ceiling", "mi_loss"}
     assert set(history.history) == expected
     assert all(np.isfinite(values[-1]) for values in history.history.values())
     assert int(model.train_steps) == 4 and int(model.g_optimizer.iterations) == 8

@@ -32,6 +32,19 @@ def test_bound_never_exceeds_marginal_entropy():
     np.testing.assert_allclose(float(result.bound), entropy - float(result.loss), rtol=1e-5)
 
 
+def test_a_perfect_q_reaches_the_ceiling_of_soft_masks():
+    rng = np.random.default_rng(1)
+    mask = rng.uniform(0.2, 0.8, size=(8, 4, 4, 1)).astype(np.float32)
+    exact = np.log(mask / (1 - mask))  # q = s exactly
+    result = mask_mutual_information(mask, exact)
+    np.testing.assert_allclose(float(result.bound), float(result.ceiling), atol=1e-5)
+    expected = binary_entropy(mask.mean(axis=0)).numpy().mean() - binary_entropy(mask).numpy().mean()
+    np.testing.assert_allclose(float(result.ceiling), expected, rtol=1e-5)
+    # Identical masks carry no information: the ceiling is 0.
+    same = np.repeat(mask[:1], 8, axis=0)
+    np.testing.assert_allclose(float(mask_mutual_information(same, exact[:1].repeat(8, 0)).ceiling), 0.0, atol=1e-6)
+
+
 def test_gradient_is_prediction_error():
     mask = tf.constant([[[[0.9]], [[0.1]]]], tf.float32)  # [1, 2, 1, 1]
     q_logits = tf.Variable(tf.zeros_like(mask))
