@@ -184,3 +184,105 @@ class ExportOnEnd(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.path = self.export_fn(self.model)
+
+
+class Evaluation(_EveryNSteps):
+    """Evaluation metrics during training, as TensorBoard scalars (``logdir/eval``).
+
+    Every `every` train steps (and at the end) it synthesizes `num` images
+    from fixed seeded noise with the in-memory model, computes `metrics`
+    against the real images with `keras_attngan.metrics.evaluate.compute_metrics`
+    (the code behind `attngan evaluate`), and writes each number as a scalar
+    at the global train step (`model.train_steps`), so resumed runs continue
+    the curves. The real statistics are computed once, when training begins.
+
+    Args:
+        logdir: TensorBoard log directory.
+        real_images: real images ``[N, S, S, C]``, float in [-1, 1] or uint8.
+        extractor: a `keras_attngan.metrics.KerasExtractor`, e.g.
+            `keras_attngan.metrics.get_domain_classifier(...)`.
+        metrics: names from `keras_attngan.metrics.METRICS`.
+        every: period in train steps.
+        num: generated images per evaluation.
+        seed: seed of the noise (fixed across evaluations).
+        real_labels: labels of `real_images` (for ``intra_fid``).
+        classifier: class probabilities for ``is`` / ``intra_fid``; default:
+            the extractor when it is a classifier.
+        options: `keras_attngan.metrics.MetricOptions`.
+
+    Attributes:
+        results: train step -> the metric values computed then.
+    """
+
+    def __init__(
+        self,
+        logdir,
+        real_images,
+        extractor,
+        metrics=("fid",),
+        every=500,
+        num=256,
+        seed=0,
+        real_labels=None,
+        classifier=None,
+        options=None,
+    ):
+        # Imported here: the metrics (scipy, extractors) load only when used.
+        from keras_attngan.metrics import evaluate as evaluate_lib
+        from keras_attngan.metrics import real_data
+
+        super().__init__(every)
+        self._evaluate = evaluate_lib
+        self.metrics = evaluate_lib.parse_metrics(metrics)
+        self.options = options or evaluate_lib.MetricOptions()
+        real_images = np.asarray(real_images)
+        if real_images.dtype == np.uint8:
+            real_images = real_data.to_unit_range(real_images)
+        self.real_images = real_images.astype(np.float32)
+        self.real_labels = real_labels
+        evaluate_lib.check_request(self.metrics, num, len(self.real_images), self.options)
+        self.extractor = extractor
+        self.classifier = classifier
+        if classifier is None and hasattr(extractor, "probabilities"):
+            self.classifier = extractor
+        wanted = sorted(evaluate_lib.NEEDS_CLASSIFIER & set(self.metrics))
+        if wanted and self.classifier is None:
+            raise ValueError(
+                f"The metrics {wanted} need class probabilities: pass a `classifier` (e.g. "
+                "`keras_attngan.metrics.get_domain_classifier(...)`)."
+            )
+        self.num = num
+        self.seed = seed
+        self.writer = tf.summary.create_file_writer(os.path.join(logdir, "eval"))
+        self.results = {}
+        self._reference = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self._reference is None:
+            from keras_attngan.metrics.reference import reference_from_images
+
+            self._reference = reference_from_images(
+                self.extractor,
+                self.real_images,
+                self.real_labels,
+                keep_features=bool(self._evaluate.NEEDS_FEATURES & set(self.metrics)),
+            )
+
+    def run(self, step, logs):
+        values = self._evaluate.compute_metrics(
+            self._evaluate.subject_from_model(self.model),
+            self._reference,
+            self.extractor,
+            self.metrics,
+            self.num,
+            self.seed,
+            self.options,
+            classifier=self.classifier,
+            real_images=self.real_images,
+        )
+        self.results[step] = values
+        with self.writer.as_default(step=step):
+            for name, value in self._evaluate.scalars(values).items():
+                tf.summary.scalar(name, float(value))
+        self.writer.flush()

@@ -17,6 +17,11 @@ from keras_attngan import serving
 FORMATS = ("png", "npz", "tfrecord")
 
 
+def noise(num, latent_dim, seed):
+    """The seeded z of `generate` (and of `attngan evaluate`): float32 ``[num, latent_dim]``."""
+    return np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
+
+
 def generate(model_path, num, seed=0, batch_size=64):
     """Synthesizes `num` images with an export's `serving_default` signature.
 
@@ -26,12 +31,12 @@ def generate(model_path, num, seed=0, batch_size=64):
     path = serving.resolve_export(model_path)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     latent_dim = signature.structured_input_signature[1]["z"].shape[-1]
-    noise = np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
+    z = noise(num, latent_dim, seed)
     batches = []
     for start in range(0, num, batch_size):
-        images = signature(z=tf.constant(noise[start : start + batch_size]))["images"]
+        images = signature(z=tf.constant(z[start : start + batch_size]))["images"]
         batches.append(np.asarray(images))
-    return images_lib.to_uint8(np.concatenate(batches)), noise
+    return images_lib.to_uint8(np.concatenate(batches)), z
 
 
 def write(images, noise, out, file_format):

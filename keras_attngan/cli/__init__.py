@@ -1,1 +1,1 @@
-"""Command-line apps (absl): `attngan train | synthesize | export`."""
+"""Command-line apps (absl): `attngan train | synthesize | export | evaluate`."""

@@ -9,6 +9,7 @@ COMMANDS = {
     "train": "keras_attngan.cli.train",
     "synthesize": "keras_attngan.cli.synthesize",
     "export": "keras_attngan.cli.export",
+    "evaluate": "keras_attngan.cli.evaluate",
 }
 
 USAGE = """usage: attngan COMMAND [--flags]
@@ -17,6 +18,7 @@ commands:
   train       train a config: attngan train --config configs/symbols_attn.py --workdir DIR
   synthesize  write images from an export: attngan synthesize --model DIR --num N --out DIR
   export      export a workdir's latest checkpoint: attngan export --workdir DIR --out DIR
+  evaluate    metrics of an export or workdir: attngan evaluate --model DIR --metrics fid,kid --out FILE
 
 `attngan COMMAND --help` lists a command's flags."""
 
