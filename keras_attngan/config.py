@@ -63,6 +63,12 @@ def default_config():
     config.log.checkpoint_every = 500
     config.log.keep_checkpoints = 3
     config.log.export_on_end = True
+    # Evaluation during training (keras_attngan.metrics; 0 = off): metrics of
+    # `eval_num` generated vs as many real images, with the cached domain
+    # classifier of `data.source` as feature extractor.
+    config.log.eval_every = 0
+    config.log.eval_metrics = "fid,kid"
+    config.log.eval_num = 512
     return config
 
 
@@ -140,6 +146,7 @@ def validate_config(config):
         train.steps_per_epoch,
         f"a multiple of train.steps_per_execution={train.steps_per_execution}",
     )
+    _check(log.eval_every >= 0, "log.eval_every", log.eval_every, "an integer >= 0 (0 = off)")
     for key in ("scalars_every", "images_every", "checkpoint_every", "keep_checkpoints", "num_images"):
         _check(log[key] >= 1, f"log.{key}", log[key], "an integer >= 1")
 

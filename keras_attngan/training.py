@@ -20,8 +20,25 @@ from keras_attngan.experiment import (
 )
 
 
-def make_callbacks(config, workdir, manager):
-    """The training callbacks a config asks for."""
+def evaluation_callback(config, workdir, source):
+    """`callbacks.Evaluation` on the first `log.eval_num` images of the training data."""
+    from keras_attngan.metrics import get_domain_classifier
+
+    real = next(source.dataset.batch(config.log.eval_num).as_numpy_iterator())
+    return callbacks.Evaluation(
+        workdir.logs,
+        real["images"],
+        get_domain_classifier(config.data.source, config.data.image_size, split=config.data.split),
+        metrics=config.log.eval_metrics,
+        every=config.log.eval_every,
+        num=config.log.eval_num,
+        seed=config.seed,
+        real_labels=real["labels"],
+    )
+
+
+def make_callbacks(config, workdir, manager, source):
+    """The training callbacks a config asks for (`source`: the training `SourceData`)."""
     log = config.log
     result = [
         callbacks.ScalarSummaries(workdir.logs, log.scalars_every),
@@ -35,6 +52,8 @@ def make_callbacks(config, workdir, manager):
         ),
         callbacks.CheckpointSaver(manager, log.checkpoint_every),
     ]
+    if log.eval_every:
+        result.append(evaluation_callback(config, workdir, source))
     if log.export_on_end:
         result.append(
             callbacks.ExportOnEnd(
@@ -95,7 +114,7 @@ def train(config, workdir_path):
         f"({source.num_examples} images): step {step} of {config.train.steps}, "
         f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}."
     )
-    callback_list = make_callbacks(config, workdir, manager)
+    callback_list = make_callbacks(config, workdir, manager, source)
     if step >= config.train.steps:
         print(f"{workdir.root} is already trained to step {step}; nothing to do.")
     else:

@@ -137,3 +137,16 @@ def test_console_rejects_bad_input_before_any_work(tmp_path):
     assert not workdir.exists()
     unknown = _attngan("fly")
     assert unknown.returncode == 2 and "unknown command 'fly'" in unknown.stderr
+
+
+def test_train_with_evaluation_logs_fid(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_ATTNGAN_CACHE", str(tmp_path / "cache"))
+    config = tiny_config(**{"log.eval_every": 2, "log.eval_metrics": "fid", "log.eval_num": 32})
+    workdir, _ = train(config, str(tmp_path / "run"))
+    accumulator = event_accumulator.EventAccumulator(
+        os.path.join(workdir.logs, "eval"), size_guidance={event_accumulator.TENSORS: 0}
+    )
+    accumulator.Reload()
+    fid = [tf.make_ndarray(e.tensor_proto) for e in accumulator.Tensors("fid")]
+    assert [e.step for e in accumulator.Tensors("fid")] == [2, 4]
+    assert all(np.isfinite(value) and value >= -1e-6 for value in fid)
