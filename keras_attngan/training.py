@@ -67,29 +67,25 @@ def fit(model, dataset, config, start_step, callback_list):
     """Trains from `start_step` to `config.train.steps` in epochs of `steps_per_epoch`.
 
     A run resumed in the middle of an epoch first finishes that epoch, so the
-    total number of steps is exactly `train.steps`.
+    total number of steps is exactly `train.steps`; the export waits for the
+    last segment.
     """
     per_epoch, total = config.train.steps_per_epoch, config.train.steps
-    remainder = start_step % per_epoch
-    if remainder:
+    segments = []  # (epochs, initial_epoch, steps_per_epoch) of each `fit` call
+    if start_step % per_epoch:
         epoch = start_step // per_epoch
-        model.fit(
-            dataset,
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            steps_per_epoch=per_epoch - remainder,
-            callbacks=callback_list,
-            shuffle=False,  # the pipeline shuffles; Keras would only warn
-            verbose="auto",
-        )
-        start_step += per_epoch - remainder
+        segments.append((epoch + 1, epoch, per_epoch - start_step % per_epoch))
+        start_step = (epoch + 1) * per_epoch
     if start_step < total:
+        segments.append((total // per_epoch, start_step // per_epoch, per_epoch))
+    for index, (epochs, initial_epoch, steps_per_epoch) in enumerate(segments):
+        last = index == len(segments) - 1
         model.fit(
             dataset,
-            epochs=total // per_epoch,
-            initial_epoch=start_step // per_epoch,
-            steps_per_epoch=per_epoch,
-            callbacks=callback_list,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=[c for c in callback_list if last or not isinstance(c, callbacks.ExportOnEnd)],
             shuffle=False,  # the pipeline shuffles; Keras would only warn
             verbose="auto",
         )
@@ -114,15 +110,18 @@ def train(config, workdir_path):
         f"({source.num_examples} images): step {step} of {config.train.steps}, "
         f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}."
     )
-    callback_list = make_callbacks(config, workdir, manager, source)
     if step >= config.train.steps:
         print(f"{workdir.root} is already trained to step {step}; nothing to do.")
     else:
+        callback_list = make_callbacks(config, workdir, manager, source)
         fit(model, dataset, config, step, callback_list)
-    exports = [c.path for c in callback_list if isinstance(c, callbacks.ExportOnEnd) and c.path]
-    if not exports and os.path.isdir(workdir.export):
-        exports = [serving.resolve_export(workdir.export)]
-    return workdir, exports[0] if exports else None
+        exports = [c.path for c in callback_list if isinstance(c, callbacks.ExportOnEnd)]
+        if exports:
+            return workdir, exports[0]
+    has_export = os.path.isdir(workdir.export) and any(
+        name.isdigit() for name in os.listdir(workdir.export)
+    )
+    return workdir, serving.resolve_export(workdir.export) if has_export else None
 
 
 def describe(workdir, export_path):

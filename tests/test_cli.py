@@ -9,6 +9,7 @@ from conftest import tiny_config
 from tensorboard.backend.event_processing import event_accumulator
 
 from keras_attngan import synthesis
+from keras_attngan.experiment import Workdir, build_data, restore_trainer
 from keras_attngan.training import describe, export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -150,3 +151,17 @@ def test_train_with_evaluation_logs_fid(tmp_path, monkeypatch):
     fid = [tf.make_ndarray(e.tensor_proto) for e in accumulator.Tensors("fid")]
     assert [e.step for e in accumulator.Tensors("fid")] == [2, 4]
     assert all(np.isfinite(value) and value >= -1e-6 for value in fid)
+
+
+def test_resume_in_the_middle_of_an_epoch_trains_exactly_the_steps(tmp_path):
+    # Checkpoints every 2 steps, epochs of 4: stop at 6 (mid-epoch), resume to 12.
+    settings = {"train.steps_per_epoch": 4, "log.checkpoint_every": 2}
+    train(tiny_config(**settings, **{"train.steps": 4}), str(tmp_path))
+    workdir = Workdir(str(tmp_path))
+    model, manager, _ = restore_trainer(tiny_config(**settings, **{"train.steps": 8, "data.channels": 3}), workdir)
+    model.fit(build_data(tiny_config())[0], steps_per_epoch=2, epochs=1, verbose=0)
+    manager.save(checkpoint_number=int(model.train_steps))  # step 6: mid-epoch
+    _, export_path = train(tiny_config(**settings, **{"train.steps": 12}), str(tmp_path))
+    assert os.path.basename(export_path) == "12"
+    assert tf.train.latest_checkpoint(workdir.checkpoints).endswith("ckpt-12")
+    assert sorted(os.listdir(workdir.export)) == ["12", "4"]  # no export at the mid-epoch boundary
