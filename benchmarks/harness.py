@@ -9,6 +9,7 @@ drift.
 """
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -33,15 +34,29 @@ def count_flops(fn, *specs):
     return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
 
 
+def apply_overrides(config, overrides):
+    """Sets dotted keys (``{"train.inner_steps": 3}``) on a config; returns it."""
+    for key, value in overrides.items():
+        section, field = key.split(".")
+        config[section][field] = value
+    return config
+
+
 def make_config(num_examples=4096, **overrides):
     """`configs/symbols_attn.py` with dotted-key overrides, validated."""
     config = symbols_attn.get_config()
     config.data.num_examples = num_examples
-    for key, value in overrides.items():
-        section, field = key.split(".")
-        config[section][field] = value
-    validate_config(config)
+    validate_config(apply_overrides(config, overrides))
     return config
+
+
+def write_report(report, path, text):
+    """Writes the JSON report to `path`, then prints `text` (the tables) and where it went."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    print(text)
+    print(f"\nWrote {path}")
 
 
 @dataclasses.dataclass

@@ -11,7 +11,6 @@ writes benchmarks/results/quality.json.
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -22,7 +21,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
 from configs import symbols_attn, symbols_baseline  # noqa: E402
+from harness import apply_overrides, write_report  # noqa: E402
 from keras_attngan.metrics.evaluate import evaluate, scalars  # noqa: E402
 from keras_attngan.training import train  # noqa: E402
 
@@ -47,9 +49,7 @@ def run_one(variant, seed, steps, num, root):
     config.seed = seed
     if steps:
         config.train.steps = steps
-    for key, value in overrides.items():
-        section, field = key.split(".")
-        config[section][field] = value
+    apply_overrides(config, overrides)
     config.log.images_every = config.train.steps
     start = time.perf_counter()
     workdir, export_path = train(config, os.path.join(root, f"{variant}-{seed}"))
@@ -111,11 +111,7 @@ def main(argv=None):
         rows.append(run_one(variant, seed, args.steps, args.num, root))
         print(tables(rows[-1:]).splitlines()[2], flush=True)
     report = {"command": "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:]), "runs": rows}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=2)
-    print(tables(rows))
-    print(f"\nWrote {args.out}")
+    write_report(report, args.out, tables(rows))
     return report
 
 

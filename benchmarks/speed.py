@@ -20,7 +20,6 @@ Prints Markdown tables and writes every number to a JSON file
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -32,7 +31,7 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import build_variant, count_flops, make_config, time_variants  # noqa: E402
+from harness import build_variant, count_flops, make_config, time_variants, write_report  # noqa: E402
 from peer_dcgan import build_peer  # noqa: E402
 
 from keras_attngan.experiment import build_data  # noqa: E402
@@ -212,11 +211,7 @@ def main(argv=None):
         "pipeline_images_per_s": measure_pipeline(20 if args.quick else 200, args.quick),
     }
     report["training"] = measure_training(args.steps, args.repeats, args.quick, conv_peak)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=2)
-    print(tables(report))
-    print(f"\nWrote {args.out}")
+    write_report(report, args.out, tables(report))
     return report
 
 
