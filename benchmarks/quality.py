@@ -1,118 +1,239 @@
-"""Sample quality of the attention method against the baseline, over training seeds.
+"""The study behind the README's results: does the attention method help, and why?
 
-    python benchmarks/quality.py                       # the default grid (about 35 minutes)
-    python benchmarks/quality.py --runs baseline:0 attention:0 --steps 500   # a shorter look
+    python benchmarks/quality.py                                  # the whole grid, resumable
+    python benchmarks/quality.py --datasets symbols --seeds 1 --steps 200   # a short look
 
-Each run trains a config from scratch with `keras_attngan.training.train` in
-a fresh workdir, then scores its export with `keras_attngan.metrics.evaluate`
-(domain-classifier FID and KID, precision and recall, `--num` generated and
-real images). Prints a table of every run and of mean ± sd per variant, and
-writes benchmarks/results/quality.json.
+Every run trains one variant of `configs/{dataset}_attn.py` from scratch with
+`keras_attngan.training.train` under one step budget, then scores its export
+with `keras_attngan.metrics.evaluate` (domain-classifier FID and KID,
+precision and recall on `--num` generated and real images, and for models
+with a mask the mask-usage metrics). FID is also logged at half the budget
+(`log.eval_every`), so the table shows whether the ranking is stable between
+the two budgets.
+
+The variants separate what the method changes:
+
+- ``baseline``: the plain GAN (mask source ``none``) with the same K generator
+  updates per D update as the attention model (with the default K = 1 it is
+  the plain GAN itself, so no separate "plain GAN with K updates" is needed);
+- ``attention``: the default config (learned mask, InfoNCE locality term);
+- ``gradcam``, ``saliency``: the other mask sources;
+- ``no_mi``: the mask input without the MI term (``lambda_mi = 0``);
+- ``bf16``: the default under ``mixed_bfloat16``.
+
+Resumable: each finished run writes ``RESULTS/DATASET-VARIANT-SEED.json``;
+rerunning skips those, so the study can be stopped and continued across
+sessions. The summary (mean, standard deviation and 95% t-interval over
+seeds) goes to ``RESULTS/summary.json`` and ``RESULTS/summary.md``.
 """
 
 import argparse
+import importlib
+import json
+import math
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-from configs import symbols_attn, symbols_baseline  # noqa: E402
-from harness import apply_overrides, write_report  # noqa: E402
-from keras_attngan.metrics.evaluate import evaluate, scalars  # noqa: E402
-from keras_attngan.training import train  # noqa: E402
+from harness import apply_overrides  # noqa: E402
 
 VARIANTS = {
-    "baseline": (symbols_baseline, {}),
-    "attention": (symbols_attn, {}),
-    "attention-bf16": (symbols_attn, {"train.dtype_policy": "mixed_bfloat16"}),
+    "baseline": {"model.mask_source": "none"},
+    "attention": {},
+    "gradcam": {"model.mask_source": "gradcam"},
+    "saliency": {"model.mask_source": "saliency"},
+    "no_mi": {"train.lambda_mi": 0.0},
+    "bf16": {"train.dtype_policy": "mixed_bfloat16"},
 }
-DEFAULT_RUNS = [
-    "baseline:0",
-    "attention:0",
-    "baseline:1",
-    "attention:1",
-    "attention-bf16:0",
-]
-METRICS = ("fid", "kid", "precision", "recall")
+DATASETS = ("symbols", "digits")
+QUALITY = ("fid", "kid", "precision", "recall")
+USAGE = ("content_sensitivity", "locality_gain", "mi_bound", "mi_ceiling", "mask_effect")
 
 
-def run_one(variant, seed, steps, num, root):
-    module, overrides = VARIANTS[variant]
-    config = module.get_config()
+def _config(dataset, variant, seed, steps):
+    config = importlib.import_module(f"configs.{dataset}_attn").get_config()
     config.seed = seed
-    if steps:
-        config.train.steps = steps
-    apply_overrides(config, overrides)
-    config.log.images_every = config.train.steps
+    config.train.steps = steps
+    config.train.steps_per_epoch = steps // 2
+    apply_overrides(config, VARIANTS[variant])
+    config.log.images_every = steps
+    config.log.checkpoint_every = steps
+    config.log.eval_every = steps // 2
+    config.log.eval_metrics = "fid"
+    return config
+
+
+def _half_budget_fid(logdir, step):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    events = event_accumulator.EventAccumulator(
+        os.path.join(logdir, "eval"), size_guidance={event_accumulator.TENSORS: 0}
+    )
+    events.Reload()
+    import tensorflow as tf
+
+    values = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("fid")}
+    return values.get(step)
+
+
+def run_one(dataset, variant, seed, steps, num, workdir):
+    """Trains and evaluates one run; returns its JSON-able record."""
+    from keras_attngan.metrics.evaluate import evaluate, scalars
+    from keras_attngan.training import train
+
+    config = _config(dataset, variant, seed, steps)
     start = time.perf_counter()
-    workdir, export_path = train(config, os.path.join(root, f"{variant}-{seed}"))
+    run_dir, export_path = train(config, workdir)
     train_seconds = time.perf_counter() - start
+    metrics = ["fid", "kid", "pr"]
+    if config.model.mask_source != "none":
+        metrics.append("mask_usage")
     # The same real images (data seed 0) for every training seed.
-    result = evaluate(export_path, metrics=["fid", "kid", "pr"], num=num, data_seed=0)
+    result = evaluate(export_path, metrics=metrics, num=num, data_seed=0)
     values = scalars(result["metrics"])
-    return {
+    record = {
+        "dataset": dataset,
         "variant": variant,
         "seed": seed,
-        "steps": config.train.steps,
-        "train_seconds": train_seconds,
-        "fid": values["fid"],
-        "kid": values["kid"],
-        "precision": values["precision"],
-        "recall": values["recall"],
-        "extractor": result["extractor"]["name"],
+        "steps": steps,
         "num": num,
+        "overrides": VARIANTS[variant],
+        "train_seconds": round(train_seconds, 1),
+        "fid_half_budget": _half_budget_fid(run_dir.logs, steps // 2),
+        "extractor": result["extractor"]["name"],
     }
+    record.update({name: values[name] for name in QUALITY})
+    record.update(
+        {name: values[f"mask_usage/{name}"] for name in USAGE if f"mask_usage/{name}" in values}
+    )
+    return record
 
 
-def tables(rows):
-    lines = ["| variant | seed | FID | KID | precision | recall | train (s) |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
+def _interval(values):
+    """Mean, standard deviation and the half-width of the 95% t-interval."""
+    from scipy import stats
+
+    values = np.asarray([v for v in values if v is not None], np.float64)
+    if len(values) == 0:
+        return None
+    if len(values) == 1:
+        return {"n": 1, "mean": float(values[0]), "sd": None, "ci95": None}
+    sd = float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values)))
+    return {"n": len(values), "mean": float(values.mean()), "sd": sd, "ci95": half}
+
+
+def summarize(records):
+    """Per dataset and variant: each metric's mean, sd and 95% interval over seeds."""
+    summary = {}
+    for record in records:
+        key = (record["dataset"], record["variant"])
+        summary.setdefault(key, []).append(record)
+    table = {}
+    for (dataset, variant), runs in sorted(summary.items()):
+        names = ("fid_half_budget",) + QUALITY + USAGE + ("train_seconds",)
+        table[f"{dataset}/{variant}"] = {
+            "seeds": sorted(r["seed"] for r in runs),
+            **{name: _interval([r.get(name) for r in runs]) for name in names},
+        }
+    return table
+
+
+def _cell(stat, digits):
+    if stat is None:
+        return "-"
+    if stat["ci95"] is None:
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
+
+
+def markdown(table, steps):
+    lines = [
+        f"Mean ± 95% t-interval over seeds; {steps} steps; FID/KID/precision/recall on domain "
+        "features; FID@half at half the budget.",
+        "",
+        "| dataset / variant | seeds | FID@half | FID | KID | precision | recall | "
+        "content sens. | locality gain | MI bound (nats) | MI ceiling | s/run |",
+        "|---|---|" + "---:|" * 10,
+    ]
+    for name, row in table.items():
         lines.append(
-            f"| {r['variant']} | {r['seed']} | {r['fid']:.2f} | {r['kid']:.3f} | {r['precision']:.3f} "
-            f"| {r['recall']:.3f} | {r['train_seconds']:.0f} |"
+            f"| {name} | {len(row['seeds'])} | {_cell(row['fid_half_budget'], 2)} | "
+            f"{_cell(row['fid'], 2)} | {_cell(row['kid'], 3)} | {_cell(row['precision'], 3)} | "
+            f"{_cell(row['recall'], 3)} | {_cell(row['content_sensitivity'], 2)} | "
+            f"{_cell(row['locality_gain'], 2)} | {_cell(row['mi_bound'], 2)} | "
+            f"{_cell(row['mi_ceiling'], 2)} | {_cell(row['train_seconds'], 0)} |"
         )
-    lines += ["", "| variant | runs | " + " | ".join(f"{m} (mean ± sd)" for m in METRICS) + " |"]
-    lines.append("|---|---:|" + "---:|" * len(METRICS))
-    for variant in dict.fromkeys(r["variant"] for r in rows):
-        group = [r for r in rows if r["variant"] == variant]
-        cells = []
-        for metric in METRICS:
-            values = np.array([r[metric] for r in group])
-            spread = f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else ""
-            cells.append(f"{values.mean():.3f}{spread}")
-        lines.append(f"| {variant} | {len(group)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _write_json(path, value):
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(temporary, path)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="VARIANT:SEED, variants: " + ", ".join(VARIANTS))
-    parser.add_argument("--steps", type=int, default=None, help="train steps (default: the config's)")
-    parser.add_argument("--num", type=int, default=2000, help="generated and real images per evaluation")
-    parser.add_argument("--workdir", default=None, help="where runs go (default: a temporary directory)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "quality.json"))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=1000, help="train steps of every run (even)")
+    parser.add_argument("--num", type=int, default=1000, help="generated and real images per evaluation")
+    parser.add_argument("--workdir", default=os.path.join(ROOT, "runs", "quality"))
+    parser.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results", "quality"))
     args = parser.parse_args(argv)
-    runs = []
-    for spec in args.runs:
-        variant, _, seed = spec.partition(":")
-        if variant not in VARIANTS or not seed.isdigit():
-            parser.error(f"--runs takes VARIANT:SEED with VARIANT in {list(VARIANTS)}; received {spec!r}")
-        runs.append((variant, int(seed)))
-    root = args.workdir or tempfile.mkdtemp(prefix="attngan-quality-")
-    rows = []
-    for variant, seed in runs:
-        rows.append(run_one(variant, seed, args.steps, args.num, root))
-        print(tables(rows[-1:]).splitlines()[2], flush=True)
-    report = {"command": "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:]), "runs": rows}
-    write_report(report, args.out, tables(rows))
-    return report
+    datasets = [d for d in args.datasets.split(",") if d]
+    variants = [v for v in args.variants.split(",") if v]
+    for name, chosen, valid in (("--datasets", datasets, DATASETS), ("--variants", variants, VARIANTS)):
+        unknown = sorted(set(chosen) - set(valid))
+        if unknown or not chosen:
+            parser.error(f"{name} takes names from {list(valid)}; unknown: {unknown}")
+    if args.steps < 2 or args.steps % 2:
+        parser.error(f"--steps should be an even number >= 2; received {args.steps}")
+    os.makedirs(args.results, exist_ok=True)
+    # Seed-major order: whenever the study stops, every variant has about as many seeds.
+    for seed in range(args.seeds):
+        for dataset in datasets:
+            for variant in variants:
+                path = os.path.join(args.results, f"{dataset}-{variant}-{seed}.json")
+                if os.path.exists(path):
+                    with open(path) as f:
+                        done = json.load(f)
+                    if (done["steps"], done["num"]) != (args.steps, args.num):
+                        parser.error(
+                            f"{path} was made with --steps {done['steps']} --num {done['num']}; "
+                            "use another --results directory for another budget."
+                        )
+                    continue
+                workdir = os.path.join(args.workdir, f"{args.steps}", f"{dataset}-{variant}-{seed}")
+                if os.path.exists(workdir):  # an interrupted run: start it again
+                    import shutil
+
+                    shutil.rmtree(workdir)
+                record = run_one(dataset, variant, seed, args.steps, args.num, workdir)
+                _write_json(path, record)
+                print(json.dumps(record), flush=True)
+    records = []
+    for name in sorted(os.listdir(args.results)):
+        if name.endswith(".json") and name != "summary.json":
+            with open(os.path.join(args.results, name)) as f:
+                records.append(json.load(f))
+    table = summarize(records)
+    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    _write_json(os.path.join(args.results, "summary.json"), {"command": command, "table": table})
+    text = markdown(table, args.steps)
+    with open(os.path.join(args.results, "summary.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+    return table
 
 
 if __name__ == "__main__":

@@ -53,6 +53,13 @@ class _EveryNSteps(keras.callbacks.Callback, abc.ABC):
 class ScalarSummaries(_EveryNSteps):
     """Writes the training metrics (losses, MI bound, mask statistics) to TensorBoard.
 
+    Each point is the mean over its logging window (the steps since the
+    previous point), computed from the model's `keras.metrics.Mean` trackers'
+    running totals. Keras resets those trackers only at epoch starts, so the
+    value in `logs` is a running mean since the epoch began: writing it would
+    smooth every curve more and more as an epoch goes on. The trackers are
+    read, never reset, so the progress bar and `History` keep Keras' meaning.
+
     Args:
         logdir: TensorBoard log directory.
         every: period in train steps.
@@ -61,12 +68,33 @@ class ScalarSummaries(_EveryNSteps):
     def __init__(self, logdir, every=50):
         super().__init__(every, run_on_end=False)
         self.writer = tf.summary.create_file_writer(os.path.join(logdir, "train"))
+        self._carried = {}  # totals and counts of the window from earlier epochs
+        self._base = {}  # the trackers' totals and counts when the window began
+
+    def _totals(self):
+        return {
+            tracker.name: np.array([float(tracker.total), float(tracker.count)])
+            for tracker in self.model.metrics
+        }
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Keras has just reset the trackers.
+        self._base = {name: np.zeros(2) for name in self._totals()}
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, totals in self._totals().items():
+            self._carried[name] = self._carried.get(name, 0.0) + totals - self._base[name]
+            self._base[name] = totals
 
     def run(self, step, logs):
+        current = self._totals()
         with self.writer.as_default(step=step):
-            for name, value in (logs or {}).items():
-                tf.summary.scalar(name, float(value))
+            for name, totals in current.items():
+                total, count = totals - self._base[name] + self._carried.get(name, 0.0)
+                if count > 0:
+                    tf.summary.scalar(name, total / count)
         self.writer.flush()
+        self._base, self._carried = current, {}
 
 
 class AttentionImages(_EveryNSteps):
@@ -151,6 +179,54 @@ class AttentionImages(_EveryNSteps):
                 path + ".tmp.npz", **{k: np.round(v * 255).astype(np.uint8) for k, v in masks.items()}
             )
             os.replace(path + ".tmp.npz", path)
+
+
+class MaskUsage(_EveryNSteps):
+    """Mask-usage metrics during training, as TensorBoard scalars (``logdir/mask_usage``).
+
+    `keras_attngan.metrics.mask_usage.mask_usage` of the in-memory G and D on
+    `num` fixed seeded latent vectors: content sensitivity, locality gain,
+    the estimator-free MI bound and its ceiling, and the mask statistics.
+
+    Args:
+        logdir: TensorBoard log directory.
+        every: period in train steps.
+        num: latent vectors per measurement.
+        cell_size: cell side of the MI bound (``model.mi_cell_size``).
+        seed: seed of the latent vectors.
+
+    Attributes:
+        results: train step -> the values measured then.
+    """
+
+    def __init__(self, logdir, every=500, num=128, cell_size=8, seed=0):
+        super().__init__(every)
+        self.writer = tf.summary.create_file_writer(os.path.join(logdir, "mask_usage"))
+        self.num = num
+        self.cell_size = cell_size
+        self.seed = seed
+        self.results = {}
+
+    def run(self, step, logs):
+        from keras_attngan.metrics.mask_usage import mask_usage
+
+        model = self.model
+        z = np.random.default_rng(self.seed).standard_normal(
+            (self.num, model.latent.noise_dim)
+        ).astype(np.float32)
+        values = mask_usage(
+            lambda z, mask: model.generator({"z": z, "mask": mask}),
+            lambda images: model.discriminator(images)["attention"],
+            z,
+            model.discriminator.image_size,
+            cell_size=self.cell_size,
+            group_size=min(64, self.num),
+        )
+        self.results[step] = values
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+        self.writer.flush()
 
 
 class CheckpointSaver(_EveryNSteps):

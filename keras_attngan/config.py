@@ -9,7 +9,8 @@ import ml_collections
 
 from keras_attngan import losses
 from keras_attngan.data import parse_source
-from keras_attngan.networks.discriminator import MASK_SOURCES
+from keras_attngan.information import MI_ESTIMATORS, InfoNCE
+from keras_attngan.networks.discriminator import MASK_NORMALIZATIONS, MASK_SOURCES
 from keras_attngan.networks.generator import num_stages
 
 # No mixed_float16: float16 needs loss scaling, which the custom train_step
@@ -40,6 +41,18 @@ def default_config():
     config.model.g_width = 64
     config.model.d_width = 64
     config.model.mask_source = "learned"
+    # How D's raw map becomes a mask in [0, 1]: "peak" (divide by the
+    # maximum) or "minmax" (stretch to [0, 1]); then s ** (1 / temperature),
+    # so a temperature below 1 raises the contrast.
+    config.model.mask_normalization = "peak"
+    config.model.mask_temperature = 1.0
+    # The MI term: estimator (keras_attngan.information.MI_ESTIMATORS), its
+    # critic (infonce), the cells both maps are read on, the levels a mask
+    # value is read at (barber_agakov) and the width of a learned network.
+    config.model.mi_estimator = "infonce"
+    config.model.mi_critic = "locality"
+    config.model.mi_cell_size = 8
+    config.model.mi_levels = 8
     config.model.q_width = 16
 
     config.train = ml_collections.ConfigDict()
@@ -111,6 +124,40 @@ def validate_config(config):
         model.mask_source,
         f"one of {list(MASK_SOURCES)}",
     )
+    _check(
+        model.mask_normalization in MASK_NORMALIZATIONS,
+        "model.mask_normalization",
+        model.mask_normalization,
+        f"one of {sorted(MASK_NORMALIZATIONS)}",
+    )
+    _check(model.mask_temperature > 0, "model.mask_temperature", model.mask_temperature, "a number > 0")
+    _check(
+        model.mi_estimator in MI_ESTIMATORS,
+        "model.mi_estimator",
+        model.mi_estimator,
+        f"one of {sorted(MI_ESTIMATORS)}",
+    )
+    _check(
+        model.mi_critic in InfoNCE.CRITICS,
+        "model.mi_critic",
+        model.mi_critic,
+        f"one of {list(InfoNCE.CRITICS)}",
+    )
+    _check(
+        model.mi_cell_size >= 1 and data.image_size % model.mi_cell_size == 0,
+        "model.mi_cell_size",
+        model.mi_cell_size,
+        f"an integer >= 1 that divides data.image_size={data.image_size}",
+    )
+    _check(model.mi_levels >= 2, "model.mi_levels", model.mi_levels, "an integer >= 2")
+    if model.mask_source != "none":
+        needed = MI_ESTIMATORS[model.mi_estimator].min_batch_size
+        _check(
+            data.batch_size >= needed,
+            "data.batch_size",
+            data.batch_size,
+            f"at least {needed}, which model.mi_estimator={model.mi_estimator!r} needs",
+        )
     _check(train.loss in losses.LOSSES, "train.loss", train.loss, f"one of {sorted(losses.LOSSES)}")
     _check(
         train.dtype_policy in DTYPE_POLICIES,

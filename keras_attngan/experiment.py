@@ -17,9 +17,9 @@ import tensorflow as tf
 from keras_attngan import data as data_lib
 from keras_attngan.config import validate_config
 from keras_attngan.gan import AttnGAN
+from keras_attngan.information import MI_ESTIMATORS, build_mi_estimator
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
-from keras_attngan.networks.mask_predictor import build_mask_predictor
 
 # Keys whose change makes an existing checkpoint meaningless or unloadable.
 _ARCHITECTURE_KEYS = (
@@ -29,6 +29,12 @@ _ARCHITECTURE_KEYS = (
     "model.g_width",
     "model.d_width",
     "model.mask_source",
+    "model.mask_normalization",
+    "model.mask_temperature",
+    "model.mi_estimator",
+    "model.mi_critic",
+    "model.mi_cell_size",
+    "model.mi_levels",
     "model.q_width",
 )
 
@@ -113,18 +119,20 @@ def build_trainer(config):
             model_cfg.latent_dim, size, channels, model_cfg.g_width, use_mask=uses_mask
         )
         discriminator = Discriminator(
-            size, channels, model_cfg.d_width, attention=model_cfg.mask_source, name="discriminator"
+            size,
+            channels,
+            model_cfg.d_width,
+            attention=model_cfg.mask_source,
+            mask_normalization=model_cfg.mask_normalization,
+            mask_temperature=model_cfg.mask_temperature,
+            name="discriminator",
         )
-        mask_predictor = (
-            build_mask_predictor(size, channels, model_cfg.q_width)
-            if uses_mask and train_cfg.lambda_mi > 0
-            else None
-        )
+        mi_estimator = build_mi_estimator_from_config(config) if uses_mask else None
         model = AttnGAN(
             generator,
             discriminator,
             latent_dim=model_cfg.latent_dim,
-            mask_predictor=mask_predictor,
+            mi_estimator=mi_estimator,
             inner_steps=train_cfg.inner_steps,
             lambda_mi=train_cfg.lambda_mi,
             seed=config.seed,
@@ -143,6 +151,22 @@ def build_trainer(config):
     return model
 
 
+def build_mi_estimator_from_config(config):
+    """The `model.mi_estimator` of `config`, with its `model.mi_*` options."""
+    model_cfg = config.model
+    estimator = MI_ESTIMATORS[model_cfg.mi_estimator]
+    options = {arg: model_cfg[key] for arg, key in estimator.CONFIG_KEYS.items()}
+    return build_mi_estimator(
+        model_cfg.mi_estimator,
+        config.data.image_size,
+        config.data.channels,
+        cell_size=model_cfg.mi_cell_size,
+        width=model_cfg.q_width,
+        name="mi_estimator",
+        **options,
+    )
+
+
 def checkpoint_manager(model, directory, max_to_keep=3):
     """A `tf.train.CheckpointManager` over everything that defines a run's state.
 
@@ -156,8 +180,8 @@ def checkpoint_manager(model, directory, max_to_keep=3):
         "g_optimizer": model.g_optimizer,
         "seed_state": model.seed_generator.state,
     }
-    if model.mask_predictor is not None:
-        trackables["mask_predictor"] = model.mask_predictor
+    if model.mi_estimator is not None:
+        trackables["mi_estimator"] = model.mi_estimator
     checkpoint = tf.train.Checkpoint(**trackables)
     return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
 

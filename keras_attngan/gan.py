@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_attngan import losses
 from keras_attngan.latent import LatentSpec
-from keras_attngan.regularizers import mask_mutual_information
+from keras_attngan.masks import mask_statistics
 
 
 def synthesize(generator, discriminator, latent, steps, training=False):
@@ -56,21 +56,32 @@ class AttnGAN(keras.Model):
     2. runs the generator inner loop K times. It starts from the uniform mask
        (claim 3): ``x_prev = G(z, 1)``, ``s = D(x_prev)``'s attention. Each
        iteration synthesizes ``x_cur = G(z, s)`` and minimizes
-       ``adversarial(D(x_cur)) + lambda_mi * CE(s, Q(x_cur - x_prev))``, whose
-       second term maximizes a variational lower bound on the mutual
-       information between the current mask and the change it caused
-       (claims 1, 4, 5); G and Q are updated, D is not. The mask D gives
+       ``adversarial(D(x_cur)) + lambda_mi * mi.loss``, where ``mi`` is the
+       `mi_estimator`'s variational lower bound on the mutual information
+       between the current mask and the change it caused, ``x_cur - x_prev``
+       (claims 1, 4, 5). G and the estimator are updated, D is not; the
+       estimator always learns its own bound, so ``mi_bound`` is measured
+       even when ``lambda_mi = 0`` sends nothing of it to G. The mask D gives
        ``x_cur`` is the next iteration's mask, so the loop costs one D pass
        per iteration;
     3. takes one D step on the real batch and the inner loop's last fakes
        (the same G parameters a D-first step would see).
+
+    Reported values (per step; G's are averaged over the K iterations):
+    ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``, and with a mask source
+    the `keras_attngan.masks.mask_statistics` of the masks G received and
+    ``mi_loss``, ``mi_bound``, ``mi_ceiling`` (nats per mask). The trackers
+    average over steps until reset: `keras_attngan.callbacks.ScalarSummaries`
+    resets them at each write, so every logged point is the mean of its
+    logging window.
 
     `train_step` does maths only: no summaries, images or files (callbacks do
     that), no Python side effects, so it runs under `tf.function`, XLA
     (`jit_compile=True`) and any `tf.distribute` strategy.
 
     With the discriminator's mask source ``none`` the loop degenerates to the
-    plain non-conditional GAN: the baseline every result is compared against.
+    plain non-conditional GAN with K G updates per D update: the baseline
+    every result is compared against.
 
     Args:
         generator: G, called as ``G({"z": ..., "mask": ...})`` (no mask key
@@ -78,10 +89,10 @@ class AttnGAN(keras.Model):
         discriminator: a `Discriminator` (returns a dict with ``logits`` and
             ``attention``).
         latent_dim: size of z.
-        mask_predictor: Q, from the output change to mask logits; required
-            when ``lambda_mi > 0`` and D has a mask source.
+        mi_estimator: a `keras_attngan.information.MIEstimator` (built);
+            required when D has a mask source.
         inner_steps: K, generator updates per step (>= 1).
-        lambda_mi: weight of the mutual-information term (>= 0).
+        lambda_mi: weight of the mutual-information term in G's loss (>= 0).
         seed: seed of the model's `keras.random.SeedGenerator`.
     """
 
@@ -90,7 +101,7 @@ class AttnGAN(keras.Model):
         generator,
         discriminator,
         latent_dim,
-        mask_predictor=None,
+        mi_estimator=None,
         inner_steps=1,
         lambda_mi=1.0,
         seed=None,
@@ -107,15 +118,14 @@ class AttnGAN(keras.Model):
                 f"`lambda_mi` should be >= 0. Received: lambda_mi={lambda_mi!r}"
             )
         self.uses_mask = discriminator.attention != "none"
-        if self.uses_mask and lambda_mi > 0 and mask_predictor is None:
+        if self.uses_mask and mi_estimator is None:
             raise ValueError(
-                "`mask_predictor` (Q) is required when the discriminator has a mask "
-                f"source and lambda_mi > 0. Received: attention="
-                f"{discriminator.attention!r}, lambda_mi={lambda_mi!r}, mask_predictor=None"
+                "`mi_estimator` is required when the discriminator has a mask source. "
+                f"Received: attention={discriminator.attention!r}, mi_estimator=None"
             )
         self.generator = generator
         self.discriminator = discriminator
-        self.mask_predictor = mask_predictor if self.uses_mask else None
+        self.mi_estimator = mi_estimator if self.uses_mask else None
         self.latent = LatentSpec(latent_dim)
         self.inner_steps = inner_steps
         self.lambda_mi = float(lambda_mi)
@@ -124,9 +134,8 @@ class AttnGAN(keras.Model):
 
         names = ["d_loss", "g_loss", "d_real", "d_fake"]
         if self.uses_mask:
-            names += ["mask_mean", "mask_std"]
-            if self.mask_predictor is not None:
-                names += ["mi_bound", "mi_ceiling", "mi_loss"]
+            names += ["mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"]
+            names += ["mi_loss", "mi_bound", "mi_ceiling"]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         # Every network arrives built, so the trainer is too (and saves whole).
         self.built = True
@@ -136,12 +145,14 @@ class AttnGAN(keras.Model):
         return list(self._trackers.values())
 
     @property
+    def estimator_variables(self):
+        """The MI estimator's variables (none without a mask source)."""
+        return [] if self.mi_estimator is None else list(self.mi_estimator.trainable_variables)
+
+    @property
     def generator_variables(self):
-        """The variables the inner loop updates: G's and Q's."""
-        variables = list(self.generator.trainable_variables)
-        if self.mask_predictor is not None:
-            variables += self.mask_predictor.trainable_variables
-        return variables
+        """The variables the inner loop updates: G's, then the estimator's."""
+        return list(self.generator.trainable_variables) + self.estimator_variables
 
     def compile(self, d_optimizer, g_optimizer, loss="non_saturating", **kwargs):
         """Configures training.
@@ -210,48 +221,63 @@ class AttnGAN(keras.Model):
         return synthesize(self.generator, self.discriminator, latent, steps)
 
     def _generator_inner_loop(self, latent, batch_size):
-        """Claims 1-5: K updates of G (and Q); returns the last fakes and stats."""
-        stats = {}
+        """Claims 1-5: K updates of G (and the estimator); returns the last fakes and stats.
+
+        The change ``dx = G(z, s) - G(z, s_prev)`` is differentiated through
+        both of its terms, with G's current parameters: G's shared layers
+        move both outputs alike, so only what the mask changes can raise the
+        MI bound (a constant ``x_prev`` would reward G for moving its output
+        anywhere). For K = 1 the uniform-mask pass, which the loop needs for
+        D's first mask anyway, is that second term; each later iteration
+        re-runs G on the previous mask (one more G pass per iteration).
+        """
         if self.uses_mask:
             size = self.discriminator.image_size
-            uniform = ops.ones((batch_size, size, size, 1))  # claim 3
-            previous = self.generator({**latent, "mask": uniform}, training=True)
-            mask = self.discriminator(previous, training=True)["attention"]
-            mask = ops.stop_gradient(mask)
-        variables = self.generator_variables
-        mask_stats, mi_stats = [], []
+            previous_mask = ops.ones((batch_size, size, size, 1))  # claim 3
+            mask = None
+        g_variables = list(self.generator.trainable_variables)
+        q_variables = self.estimator_variables
+        iterations = []
         # A Python loop, unrolled when traced: a tf.while_loop carrying
         # gradients under XLA fails (tensorflow#39060) and K is small.
         for _ in range(self.inner_steps):
-            with tf.GradientTape() as tape:
-                inputs = {**latent, "mask": mask} if self.uses_mask else latent
-                current = self.generator(inputs, training=True)
+            with tf.GradientTape(persistent=bool(q_variables)) as tape:
+                if self.uses_mask:
+                    previous = self.generator({**latent, "mask": previous_mask}, training=True)
+                    if mask is None:  # claim 1: the mask D gives the previous output
+                        mask = ops.stop_gradient(
+                            self.discriminator(previous, training=True)["attention"]
+                        )
+                    current = self.generator({**latent, "mask": mask}, training=True)
+                else:
+                    current = self.generator(latent, training=True)
                 d_out = self.discriminator(
                     current, training=True, return_attention=self.uses_mask
                 )
                 g_loss = self.loss_fn(None, d_out["logits"]).g_loss
-                total = g_loss
-                if self.mask_predictor is not None:
-                    q_logits = self.mask_predictor(current - previous, training=True)
-                    mi = mask_mutual_information(mask, q_logits)
-                    total = g_loss + self.lambda_mi * mi.loss
-                    mi_stats.append(mi)
-            gradients = tape.gradient(total, variables)
-            self.g_optimizer.apply(gradients, variables)
+                stats = {"g_loss": g_loss}
+                objective = g_loss
+                if self.uses_mask:
+                    mi = self.mi_estimator(mask, current - previous, training=True)
+                    stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
+                    if self.lambda_mi > 0:
+                        objective = g_loss + self.lambda_mi * mi.loss
+            gradients = tape.gradient(objective, g_variables)
+            if q_variables:
+                # The estimator always fits its bound; only lambda_mi decides
+                # whether G is trained to raise it.
+                gradients += tape.gradient(mi.loss, q_variables)
+                del tape
+            self.g_optimizer.apply(gradients, g_variables + q_variables)
             if self.uses_mask:
-                mask_stats.append(
-                    (ops.mean(mask), ops.mean(ops.std(mask, axis=(1, 2, 3))))
-                )
-                previous = ops.stop_gradient(current)
+                stats.update(mask_statistics(mask))
+                previous_mask = mask
                 mask = ops.stop_gradient(d_out["attention"])
-        stats["g_loss"] = g_loss
-        if mask_stats:
-            stats["mask_mean"] = ops.mean(ops.stack([m for m, _ in mask_stats]))
-            stats["mask_std"] = ops.mean(ops.stack([s for _, s in mask_stats]))
-        if mi_stats:
-            stats["mi_bound"] = ops.mean(ops.stack([m.bound for m in mi_stats]))
-            stats["mi_ceiling"] = ops.mean(ops.stack([m.ceiling for m in mi_stats]))
-            stats["mi_loss"] = ops.mean(ops.stack([m.loss for m in mi_stats]))
+            iterations.append(stats)
+        stats = {
+            name: ops.mean(ops.stack([ops.cast(it[name], "float32") for it in iterations]))
+            for name in iterations[0]
+        }
         return ops.stop_gradient(current), stats
 
     def _discriminator_step(self, real, fake):
@@ -289,9 +315,9 @@ class AttnGAN(keras.Model):
         config.update(
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
-            mask_predictor=(
-                keras.saving.serialize_keras_object(self.mask_predictor)
-                if self.mask_predictor is not None
+            mi_estimator=(
+                keras.saving.serialize_keras_object(self.mi_estimator)
+                if self.mi_estimator is not None
                 else None
             ),
             latent_dim=self.latent.noise_dim,
@@ -304,7 +330,7 @@ class AttnGAN(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("generator", "discriminator", "mask_predictor"):
+        for key in ("generator", "discriminator", "mi_estimator"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

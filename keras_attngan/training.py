@@ -52,6 +52,13 @@ def make_callbacks(config, workdir, manager, source):
         ),
         callbacks.CheckpointSaver(manager, log.checkpoint_every),
     ]
+    if config.model.mask_source != "none":
+        result.insert(
+            2,
+            callbacks.MaskUsage(
+                workdir.logs, log.images_every, cell_size=config.model.mi_cell_size, seed=config.seed
+            ),
+        )
     if log.eval_every:
         result.append(evaluation_callback(config, workdir, source))
     if log.export_on_end:

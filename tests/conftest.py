@@ -12,7 +12,7 @@ import tensorflow as tf  # noqa: E402
 from keras_attngan.gan import AttnGAN  # noqa: E402
 from keras_attngan.networks.discriminator import Discriminator  # noqa: E402
 from keras_attngan.networks.generator import build_generator  # noqa: E402
-from keras_attngan.networks.mask_predictor import build_mask_predictor  # noqa: E402
+from keras_attngan.information import build_mi_estimator  # noqa: E402
 
 SIZE, CHANNELS, LATENT = 16, 3, 8
 
@@ -22,17 +22,23 @@ def _seed():
     keras.utils.set_random_seed(0)
 
 
-def make_trainer(mask_source="learned", inner_steps=2, lambda_mi=1.0, compile_kwargs=None):
+def make_estimator(kind="infonce", **kwargs):
+    """A built MI estimator for 16x16 masks (cells of 4)."""
+    return build_mi_estimator(kind, SIZE, CHANNELS, cell_size=4, width=4, **kwargs)
+
+
+def make_trainer(
+    mask_source="learned", inner_steps=2, lambda_mi=1.0, compile_kwargs=None, estimator="infonce"
+):
     """A compiled 16x16 AttnGAN with tiny networks."""
     uses_mask = mask_source != "none"
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=mask_source)
-    predictor = build_mask_predictor(SIZE, CHANNELS, width=4) if uses_mask else None
     model = AttnGAN(
         generator,
         discriminator,
         LATENT,
-        predictor,
+        make_estimator(estimator) if uses_mask else None,
         inner_steps=inner_steps,
         lambda_mi=lambda_mi,
         seed=0,

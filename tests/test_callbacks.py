@@ -1,5 +1,6 @@
 import os
 
+import keras
 import numpy as np
 import tensorflow as tf
 from conftest import CHANNELS, SIZE, make_trainer, real_dataset
@@ -46,6 +47,30 @@ def test_tensorboard_holds_mask_images_at_crossed_steps(tmp_path):
     scalars = _events(tmp_path / "logs" / "train")
     assert {"d_loss", "g_loss", "mi_bound", "mask_mean"} <= set(scalars.Tags()["tensors"])
     assert [event.step for event in scalars.Tensors("d_loss")] == [2, 4, 6, 8]
+
+
+def test_each_scalar_is_the_mean_of_its_logging_window(tmp_path):
+    model = make_trainer(inner_steps=1)
+    running = {}  # step -> Keras' logs: running means since the epoch began
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: running.update({len(running) + 1: dict(logs)})
+    )
+    summaries = callbacks.ScalarSummaries(str(tmp_path), every=2)
+    # Two epochs of 3 steps: the window of step 4 spans the epoch boundary.
+    model.fit(real_dataset(), steps_per_epoch=3, epochs=2, verbose=0, callbacks=[record, summaries])
+    written = _events(tmp_path / "train")
+    for name in ("d_loss", "g_loss", "mi_bound"):
+        # Each step's own value, recovered from the running means of its epoch.
+        means = [running[step][name] for step in range(1, 7)]
+        own = []
+        for epoch_means in (means[:3], means[3:]):
+            own += [k * m - (k - 1) * p for k, (m, p) in enumerate(zip(epoch_means, [0.0] + epoch_means), 1)]
+        values = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in written.Tensors(name)}
+        assert sorted(values) == [2, 4, 6]
+        for step, value in values.items():
+            np.testing.assert_allclose(value, np.mean(own[step - 2 : step]), rtol=1e-4, atol=1e-6)
+    # The trackers themselves are untouched: Keras' epoch means, as History shows them.
+    assert all(int(tracker.count) == 3 for tracker in model.metrics)
 
 
 def test_pngs_and_mask_archives_are_written(tmp_path):

@@ -51,6 +51,13 @@ def test_smoke_is_small():
         ("train.steps_per_epoch", 125, r"train.steps_per_epoch.*multiple of train.steps_per_execution"),
         ("train.dtype_policy", "float16", r"train.dtype_policy.*mixed_bfloat16"),
         ("log.keep_checkpoints", 0, r"log.keep_checkpoints"),
+        ("model.mi_estimator", "mine", r"model.mi_estimator.*'barber_agakov', 'infonce'.*'mine'"),
+        ("model.mi_critic", "cosine", r"model.mi_critic.*'locality', 'learned'.*'cosine'"),
+        ("model.mi_cell_size", 5, r"model.mi_cell_size.*divides data.image_size=32.*=5"),
+        ("model.mi_levels", 1, r"model.mi_levels.*>= 2"),
+        ("model.mask_normalization", "l2", r"model.mask_normalization.*'minmax', 'peak'.*'l2'"),
+        ("model.mask_temperature", 0.0, r"model.mask_temperature.*> 0"),
+        ("data.batch_size", 1, r"data.batch_size.*at least 2.*model.mi_estimator='infonce'"),
     ],
 )
 def test_bad_values_name_the_key(key, value, match):

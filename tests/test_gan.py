@@ -2,14 +2,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
+from conftest import CHANNELS, LATENT, SIZE, make_estimator, make_trainer, real_dataset
 
 from keras_attngan.gan import AttnGAN
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 from keras_attngan.networks.layers import MaskModulation
-from keras_attngan.networks.mask_predictor import build_mask_predictor
-from keras_attngan.regularizers import mask_mutual_information
 
 
 def _snapshot(variables):
@@ -48,54 +46,91 @@ def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_st
         RecordingGenerator(build_generator(LATENT, SIZE, CHANNELS, width=8)),
         RecordingDiscriminator(SIZE, CHANNELS, width=8),
         LATENT,
-        build_mask_predictor(SIZE, CHANNELS, width=4),
+        make_estimator(),
         inner_steps=inner_steps,
         seed=3,
     )
     model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=True)
     model.train_step(_batch())
 
-    # One pass from the uniform mask, then K passes in the inner loop.
-    assert len(g_calls) == inner_steps + 1
+    # Each iteration runs G on the previous mask and on the current one, so
+    # that dx = G(z, s) - G(z, s_prev) is differentiated with G's current
+    # parameters.
+    assert len(g_calls) == 2 * inner_steps
     assert int(model.g_optimizer.iterations) == inner_steps
     assert int(model.d_optimizer.iterations) == 1
     z0 = g_calls[0][0]["z"]
     for inputs, _ in g_calls:  # claim 2: z is held constant
         np.testing.assert_array_equal(inputs["z"], z0)
     np.testing.assert_array_equal(g_calls[0][0]["mask"], 1.0)  # claim 3
-    # Claim 1: the mask of pass k is D's attention on the output of pass k-1.
+    # Claim 1: the mask of iteration k is D's attention on the output of
+    # iteration k - 1 (on the uniform-mask output for k = 1).
+    np.testing.assert_array_equal(d_calls[0][0], g_calls[0][1])
     for k in range(1, inner_steps + 1):
         d_images, d_outputs = d_calls[k - 1]
-        np.testing.assert_array_equal(d_images, g_calls[k - 1][1])
-        np.testing.assert_array_equal(g_calls[k][0]["mask"], d_outputs["attention"])
+        if k > 1:
+            np.testing.assert_array_equal(d_images, g_calls[2 * k - 3][1])
+            np.testing.assert_array_equal(g_calls[2 * k - 2][0]["mask"], g_calls[2 * k - 3][0]["mask"])
+        np.testing.assert_array_equal(g_calls[2 * k - 1][0]["mask"], d_outputs["attention"])
     # The D step sees the real batch and the last fakes, in one call.
     assert d_calls[-1][0].shape[0] == 8
 
 
-def test_generator_step_updates_g_and_q_but_not_d():
-    model = make_trainer()
+@pytest.mark.parametrize("estimator", ["infonce", "barber_agakov"])
+def test_generator_step_updates_g_and_the_estimator_but_not_d(estimator):
+    model = make_trainer(estimator=estimator)
     d_before = _snapshot(model.discriminator.trainable_variables)
     g_before = _snapshot(model.generator.trainable_variables)
-    q_before = _snapshot(model.mask_predictor.trainable_variables)
-    latent = model.latent.sample(4, model.seed_generator)
-    model._generator_inner_loop(latent, 4)
+    q_before = _snapshot(model.estimator_variables)
+    # The mask modulation starts at zero, so the first inner loop's masks
+    # change nothing (dx = 0, no MI gradient yet); the second one's do.
+    for _ in range(2):
+        model._generator_inner_loop(model.latent.sample(4, model.seed_generator), 4)
     assert not any(_changed(d_before, model.discriminator.trainable_variables))
     assert all(_changed(g_before, model.generator.trainable_variables))
-    assert all(_changed(q_before, model.mask_predictor.trainable_variables))
+    assert q_before and all(_changed(q_before, model.estimator_variables))
 
 
-def test_discriminator_step_updates_d_only():
-    model = make_trainer()
-    fake = model.generator({"z": tf.random.normal((4, LATENT)), "mask": tf.ones((4, SIZE, SIZE, 1))})
-    d_before = _snapshot(model.discriminator.trainable_variables)
-    g_before = _snapshot(model.generator_variables)
-    model._discriminator_step(_batch()["images"], fake)
-    assert all(_changed(d_before, model.discriminator.trainable_variables))
-    assert not any(_changed(g_before, model.generator_variables))
+def _generator_gradients(model, latent, with_mi):
+    """G's gradient as the inner loop's first iteration defines it (K = 1)."""
+    variables = model.generator.trainable_variables
+    size = model.discriminator.image_size
+    with tf.GradientTape() as tape:
+        previous = model.generator({**latent, "mask": tf.ones((4, size, size, 1))}, training=True)
+        mask = tf.stop_gradient(model.discriminator(previous, training=True)["attention"])
+        current = model.generator({**latent, "mask": mask}, training=True)
+        loss = model.loss_fn(None, model.discriminator(current)["logits"]).g_loss
+        if with_mi:
+            loss += model.lambda_mi * model.mi_estimator(mask, current - previous).loss
+    return tape.gradient(loss, variables)
+
+
+@pytest.mark.parametrize("lambda_mi", [0.0, 3.0])
+def test_lambda_mi_decides_whether_the_mi_gradient_reaches_g(lambda_mi):
+    """lambda_mi = 0: G's update is the adversarial one alone; > 0: the MI term adds to it."""
+    model = make_trainer(inner_steps=1, lambda_mi=lambda_mi, estimator="barber_agakov")
+    # Plain SGD with learning rate 1: the update is exactly minus the gradient.
+    model.g_optimizer = keras.optimizers.SGD(1.0)
+    model.g_optimizer.build(model.generator_variables)
+    latent = {"z": tf.random.normal((4, LATENT), seed=2)}
+    for layer in model.generator.layers:  # a mask-sensitive G, as after some training
+        if isinstance(layer, MaskModulation):
+            layer.scale_shift.kernel.assign(tf.random.normal(layer.scale_shift.kernel.shape, stddev=0.3))
+    expected = _generator_gradients(model, latent, with_mi=lambda_mi > 0)
+    adversarial_only = _generator_gradients(model, latent, with_mi=False)
+    before = _snapshot(model.generator.trainable_variables)
+    model._generator_inner_loop(latent, 4)
+    updates = [b - v.numpy() for b, v in zip(before, model.generator.trainable_variables)]
+    for update, gradient in zip(updates, expected):
+        np.testing.assert_allclose(update, gradient, rtol=1e-3, atol=1e-5)
+    differs = [
+        not np.allclose(a, b, atol=1e-6) for a, b in zip(expected, adversarial_only)
+    ]
+    assert any(differs) is (lambda_mi > 0)
 
 
 def test_mutual_information_gradient_reaches_the_mask_modulation():
-    model = make_trainer()
+    model = make_trainer(estimator="barber_agakov")
     latent = {"z": tf.random.normal((4, LATENT))}
     previous = model.generator({**latent, "mask": tf.ones((4, SIZE, SIZE, 1))})
     mask = model.discriminator(previous)["attention"]
@@ -106,7 +141,7 @@ def test_mutual_information_gradient_reaches_the_mask_modulation():
     ]
     with tf.GradientTape() as tape:
         current = model.generator({**latent, "mask": mask})
-        loss = mask_mutual_information(mask, model.mask_predictor(current - previous)).loss
+        loss = model.mi_estimator(mask, current - previous).loss
     for gradient in tape.gradient(loss, kernels):
         assert float(tf.norm(gradient)) > 0
 
@@ -128,7 +163,8 @@ def test_fit(source, jit):
     history = model.fit(real_dataset(), steps_per_epoch=4, epochs=1, verbose=0)
     expected = {"d_loss", "g_loss", "d_real", "d_fake"}
     if source != "none":
-        expected |= {"mask_mean", "mask_std", "mi_bound", "mi_ceiling", "mi_loss"}
+        expected |= {"mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"}
+        expected |= {"mi_bound", "mi_ceiling", "mi_loss"}
     assert set(history.history) == expected
     assert all(np.isfinite(values[-1]) for values in history.history.values())
     assert int(model.train_steps) == 4 and int(model.g_optimizer.iterations) == 8
@@ -175,7 +211,7 @@ def test_synthesize_returns_the_refinement_trajectory():
     [
         ({"inner_steps": 0}, "inner_steps.*Received: inner_steps=0"),
         ({"lambda_mi": -1.0}, "lambda_mi.*Received: lambda_mi=-1.0"),
-        ({"mask_predictor": None}, "mask_predictor"),
+        ({"mi_estimator": None}, "mi_estimator"),
     ],
 )
 def test_bad_trainer_arguments(kwargs, match):
@@ -183,7 +219,7 @@ def test_bad_trainer_arguments(kwargs, match):
         generator=build_generator(LATENT, SIZE, CHANNELS, width=8),
         discriminator=Discriminator(SIZE, CHANNELS, width=8),
         latent_dim=LATENT,
-        mask_predictor=build_mask_predictor(SIZE, CHANNELS, width=4),
+        mi_estimator=make_estimator(),
     )
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=match):

@@ -7,7 +7,6 @@ from conftest import CHANNELS, LATENT, SIZE
 from keras_attngan.networks.discriminator import MASK_SOURCES, Discriminator
 from keras_attngan.networks.generator import build_generator, num_stages
 from keras_attngan.networks.layers import MaskModulation
-from keras_attngan.networks.mask_predictor import build_mask_predictor
 
 
 def _images(count=3, seed=0):
@@ -93,26 +92,46 @@ def test_saliency_marks_the_pixels_the_logit_depends_on():
     np.testing.assert_allclose(discriminator(images)["attention"], expected, atol=1e-5)
 
 
-def test_learned_attention_is_faithful_by_construction():
+def test_learned_logit_is_a_sum_over_cells_weighted_by_the_mask_through_the_real_d():
+    """The claim the docs make, checked on the real path: logit = b + sum_c w_c <K_c, F_c>."""
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="learned")
-    feature_maps = discriminator.trunk(_images(1)).numpy()
-    # Cells the attention ignores cannot move the logit: score every cell but
-    # one so low that its weight vanishes, then change the ignored cells.
-    scores = np.full(feature_maps.shape[:-1] + (1,), -1e4, np.float32)
-    scores[0, 0, 0, 0] = 0.0
-    discriminator.attention_scores = lambda _: tf.constant(scores)
-    perturbed = feature_maps.copy()
-    perturbed[0, 1:, :, :] += 5.0
-    logits = discriminator._head(tf.constant(feature_maps))[0]
-    np.testing.assert_allclose(logits, discriminator._head(tf.constant(perturbed))[0], rtol=1e-6)
-    # ... while a change in the attended cell does move it.
-    perturbed[0, 0, 0, :] += 5.0
-    assert not np.allclose(logits, discriminator._head(tf.constant(perturbed))[0])
+    discriminator.attention_scores.kernel.assign(
+        tf.random.normal(discriminator.attention_scores.kernel.shape, seed=1)
+    )
+    images = tf.constant(_images())
+    outputs = discriminator(images)
+    feature_maps = discriminator.trunk(images).numpy()
+    cells = feature_maps.shape[1] * feature_maps.shape[2]
+    scores = discriminator.attention_scores(feature_maps).numpy()
+    weights = np.exp(scores - scores.max(axis=(1, 2, 3), keepdims=True))
+    weights = cells * weights / weights.sum(axis=(1, 2, 3), keepdims=True)
+    kernel = discriminator.classifier.kernel.numpy().reshape(feature_maps.shape[1:])
+    contributions = weights[..., 0] * np.einsum("bhwc,hwc->bhw", feature_maps, kernel)
+    expected = contributions.sum(axis=(1, 2)) + discriminator.classifier.bias.numpy()
+    np.testing.assert_allclose(outputs["logits"][:, 0], expected, rtol=1e-4, atol=1e-5)
+    # The mask is those weights, relative to the largest, at input resolution.
+    relative = weights / weights.max(axis=(1, 2, 3), keepdims=True)
+    pooled = tf.image.resize(relative, (SIZE, SIZE), method="bilinear").numpy()
+    np.testing.assert_allclose(outputs["attention"], pooled, atol=1e-4)
 
 
-def test_mask_predictor_shapes():
-    predictor = build_mask_predictor(SIZE, CHANNELS, width=4)
-    assert predictor(_images()).shape == (3, SIZE, SIZE, 1)
+@pytest.mark.parametrize("source", ["learned", "gradcam", "saliency"])
+def test_minmax_normalization_and_temperature_shape_the_contrast(source):
+    images = tf.constant(_images())
+    peak = Discriminator(SIZE, CHANNELS, width=8, attention=source)
+    minmax = Discriminator(SIZE, CHANNELS, width=8, attention=source, mask_normalization="minmax")
+    sharp = Discriminator(SIZE, CHANNELS, width=8, attention=source, mask_temperature=0.5)
+    for other in (minmax, sharp):
+        other.set_weights(peak.get_weights())
+    base = peak(images)["attention"].numpy()
+    stretched = minmax(images)["attention"].numpy()
+    np.testing.assert_allclose(stretched.min(axis=(1, 2, 3)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(stretched.max(axis=(1, 2, 3)), 1.0, atol=1e-3)
+    np.testing.assert_allclose(sharp(images)["attention"].numpy(), base**2, atol=1e-5)
+    with pytest.raises(ValueError, match=r"mask_normalization.*\['minmax', 'peak'\].*'l1'"):
+        Discriminator(SIZE, CHANNELS, mask_normalization="l1")
+    with pytest.raises(ValueError, match="mask_temperature.*Received: mask_temperature=0"):
+        Discriminator(SIZE, CHANNELS, mask_temperature=0)
 
 
 @pytest.mark.parametrize("size", [0, 4, 12, 48])
@@ -134,9 +153,19 @@ def test_unknown_mask_source_lists_the_choices():
         (lambda: build_generator(LATENT, SIZE, CHANNELS, width=8), lambda: _latent()),
         (lambda: Discriminator(SIZE, CHANNELS, width=8, attention="gradcam"), lambda: _images()),
         (lambda: Discriminator(SIZE, CHANNELS, width=8, attention="learned"), lambda: _images()),
-        (lambda: build_mask_predictor(SIZE, CHANNELS, width=4), lambda: _images()),
+        (
+            lambda: Discriminator(
+                SIZE, CHANNELS, width=8, mask_normalization="minmax", mask_temperature=0.5
+            ),
+            lambda: _images(),
+        ),
     ],
-    ids=["generator+MaskModulation", "discriminator-gradcam", "discriminator-learned", "q"],
+    ids=[
+        "generator+MaskModulation",
+        "discriminator-gradcam",
+        "discriminator-learned",
+        "discriminator-minmax-temperature",
+    ],
 )
 def test_save_load_round_trip(tmp_path, build, inputs):
     network = build()

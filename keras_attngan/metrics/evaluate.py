@@ -32,9 +32,10 @@ from keras_attngan.metrics import real_data
 from keras_attngan.metrics._validation import check_images_compatible
 from keras_attngan.metrics.domain_classifier import get_domain_classifier
 from keras_attngan.metrics.extractors import InceptionExtractor, KerasExtractor, embed
-from keras_attngan.metrics.faithfulness import DEFAULT_STEPS, mask_faithfulness
+from keras_attngan.metrics.faithfulness import DEFAULT_STEPS, as_explainer, mask_faithfulness
 from keras_attngan.metrics.fid import MIN_SAMPLES, fid_from_statistics, intra_class_fid
 from keras_attngan.metrics.inception_score import DEFAULT_SPLITS, inception_score_from_probabilities
+from keras_attngan.metrics.mask_usage import mask_usage
 from keras_attngan.metrics.kid import (
     DEFAULT_SUBSET_SIZE,
     DEFAULT_SUBSETS,
@@ -44,7 +45,7 @@ from keras_attngan.metrics.kid import (
 from keras_attngan.metrics.precision_recall import DEFAULT_K, improved_precision_recall
 from keras_attngan.metrics.reference import reference_statistics
 
-METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness")
+METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness", "mask_usage")
 EXTRACTORS = ("domain", "inception")
 # Metrics that need the features themselves (not only their mean and
 # covariance), and metrics that need class probabilities.
@@ -67,6 +68,8 @@ class MetricOptions:
         faithfulness_num: real and fake images of the deletion / insertion curves.
         faithfulness_steps: steps of those curves.
         faithfulness_baseline: ``"mean"`` or ``"zeros"``.
+        mask_usage_num: latent vectors of the mask-usage metrics.
+        mask_usage_cell_size: cell side of their MI bound.
         batch_size: images per generator / extractor call.
     """
 
@@ -77,6 +80,8 @@ class MetricOptions:
     faithfulness_num: int = 64
     faithfulness_steps: int = DEFAULT_STEPS
     faithfulness_baseline: str = "mean"
+    mask_usage_num: int = 256
+    mask_usage_cell_size: int = 8
     batch_size: int = 64
 
     def subset_size(self, num_real, num_fake):
@@ -93,6 +98,8 @@ class Subject:
     Attributes:
         generate: float32 z ``[B, latent_dim]`` -> images ``[B, S, S, C]`` in [-1, 1].
         discriminator: D, for `keras_attngan.metrics.faithfulness.as_explainer`.
+        generate_with_mask: ``(z, mask) -> images`` (one G pass, no inner
+            loop), or None for a model without a mask source.
         latent_dim: size of z.
         image_shape: ``(S, S, C)``.
         info: facts for results (path, train step, mask source, K, config).
@@ -103,6 +110,7 @@ class Subject:
     latent_dim: int
     image_shape: tuple
     info: dict
+    generate_with_mask: Optional[Callable] = None
 
 
 def parse_metrics(metrics):
@@ -159,6 +167,11 @@ def subject_from_model(model, info=None):
         discriminator=d,
         latent_dim=model.latent.noise_dim,
         image_shape=(d.image_size, d.image_size, d.channels),
+        generate_with_mask=(
+            (lambda z, mask: np.asarray(model.generator({"z": z, "mask": mask})))
+            if model.uses_mask
+            else None
+        ),
         info={
             "train_steps": int(model.train_steps.numpy()),
             "mask_source": d.attention,
@@ -194,8 +207,19 @@ def load_subject(path):
     metadata = serving.load_metadata(saved_model)
     loaded = tf.saved_model.load(saved_model)
     serve = loaded.signatures["serving_default"]
+    generate = loaded.signatures["generate"]
+    has_mask = metadata.get("mask_source", "none") != "none"
     return Subject(
         generate=lambda z: np.asarray(serve(z=tf.constant(z))["images"]),
+        generate_with_mask=(
+            (
+                lambda z, mask: np.asarray(
+                    generate(z=tf.constant(z), mask=tf.constant(mask, tf.float32))["images"]
+                )
+            )
+            if has_mask
+            else None
+        ),
         discriminator=loaded,
         latent_dim=metadata["latent_dim"],
         image_shape=(metadata["image_size"], metadata["image_size"], metadata["channels"]),
@@ -283,6 +307,8 @@ def compute_metrics(
         values["intra_fid"] = intra_class_fid(
             reference.features, reference.labels, fake.features, predicted
         )
+    if "mask_usage" in metrics:
+        values["mask_usage"] = _mask_usage(subject, seed, options)
     if "faithfulness" in metrics:
         sets = {"fake": fake.images}
         if real_images is not None:
@@ -304,6 +330,28 @@ def compute_metrics(
     return values
 
 
+def _mask_usage(subject, seed, options):
+    check_mask_usage(subject)
+    explain = as_explainer(subject.discriminator)
+    return mask_usage(
+        subject.generate_with_mask,
+        lambda images: np.asarray(explain(tf.constant(images, tf.float32))["attention"]),
+        synthesis.noise(options.mask_usage_num, subject.latent_dim, seed),
+        subject.image_shape[0],
+        cell_size=options.mask_usage_cell_size,
+        group_size=min(64, options.mask_usage_num),
+    )
+
+
+def check_mask_usage(subject):
+    """Raises ValueError when the subject has no mask input to measure."""
+    if subject.generate_with_mask is None:
+        raise ValueError(
+            "`mask_usage` needs a model with a mask source; this one was trained with "
+            f"mask source {subject.info.get('mask_source')!r}."
+        )
+
+
 def scalars(values):
     """Flattens `compute_metrics` values to ``{name: float}`` (TensorBoard, tables)."""
     flat = {}
@@ -316,6 +364,8 @@ def scalars(values):
             flat["precision"], flat["recall"] = value["precision"], value["recall"]
         elif name == "intra_fid":
             flat["intra_fid"] = value["mean"]
+        elif name == "mask_usage":
+            flat.update({f"mask_usage/{key}": number for key, number in value.items()})
         elif name == "faithfulness":
             for image_set, orders in value.items():
                 if image_set == "mask_source":
@@ -413,6 +463,8 @@ def evaluate(
     chosen = _extractor(extractor, inception_weights, allow_download, options.batch_size)
 
     subject = load_subject(model)
+    if "mask_usage" in metrics:
+        check_mask_usage(subject)
     config = subject.info.get("config") or {}
     size, _, channels = subject.image_shape
     if image_size is not None and image_size != size:

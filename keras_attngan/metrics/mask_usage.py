@@ -1,0 +1,120 @@
+"""Does G use what D's mask says? Content sensitivity, locality and the MI bound.
+
+Measured from outside, through ``generate(z, mask)`` and ``explain(images)``
+only (an export's signatures or the in-memory networks), on the first step of
+the inner loop (seed 000, claims 1-3): ``x0 = G(z, 1)`` (uniform mask),
+``s = D(x0)``'s mask, ``x1 = G(z, s)``, and ``x1' = G(z, s')`` with ``s'``
+another sample's mask (the batch rolled by one, so every sample gets a mask
+that is not its own):
+
+- ``content_sensitivity = mean|x1' - x1| / mean|x1 - x0|``: how much the
+  output depends on *which* mask it gets, relative to how much it depends on
+  getting a mask at all. About 0 for a G that reads the mask as an on/off
+  switch; about 1 or more for one that reads it as a map.
+- ``locality_gain = mean_i corr(|x1_i - x0_i|, s_i) - mean_i corr(|x1_i -
+  x0_i|, s'_i)``: Pearson correlations over pixels (channels averaged) of the
+  change with its own mask and with a swapped one. Positive when G changes
+  its output *where its mask points*, beyond what any mask's typical shape
+  explains; 0 for a G that ignores the mask's layout.
+- ``mi_bound`` and ``mi_ceiling``: the InfoNCE bound with the locality critic
+  (`keras_attngan.information.InfoNCE`) on groups of ``group_size`` pairs
+  ``(s, x1 - x0)``, with the temperature that maximizes it on a fixed grid
+  (an estimator of the information the change carries about the mask that
+  needs no trained network); the ceiling is ``log(group_size)`` nats.
+- the statistics of the masks themselves (`keras_attngan.masks`).
+"""
+
+import numpy as np
+
+from keras_attngan.information import InfoNCE, MutualInformation
+from keras_attngan.masks import mask_statistics
+
+TEMPERATURES = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+
+
+def _pixel_correlations(changes, masks):
+    """Per-sample Pearson correlation over pixels, 0 where either map is flat.
+
+    A map is flat when its spread is below float32 rounding of its values
+    (1e-5 of their magnitude): rounding noise has no place to correlate.
+    """
+    a = changes.reshape(len(changes), -1).astype(np.float64)
+    b = masks.reshape(len(masks), -1).astype(np.float64)
+
+    def centred(x):
+        deviations = x - x.mean(axis=1, keepdims=True)
+        flat = deviations.std(axis=1) <= 1e-5 * np.abs(x).mean(axis=1) + 1e-12
+        return deviations, flat
+
+    (a, flat_a), (b, flat_b) = centred(a), centred(b)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    correlation = (a * b).sum(axis=1) / np.maximum(norms, 1e-300)
+    return np.where(flat_a | flat_b, 0.0, correlation)
+
+
+def infonce_bound(masks, changes, cell_size, group_size):
+    """The best InfoNCE locality bound over `TEMPERATURES`, averaged over groups.
+
+    Returns:
+        `MutualInformation` of floats (loss at the best temperature).
+    """
+    results = []
+    for start in range(0, len(masks) - group_size + 1, group_size):
+        group = slice(start, start + group_size)
+        best = None
+        for temperature in TEMPERATURES:
+            estimator = InfoNCE(cell_size=cell_size, max_temperature=temperature)
+            estimator.build(masks[group].shape, changes[group].shape)
+            estimator.log_temperature.assign(np.log(temperature) / estimator.TEMPERATURE_RATE)
+            value = MutualInformation(
+                *(float(x) for x in estimator(masks[group], changes[group]))
+            )
+            if best is None or value.bound > best.bound:
+                best = value
+        results.append(best)
+    return MutualInformation(*(float(np.mean(values)) for values in zip(*results)))
+
+
+def mask_usage(generate, explain, z, image_size, cell_size=8, group_size=64):
+    """Mask-usage metrics of a generator and its discriminator (see the module doc).
+
+    Args:
+        generate: ``fn(z, mask) -> images`` (float arrays; images in [-1, 1]).
+        explain: ``fn(images) -> masks [B, S, S, 1]`` in [0, 1].
+        z: latent vectors ``[N, latent_dim]``, N >= 2.
+        image_size: side of the images and masks.
+        cell_size: cell side of the MI bound.
+        group_size: pairs per InfoNCE group (at most N).
+
+    Returns:
+        dict of floats: ``content_sensitivity``, ``mask_effect``
+        (``mean|x1 - x0|``), ``swap_effect`` (``mean|x1' - x1|``),
+        ``locality_own``, ``locality_swapped``, ``locality_gain``,
+        ``mi_bound``, ``mi_ceiling``, and the mask statistics.
+    """
+    z = np.asarray(z, np.float32)
+    if len(z) < 2:
+        raise ValueError(f"`z` should hold at least 2 vectors. Received: {len(z)}")
+    uniform = np.ones((len(z), image_size, image_size, 1), np.float32)
+    x0 = np.asarray(generate(z, uniform), np.float32)
+    masks = np.asarray(explain(x0), np.float32)
+    x1 = np.asarray(generate(z, masks), np.float32)
+    swapped = np.roll(masks, 1, axis=0)
+    x1_swapped = np.asarray(generate(z, swapped), np.float32)
+    change = np.abs(x1 - x0).mean(axis=-1)
+    mask_effect = float(np.abs(x1 - x0).mean())
+    swap_effect = float(np.abs(x1_swapped - x1).mean())
+    own = _pixel_correlations(change, masks[..., 0])
+    other = _pixel_correlations(change, swapped[..., 0])
+    bound = infonce_bound(masks, x1 - x0, cell_size, min(group_size, len(z)))
+    return {
+        "content_sensitivity": swap_effect / max(mask_effect, 1e-12),
+        "mask_effect": mask_effect,
+        "swap_effect": swap_effect,
+        "locality_own": float(own.mean()),
+        "locality_swapped": float(other.mean()),
+        "locality_gain": float(own.mean() - other.mean()),
+        "mi_bound": bound.bound,
+        "mi_ceiling": bound.ceiling,
+        **{name: float(value) for name, value in mask_statistics(masks).items()},
+    }
