@@ -26,7 +26,8 @@ config key and exit code 2. Any other failure is a bug and prints its traceback.
 
 def command_help(command):
     """`attngan COMMAND --help`, in a process of its own: absl flags are global."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")])))
+    path = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path)
     return subprocess.run(
         [sys.executable, "-m", "keras_attngan.cli.main", command, "--help"],
         capture_output=True,

@@ -22,8 +22,12 @@ METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness")
 EXTRACTORS = ("domain", "inception")
 
 _MODEL = flags.DEFINE_string("model", None, "Export (version dir or TF Serving base) or workdir.")
-_DATA = flags.DEFINE_string("data", None, "Real data source, as data.source (default: the model's training data).")
-_METRICS = flags.DEFINE_string("metrics", "fid,kid,is,pr", f"Comma-separated, from {','.join(METRICS)}.")
+_DATA = flags.DEFINE_string(
+    "data", None, "Real data source, as data.source (default: the model's training data)."
+)
+_METRICS = flags.DEFINE_string(
+    "metrics", "fid,kid,is,pr", f"Comma-separated, from {','.join(METRICS)}."
+)
 _NUM = flags.DEFINE_integer("num", 1000, "Generated images.", lower_bound=2)
 _NUM_REAL = flags.DEFINE_integer("num_real", None, "Real images (default: --num).", lower_bound=2)
 _OUT = flags.DEFINE_string("out", None, "JSON results file (written atomically).")

@@ -12,7 +12,9 @@ from keras_attngan import paths
 from keras_attngan.cli import runtime
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by `attngan train`.")
-_OUT = flags.DEFINE_string("out", None, "Export base directory; the SavedModel goes to OUT/STEP (default: WORKDIR/export).")
+_OUT = flags.DEFINE_string(
+    "out", None, "Export base directory; the SavedModel goes to OUT/STEP (default: WORKDIR/export)."
+)
 flags.mark_flag_as_required("workdir")
 
 

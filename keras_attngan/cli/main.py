@@ -10,7 +10,6 @@ command starts its work (`runtime.start_work`), so help answers at once.
 """
 
 import importlib
-import os
 import re
 import sys
 import traceback
@@ -21,10 +20,10 @@ from keras_attngan.cli import runtime
 
 # name -> (module, one-line summary).
 COMMANDS = {
-    "train": ("keras_attngan.cli.train", "train a config; rerun to resume from the latest checkpoint"),
+    "train": ("keras_attngan.cli.train", "train a config; rerun to resume from its last checkpoint"),
     "export": ("keras_attngan.cli.export", "export a workdir's latest checkpoint as a SavedModel"),
     "synthesize": ("keras_attngan.cli.synthesize", "write images from an export (png, npz, tfrecord)"),
-    "evaluate": ("keras_attngan.cli.evaluate", "score an export or workdir against real data (FID, KID, ...)"),
+    "evaluate": ("keras_attngan.cli.evaluate", "score an export or workdir against real data"),
 }
 
 # Flags every command takes, read before absl parses the rest: verbosity
@@ -40,7 +39,6 @@ COMMON_FLAGS = (
 # Exceptions this library raises on purpose, with a message for the user.
 # Raised inside TensorFlow or another library, the same types mean a bug.
 INPUT_ERRORS = (ValueError, OSError, RuntimeError)
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _table(rows):
@@ -53,16 +51,14 @@ def usage():
     lines = ["usage: attngan COMMAND [flags]", "", "commands:"]
     lines += _table([(name, summary) for name, (_, summary) in COMMANDS.items()])
     lines += ["", "flags of every command:"] + _table(COMMON_FLAGS)
-    lines += ["", "`attngan COMMAND --help` lists a command's flags; all of them are in docs/cli.md."]
+    lines += ["", "`attngan COMMAND --help` lists a command's flags; docs/cli.md has them all."]
     return "\n".join(lines)
 
 
 def _is_required(flag):
     # absl records `mark_flag_as_required` only as a validator with this message.
-    return any(
-        getattr(validator, "message", "") == f"Flag --{flag.name} must have a value other than None."
-        for validator in flag.validators
-    )
+    message = f"Flag --{flag.name} must have a value other than None."
+    return any(getattr(validator, "message", "") == message for validator in flag.validators)
 
 
 def _syntax(flag):
@@ -97,7 +93,8 @@ def command_help(command, module):
     summary, _, examples = (module.__doc__ or "").partition("\n")
     required = " ".join(_syntax(f) for f in command_flags(module) if _is_required(f))
     lines = [f"usage: attngan {command} {required} [flags]", "", summary.strip(), "", "flags:"]
-    lines += _table([(_syntax(f), _describe(f)) for f in command_flags(module)] + list(COMMON_FLAGS))
+    rows = [(_syntax(f), _describe(f)) for f in command_flags(module)]
+    lines += _table(rows + list(COMMON_FLAGS))
     if examples.strip():
         lines += ["", "examples and notes:", examples.rstrip().strip("\n")]
     return "\n".join(lines)
@@ -113,7 +110,7 @@ def _raised_by_this_library(error):
     frame = error.__traceback__
     while frame.tb_next is not None:
         frame = frame.tb_next
-    return os.path.abspath(frame.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep)
+    return runtime.from_this_library(frame.tb_frame.f_code.co_filename)
 
 
 def _one_line(error):
@@ -130,8 +127,8 @@ def _parse_error_message(module, error, argv):
     if missing and "must have a value other than None" in str(error):
         return f"missing required flag{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
     text = _one_line(error)
-    unknown = re.match(r"'([^']+)' (.*)", text) if isinstance(error, (KeyError, AttributeError)) else None
-    if unknown:  # --config.a.b=V naming no config key: name it in full
+    unknown = re.match(r"'([^']+)' (.*)", text)
+    if unknown and isinstance(error, (KeyError, AttributeError)):  # --config.a.b=V naming no config key: name it in full
         for arg in argv:
             flag_name, _, key = arg.lstrip("-").partition("=")[0].partition(".")
             if key and unknown.group(1) in key.split("."):

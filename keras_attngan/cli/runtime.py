@@ -1,9 +1,10 @@
 """How loud a command is, and the moment its work starts.
 
 Quiet by default: TensorFlow's C++ logging is off, the lines its native
-libraries print while loading are dropped, and its Python logger and warnings
-show errors only. The progress bar (stdout), the run's own messages and
-warnings from this library stay. `--verbose` leaves TensorFlow as it is.
+libraries print while loading are dropped, and the Python log records and
+warnings of other packages (TensorFlow, Keras, TFDS...) show errors only.
+The progress bar (stdout), the run's own messages and the log records and
+warnings of this library stay. `--verbose` leaves all of them as they are.
 """
 
 import contextlib
@@ -13,6 +14,12 @@ import sys
 import warnings
 
 _verbose = False
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def from_this_library(filename):
+    """Whether source file `filename` belongs to keras_attngan."""
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
 
 
 def configure(verbose):
@@ -55,13 +62,19 @@ def native_output_silenced():
         os.close(devnull)
 
 
+def _errors_unless_ours(record):
+    return record.levelno >= logging.ERROR or from_this_library(record.pathname)
+
+
 def start_work():
     """Imports and sets up TensorFlow; commands call it once their inputs are checked."""
     with native_output_silenced():
         import tensorflow as tf
     if not _verbose:
-        tf.get_logger().setLevel(logging.ERROR)
-        warnings.filterwarnings("ignore", module=r"(tensorflow|keras|tf2onnx|tensorflow_datasets)\b")
+        for handler in logging.getLogger().handlers:  # absl's, under `app.run`
+            handler.addFilter(_errors_unless_ours)
+        warnings.filterwarnings("ignore")
+        warnings.filterwarnings("default", module=r"keras_attngan\b")
     # Grappler's remapper fails on the graph of Keras' multi-step loop and
     # prints an alarming "remapper failed" error at every run; the pass is
     # then skipped anyway. Switching it off changed no step time

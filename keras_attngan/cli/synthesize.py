@@ -32,7 +32,9 @@ flags.mark_flags_as_required(["model", "num", "out"])
 def main(argv):
     del argv  # `attngan` refuses positional arguments
     paths.input_dir("--model", _MODEL.value)
-    paths.output_dir("--out", _OUT.value, empty=not _OVERWRITE.value, overwrite_option="--overwrite")
+    paths.output_dir(
+        "--out", _OUT.value, empty=not _OVERWRITE.value, overwrite_option="--overwrite"
+    )
     runtime.start_work()
     from keras_attngan.synthesis import generate, write
 

@@ -19,7 +19,8 @@ from keras_attngan.cli import runtime
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
     None,
-    "Experiment config file, configs/NAME.py[:ARG] (ARG smoke: a tiny run); set keys with --config.KEY=VALUE.",
+    "Experiment config file, configs/NAME.py[:ARG] (ARG smoke: a tiny run); "
+    "set keys with --config.KEY=VALUE.",
     lock_config=True,
 )
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (created; rerun to resume).")

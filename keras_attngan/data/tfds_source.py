@@ -120,7 +120,10 @@ def _prepare(builder, name, download):
             f"TFDS dataset {name!r} is not prepared in {builder.data_dir!r} and "
             f"data.download=False. {_offline_hint(name)}"
         )
-    unreachable = _unreachable_hosts(builder.url_infos or {})
+    # `tfds.testing.mock_data` swaps download_and_prepare for a no-op that
+    # needs no network: then there is nothing to probe.
+    mocked = type(builder).download_and_prepare.__module__.startswith("tensorflow_datasets.testing")
+    unreachable = [] if mocked else _unreachable_hosts(builder.url_infos or {})
     if unreachable:
         raise RuntimeError(
             f"TFDS dataset {name!r} is not prepared in {builder.data_dir!r} and cannot be "
