@@ -179,6 +179,20 @@ def test_help_offers_the_library_choices():
     assert f"--extractor={{{','.join(EXTRACTORS)}}}" in evaluate and ",".join(METRICS) in evaluate
 
 
+def test_bash_completion_offers_commands_and_each_command_flags():
+    shell = f"""
+    attngan() {{ {sys.executable} -m keras_attngan.cli.main "$@"; }}
+    source <(attngan --completion bash)
+    COMP_WORDS=(attngan syn); COMP_CWORD=1; _attngan; echo "${{COMPREPLY[@]}}"
+    COMP_WORDS=(attngan synthesize --); COMP_CWORD=2; _attngan 2>/dev/null; echo "${{COMPREPLY[@]}}"
+    """
+    result = subprocess.run(["bash", "-c", shell], cwd=REPO, capture_output=True, text=True)
+    commands, flags = result.stdout.splitlines()
+    assert commands == "synthesize"
+    expected = [f"--{f}=" for f in COMMAND_FLAGS["synthesize"] if f != "overwrite"]
+    assert set(expected + ["--overwrite", "--nooverwrite", "--verbose"]) <= set(flags.split())
+
+
 def test_docs_cli_md_is_generated_from_the_flags():
     with open(os.path.join(REPO, "docs", "cli.md")) as f:
         assert f.read() == docs.render(), "run: python -m keras_attngan.cli.docs docs/cli.md"

@@ -51,6 +51,7 @@ def usage():
     lines = ["usage: attngan COMMAND [flags]", "", "commands:"]
     lines += _table([(name, summary) for name, (_, summary) in COMMANDS.items()])
     lines += ["", "flags of every command:"] + _table(COMMON_FLAGS)
+    lines += ["", "bash completion: source <(attngan --completion bash)"]
     lines += ["", "`attngan COMMAND --help` lists a command's flags; docs/cli.md has them all."]
     return "\n".join(lines)
 
@@ -100,9 +101,9 @@ def command_help(command, module):
     return "\n".join(lines)
 
 
-def _refuse(command, message):
-    """Reports a refused input on one line and exits with code 2."""
-    sys.stderr.write(f"attngan {command}: error: {' '.join(str(message).split())}\n")
+def _refuse(what, message):
+    """Reports a refused input of `attngan WHAT` on one line and exits with code 2."""
+    sys.stderr.write(f"attngan {what}: error: {' '.join(str(message).split())}\n")
     sys.exit(2)
 
 
@@ -143,6 +144,14 @@ def run(argv=None):
         received = argv[1] if len(argv) > 1 else None
         if received in HELP_FLAGS + ("--helpfull",):
             print(usage())
+            sys.exit(0)
+        if received == "--completion":
+            from keras_attngan.cli import completion
+
+            try:
+                print(completion.script(argv[2] if len(argv) > 2 else "bash", COMMANDS))
+            except ValueError as error:
+                _refuse("--completion", error)
             sys.exit(0)
         message = f"attngan: error: unknown command {received!r}\n" if received else ""
         sys.stderr.write(f"{message}{usage()}\n")
