@@ -26,9 +26,9 @@ COMMANDS = {
     "evaluate": ("keras_attngan.cli.evaluate", "score an export or workdir against real data"),
 }
 
-# Flags every command takes, read before absl parses the rest: verbosity
-# must be known before TensorFlow is imported, which a config file does
-# while its flag is parsed. (absl's own `-v` means `--verbosity=N`.)
+# Flags every command takes, read before absl parses the rest: TensorFlow's
+# log level must be set before TensorFlow is imported, which a user's config
+# file may do while its flag is parsed. (absl's own `-v` means --verbosity=N.)
 VERBOSE_FLAGS = ("-v", "--verbose")
 HELP_FLAGS = ("-h", "--help", "--helpshort", "-?")
 COMMON_FLAGS = (
