@@ -182,7 +182,7 @@ def run(argv=None):
 
     def main(command_argv):
         if len(command_argv) > 1:
-            _refuse(command, f"unexpected arguments {command_argv[1:]}: values go in --flag=VALUE")
+            _refuse(command, f"unexpected arguments {command_argv[1:]}: every input is a --flag")
         if not verbose and not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)
         try:
