@@ -66,20 +66,20 @@ def write(images, noise, out, file_format, overwrite=False):
     if file_format not in FORMATS:
         raise ValueError(f"`format` should be one of {list(FORMATS)}. Received: format={file_format!r}")
     paths_lib.output_dir("out", out, empty=not overwrite, overwrite_option="overwrite=True")
-    out = os.path.abspath(out)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    staging = f"{out}.{uuid.uuid4().hex[:8]}.tmp"
+    target = os.path.abspath(out)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    staging = f"{target}.{uuid.uuid4().hex[:8]}.tmp"
     os.mkdir(staging)
     try:
         names = _write_files(images, noise, staging, file_format)
-        if os.path.exists(out):
-            shutil.copymode(out, staging)
+        if os.path.exists(target):
+            shutil.copymode(target, staging)
             previous = f"{staging}.previous"
-            os.rename(out, previous)
-            os.rename(staging, out)
+            os.rename(target, previous)
+            os.rename(staging, target)
             shutil.rmtree(previous)
         else:
-            os.rename(staging, out)
+            os.rename(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [os.path.join(out, name) for name in names]
