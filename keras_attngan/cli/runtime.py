@@ -31,11 +31,6 @@ def configure(verbose):
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
 
-def verbose():
-    """Whether the user asked for TensorFlow's logging and full tracebacks."""
-    return _verbose
-
-
 @contextlib.contextmanager
 def native_output_silenced():
     """Sends file descriptor 2 to /dev/null unless verbose.

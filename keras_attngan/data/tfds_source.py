@@ -122,7 +122,8 @@ def _prepare(builder, name, download):
         )
     # `tfds.testing.mock_data` swaps download_and_prepare for a no-op that
     # needs no network: then there is nothing to probe.
-    mocked = type(builder).download_and_prepare.__module__.startswith("tensorflow_datasets.testing")
+    prepare = type(builder).download_and_prepare
+    mocked = getattr(prepare, "__module__", "").startswith("tensorflow_datasets.testing")
     unreachable = [] if mocked else _unreachable_hosts(builder.url_infos or {})
     if unreachable:
         raise RuntimeError(
