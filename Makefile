@@ -18,7 +18,7 @@ install: $(STAMP)
 # Trains configs/symbols_attn.py on the built-in symbols (CPU, a few minutes),
 # then prints where the checkpoints, PNGs, TensorBoard logs and export are.
 demo: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/attngan train --config configs/symbols_attn.py --workdir $(WORKDIR)
+	$(BIN)/attngan train --config configs/symbols_attn.py --workdir $(WORKDIR)
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest

@@ -1,25 +1,39 @@
-"""keras-attngan: attention-guided GANs in Keras 3 (seed 000 and its companions)."""
+"""keras-attngan: attention-guided GANs in Keras 3 (seed 000 and its companions).
 
-from keras_attngan.gan import AttnGAN, synthesize
-from keras_attngan.information import MI_ESTIMATORS, build_mi_estimator
-from keras_attngan.latent import LatentSpec
-from keras_attngan.losses import LOSSES, get_loss
-from keras_attngan.networks.discriminator import MASK_SOURCES, Discriminator
-from keras_attngan.networks.generator import build_generator
-from keras_attngan.networks.layers import MaskModulation
+The public names are imported on first use (PEP 562), so that importing a
+sub-module that needs no TensorFlow, such as the `attngan` command's front
+door answering `--help`, does not pay TensorFlow's import time.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AttnGAN",
-    "Discriminator",
-    "LOSSES",
-    "LatentSpec",
-    "MASK_SOURCES",
-    "MaskModulation",
-    "build_generator",
-    "build_mi_estimator",
-    "get_loss",
-    "MI_ESTIMATORS",
-    "synthesize",
-]
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "AttnGAN": "keras_attngan.gan",
+    "synthesize": "keras_attngan.gan",
+    "LatentSpec": "keras_attngan.latent",
+    "LOSSES": "keras_attngan.losses",
+    "get_loss": "keras_attngan.losses",
+    "MASK_SOURCES": "keras_attngan.networks.discriminator",
+    "Discriminator": "keras_attngan.networks.discriminator",
+    "build_generator": "keras_attngan.networks.generator",
+    "MaskModulation": "keras_attngan.networks.layers",
+    "MI_ESTIMATORS": "keras_attngan.information",
+    "build_mi_estimator": "keras_attngan.information",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

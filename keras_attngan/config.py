@@ -7,12 +7,6 @@ values before any work starts. Every key is documented in README.md.
 
 import ml_collections
 
-from keras_attngan import losses
-from keras_attngan.data import parse_source
-from keras_attngan.information import MI_ESTIMATORS, InfoNCE
-from keras_attngan.networks.discriminator import MASK_NORMALIZATIONS, MASK_SOURCES
-from keras_attngan.networks.generator import num_stages
-
 # No mixed_float16: float16 needs loss scaling, which the custom train_step
 # does not do; bfloat16 has float32's range and needs none.
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")
@@ -103,9 +97,13 @@ def smoke(config):
     return config
 
 
+def _fail(key, value, expectation):
+    raise ValueError(f"`{key}` should be {expectation}. Received: {key}={value!r}")
+
+
 def _check(condition, key, value, expectation):
     if not condition:
-        raise ValueError(f"`{key}` should be {expectation}. Received: {key}={value!r}")
+        _fail(key, value, expectation)
 
 
 def validate_config(config):
@@ -114,9 +112,25 @@ def validate_config(config):
     Args:
         config: a ConfigDict shaped like `default_config()`.
     """
+    # Imported here: config files import this module while `attngan train`
+    # parses its flags, which should not wait for TensorFlow.
+    from keras_attngan import losses
+    from keras_attngan.data import parse_source
+    from keras_attngan.information import MI_ESTIMATORS, InfoNCE
+    from keras_attngan.networks.discriminator import MASK_NORMALIZATIONS, MASK_SOURCES
+    from keras_attngan.networks.generator import num_stages
+
     data, model, train, log = config.data, config.model, config.train, config.log
     parse_source(data.source)
-    num_stages(data.image_size)
+    try:
+        num_stages(data.image_size)
+    except ValueError:  # its message names the networks' argument, not the config key
+        _fail(
+            "data.image_size",
+            data.image_size,
+            "4 * 2**n with n >= 1 (8, 16, 32, 64, ...): the networks double the resolution "
+            "from 4x4 at each stage",
+        )
     _check(data.batch_size >= 1, "data.batch_size", data.batch_size, "an integer >= 1")
     _check(
         model.mask_source in MASK_SOURCES,

@@ -1,6 +1,8 @@
 import os
+import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -9,7 +11,9 @@ from conftest import tiny_config
 from tensorboard.backend.event_processing import event_accumulator
 
 from keras_attngan import synthesis
+from keras_attngan.cli import docs
 from keras_attngan.experiment import Workdir, build_data, restore_trainer
+from keras_attngan.metrics.evaluate import EXTRACTORS, METRICS
 from keras_attngan.training import describe, export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,37 +111,207 @@ def test_synthesize_is_reproducible_from_the_seed(trained):
     assert not np.array_equal(a, c)
 
 
-def _attngan(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run(ATTNGAN + list(args), cwd=REPO, capture_output=True, text=True, env=env)
+def test_synthesize_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
+    images, noise = np.zeros((2, 4, 4, 3), np.uint8), np.zeros((2, 8), np.float32)
+    synthesis.write(images, noise, str(tmp_path / "out"), "png")
+    with pytest.raises(ValueError, match=r"`out` should be a new or empty directory.*overwrite="):
+        synthesis.write(images, noise, str(tmp_path / "out"), "npz")
+    paths = synthesis.write(images, noise, str(tmp_path / "out"), "npz", overwrite=True)
+    assert paths == [str(tmp_path / "out" / "samples.npz")]
+    assert os.listdir(tmp_path / "out") == ["samples.npz"] and os.listdir(tmp_path) == ["out"]
 
 
-def test_console_synthesize(trained, tmp_path):
+# --- the `attngan` command, run as users run it -------------------------------
+
+# Each command's flags, named by the issue's convention (--workdir, --model,
+# --out, --num, --seed, --format); --help must list every one.
+COMMAND_FLAGS = {
+    "train": ["config", "workdir"],
+    "export": ["workdir", "out"],
+    "synthesize": ["model", "num", "out", "overwrite", "format", "seed", "batch_size"],
+    "evaluate": [
+        "model", "data", "metrics", "num", "num_real", "out", "extractor",
+        "inception_weights", "seed", "data_seed", "cache_dir", "batch_size",
+    ],
+}
+SMOKE = "configs/symbols_attn.py:smoke"
+# Runs `attngan ARGS`, then reports its exit code and whether TensorFlow was imported.
+_PROBE = """import sys
+from keras_attngan.cli.main import run
+try:
+    run(["attngan"] + sys.argv[1:])
+except SystemExit as exit:
+    print("exit", exit.code, "tensorflow" in sys.modules)
+"""
+# Runs `attngan ARGS` on a process whose every connection fails, as offline.
+_OFFLINE = """import socket, sys
+def refuse(*args, **kwargs):
+    raise OSError("network blocked by the test")
+socket.create_connection = socket.getaddrinfo = refuse
+from keras_attngan.cli.main import run
+run(["attngan"] + sys.argv[1:])
+"""
+
+
+def _attngan(*args, script=None):
+    # No TF_CPP_MIN_LOG_LEVEL: the command must be quiet on its own.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-c", script, *args] if script else ATTNGAN + list(args)
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("command", [None, *COMMAND_FLAGS])
+def test_help_lists_every_flag_without_importing_tensorflow(command):
+    result = _attngan(*([command] if command else []), "--help", script=_PROBE)
+    *text, last = result.stdout.splitlines()
+    assert last == "exit 0 False", result.stdout + result.stderr
+    text = "\n".join(text)
+    for flag in COMMAND_FLAGS.get(command, []) + ["verbose", "help"]:
+        assert re.search(rf"^  (-\w, )?--(\[no\])?{flag}\b", text, re.M), flag
+    for name in COMMAND_FLAGS if command is None else []:
+        assert re.search(rf"^  {name} ", text, re.M)
+
+
+def test_help_offers_the_library_choices():
+    synthesize = _attngan("synthesize", "--help").stdout
+    assert f"--format={{{','.join(synthesis.FORMATS)}}}" in synthesize
+    evaluate = _attngan("evaluate", "--help").stdout
+    assert f"--extractor={{{','.join(EXTRACTORS)}}}" in evaluate and ",".join(METRICS) in evaluate
+
+
+def test_bash_completion_offers_commands_and_each_command_flags():
+    shell = f"""
+    attngan() {{ {sys.executable} -m keras_attngan.cli.main "$@"; }}
+    source <(attngan --completion bash)
+    COMP_WORDS=(attngan syn); COMP_CWORD=1; _attngan; echo "${{COMPREPLY[@]}}"
+    COMP_WORDS=(attngan synthesize --); COMP_CWORD=2; _attngan 2>/dev/null; echo "${{COMPREPLY[@]}}"
+    """
+    result = subprocess.run(["bash", "-c", shell], cwd=REPO, capture_output=True, text=True)
+    commands, flags = result.stdout.splitlines()
+    assert commands == "synthesize"
+    expected = [f"--{f}=" for f in COMMAND_FLAGS["synthesize"] if f != "overwrite"]
+    assert set(expected + ["--overwrite", "--nooverwrite", "--verbose"]) <= set(flags.split())
+
+
+def test_docs_cli_md_is_generated_from_the_flags():
+    with open(os.path.join(REPO, "docs", "cli.md")) as f:
+        assert f.read() == docs.render(), "run: python -m keras_attngan.cli.docs docs/cli.md"
+
+
+TRAIN = ["train", "--config", SMOKE, "--workdir"]
+SYNTHESIZE = ["synthesize", "--model", "{dir}", "--num", "2", "--out"]
+BAD_INPUTS = {
+    # name: (arguments, what the one line must name); {file}, {dir}, {new} are
+    # an existing file, an existing empty directory and a path not yet there.
+    "train workdir is a file": (TRAIN + ["{file}"], ["--workdir", "is a file"]),
+    "train config missing": (["train", "--config", "no.py", "--workdir", "{new}"], ["--config"]),
+    "train unknown key": (
+        TRAIN + ["{new}", "--config.data.imagesize=8"],
+        ["`data.imagesize`", "image_size"],
+    ),
+    "train key type": (TRAIN + ["{new}", "--config.train.steps=1.5"], ["--config.train.steps"]),
+    "train key value": (
+        TRAIN + ["{new}", "--config.model.mask_source=shap"],
+        ["`model.mask_source`", "'learned'"],
+    ),
+    "train image size": (
+        TRAIN + ["{new}", "--config.data.image_size=30"],
+        ["`data.image_size`", "8, 16, 32"],
+    ),
+    "required flag": (["synthesize", "--num", "2", "--out", "{new}"], ["--model"]),
+    "unknown flag": (SYNTHESIZE + ["{new}", "--fromat=npz"], ["fromat", "format"]),
+    "enum flag": (SYNTHESIZE + ["{new}", "--format", "jpg"], ["--format", "png"]),
+    "bounded flag": (SYNTHESIZE + ["{new}", "--num", "0"], ["--num"]),
+    "positional argument": (SYNTHESIZE + ["{new}", "extra"], ["'extra'"]),
+    "model missing": (
+        ["synthesize", "--model", "{new}", "--num", "2", "--out", "{dir}"],
+        ["--model", "nothing is there"],
+    ),
+    "out is a file": (SYNTHESIZE + ["{file}"], ["--out", "is a file"]),
+    "out under a file": (SYNTHESIZE + ["{file}/new"], ["--out", "is a file"]),
+    "export workdir is a file": (["export", "--workdir", "{file}"], ["--workdir"]),
+    "evaluate out is a directory": (
+        ["evaluate", "--model", "{dir}", "--out", "{dir}"],
+        ["--out", "is a directory"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_line_and_exit_code_2(case, tmp_path):
+    arguments, named = BAD_INPUTS[case]
+    (tmp_path / "file").write_text("")
+    (tmp_path / "dir").mkdir()
+    places = {"file": tmp_path / "file", "dir": tmp_path / "dir", "new": tmp_path / "new"}
+    result = _attngan(*[a.format(**places) for a in arguments])
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"attngan {arguments[0]}: error: "), result.stderr
+    assert all(name in result.stderr for name in named), result.stderr
+    assert not (tmp_path / "new").exists() and os.listdir(tmp_path / "dir") == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any directory")
+def test_unwritable_output_directory_is_refused(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "locked").mkdir(mode=0o500)
+    model, locked = str(tmp_path / "model"), str(tmp_path / "locked")
+    result = _attngan("synthesize", "--model", model, "--num", "2", "--out", locked)
+    assert result.returncode == 2 and "not writable" in result.stderr
+
+
+def test_verbose_shows_the_traceback_of_a_refused_input(tmp_path):
+    result = _attngan("export", "--workdir", str(tmp_path / "new"), "-v")
+    assert result.returncode == 2 and "Traceback" in result.stderr and "--workdir" in result.stderr
+
+
+def test_unexpected_failure_keeps_its_traceback(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "saved_model.pb").write_text("not a SavedModel")
+    model, out = str(tmp_path / "model"), str(tmp_path / "out")
+    result = _attngan("synthesize", "--model", model, "--num", "2", "--out", out)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" in result.stderr and "saved_model" in result.stderr
+
+
+def test_console_synthesize_is_quiet_and_never_mixes_runs(trained, tmp_path):
     workdir, _ = trained
-    result = _attngan(
-        "synthesize", "--model", workdir.export, "--num", "3", "--out", str(tmp_path), "--format", "npz"
-    )
-    assert result.returncode == 0, result.stderr
-    assert f"Wrote 3 images to {tmp_path}/samples.npz" in result.stdout
-    with np.load(tmp_path / "samples.npz") as archive:
-        assert archive["images"].shape == (3, 16, 16, 3)
+    out = tmp_path / "out"
+    first = _attngan("synthesize", "--model", workdir.export, "--num", "3", "--out", str(out))
+    # A normal run: its own line on stdout, and no TensorFlow log line at all.
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    assert f"Wrote 3 images to {out}" in first.stdout
+    assert sorted(os.listdir(out)) == ["000000.png", "000001.png", "000002.png"]
+    again = ["synthesize", "--model", workdir.export, "--num", "2", "--out", str(out)]
+    again += ["--format", "npz"]
+    refused = _attngan(*again)
+    assert refused.returncode == 2 and "--overwrite" in refused.stderr
+    assert sorted(os.listdir(out)) == ["000000.png", "000001.png", "000002.png"]
+    replaced = _attngan(*again, "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+    assert os.listdir(out) == ["samples.npz"] and os.listdir(tmp_path) == ["out"]
+    with np.load(out / "samples.npz") as archive:
+        assert archive["images"].shape == (2, 16, 16, 3)
 
 
-def test_console_rejects_bad_input_before_any_work(tmp_path):
-    workdir = tmp_path / "never_created"
+def test_console_tfds_without_network_fails_fast_and_writes_nothing(tmp_path):
+    data_dir, workdir = tmp_path / "tfds", tmp_path / "run"
+    start = time.monotonic()
     result = _attngan(
-        "train",
-        "--config",
-        "configs/symbols_attn.py:smoke",
-        "--workdir",
-        str(workdir),
-        "--config.model.mask_source=shap",
+        "train", "--config", SMOKE, "--workdir", str(workdir),
+        "--config.data.source=tfds:mnist", f"--config.data.data_dir={data_dir}",
+        script=_OFFLINE,
     )
-    assert result.returncode != 0
-    assert "model.mask_source" in result.stderr and "'learned'" in result.stderr
-    assert not workdir.exists()
-    unknown = _attngan("fly")
-    assert unknown.returncode == 2 and "unknown command 'fly'" in unknown.stderr
+    # Generous: TensorFlow's import is most of it; TFDS's own retries take over 200 s.
+    assert time.monotonic() - start < 120
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "tfds build mnist" in result.stderr and "data.data_dir" in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_unknown_command():
+    result = _attngan("fly")
+    assert result.returncode == 2 and "unknown command 'fly'" in result.stderr
 
 
 def test_train_with_evaluation_logs_fid(tmp_path, monkeypatch):

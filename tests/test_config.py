@@ -39,7 +39,7 @@ def test_smoke_is_small():
     "key, value, match",
     [
         ("data.source", "imagenet", r"data.source.*symbols.*tfds:NAME.*Received"),
-        ("data.image_size", 24, r"image_size.*Received: image_size=24"),
+        ("data.image_size", 24, r"`data.image_size`.*Received: data.image_size=24"),
         ("data.batch_size", 0, r"data.batch_size.*Received: data.batch_size=0"),
         ("model.mask_source", "shap", r"model.mask_source.*'learned'.*Received: model.mask_source='shap'"),
         ("train.loss", "hinge", r"train.loss.*non_saturating.*Received: train.loss='hinge'"),

@@ -6,11 +6,14 @@ folders and npz files are written to tmp_path.
 """
 
 import os
+import socket
+import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core.download import downloader
 
 from keras_attngan.data import (
     SOURCE_CHOICES,
@@ -20,7 +23,7 @@ from keras_attngan.data import (
     parse_source,
     render_symbols,
 )
-from keras_attngan.data import symbols
+from keras_attngan.data import symbols, tfds_source
 
 PALETTE = {0: (220, 30, 30), 1: (30, 60, 220), 2: (20, 20, 20), 3: (128, 128, 128)}
 
@@ -251,12 +254,44 @@ def test_tfds_download_failure_is_explained(tmp_path, monkeypatch):
     def no_network(self, *args, **kwargs):
         raise ConnectionError("Could not resolve host")
 
-    # Stands in for a machine without network; nothing is downloaded.
+    # Stands in for a machine whose network fails after the hosts answered.
+    monkeypatch.setattr(tfds_source, "_unreachable_hosts", lambda urls: [])
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_network)
-    message = r"'mnist' failed.*probably has no network.*data.data_dir"
+    message = r"'mnist' failed.*probably has no network.*tfds build mnist.*data.data_dir"
     with pytest.raises(RuntimeError, match=message) as info:
         load_source("tfds:mnist", image_size=8, data_dir=str(tmp_path))
     assert isinstance(info.value.__cause__, ConnectionError)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every connection and name look-up of this process fails, as on a machine offline."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_tfds_without_network_fails_fast_and_writes_nothing(tmp_path, no_network):
+    data_dir = tmp_path / "tfds"
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"no connection to storage.googleapis.com.*tfds build mnist"):
+        load_source("tfds:mnist", image_size=8, data_dir=str(data_dir))
+    assert time.monotonic() - start < 30  # TFDS's own retries take over 200 s
+    assert not data_dir.exists()
+
+
+def test_tfds_failed_download_removes_its_partial_files(tmp_path, no_network, monkeypatch):
+    # Past the probe, TFDS itself downloads, fails and leaves .tmp and
+    # incomplete files; without its retries it fails at once.
+    monkeypatch.setattr(tfds_source, "_unreachable_hosts", lambda urls: [])
+    monkeypatch.setattr(downloader, "MAX_RETRIES", 0)
+    (tmp_path / "other").mkdir()  # what was there before stays
+    with pytest.raises(RuntimeError, match=r"'mnist' failed"):
+        load_source("tfds:mnist", image_size=8, data_dir=str(tmp_path))
+    assert os.listdir(tmp_path) == ["other"]
 
 
 def _write_mnist_metadata(data_dir, num_examples):

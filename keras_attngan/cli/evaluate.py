@@ -1,4 +1,4 @@
-"""`attngan evaluate`: metrics of an export or a workdir against real data.
+"""Scores an export or a workdir against real data.
 
     attngan evaluate --model runs/symbols/export --data symbols \\
         --metrics fid,kid,is,pr,faithfulness --num 2000 --out results.json \\
@@ -13,25 +13,27 @@ import os
 
 from absl import flags
 
-from keras_attngan.metrics.evaluate import (
-    EXTRACTORS,
-    METRICS,
-    MetricOptions,
-    evaluate,
-    format_table,
-)
+from keras_attngan import paths
+from keras_attngan.cli import runtime
+
+# `keras_attngan.metrics.evaluate.METRICS` and `EXTRACTORS`, which import
+# TensorFlow; tests/test_cli.py checks that they agree.
+METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness")
+EXTRACTORS = ("domain", "inception")
 
 _MODEL = flags.DEFINE_string("model", None, "Export (version dir or TF Serving base) or workdir.")
-_DATA = flags.DEFINE_string("data", None, "Real data source (default: the model's training data).")
+_DATA = flags.DEFINE_string(
+    "data", None, "Real data source, as data.source (default: the model's training data)."
+)
 _METRICS = flags.DEFINE_string(
-    "metrics", "fid,kid,is,pr", f"Comma-separated, from {', '.join(METRICS)}."
+    "metrics", "fid,kid,is,pr", f"Comma-separated, from {','.join(METRICS)}."
 )
 _NUM = flags.DEFINE_integer("num", 1000, "Generated images.", lower_bound=2)
 _NUM_REAL = flags.DEFINE_integer("num_real", None, "Real images (default: --num).", lower_bound=2)
 _OUT = flags.DEFINE_string("out", None, "JSON results file (written atomically).")
 _EXTRACTOR = flags.DEFINE_enum("extractor", "domain", EXTRACTORS, "Feature extractor.")
 _WEIGHTS = flags.DEFINE_string(
-    "inception_weights", None, "Inception-v3 no-top weights file (.h5) for --extractor inception."
+    "inception_weights", None, "Inception-v3 no-top weights file (.h5) for --extractor=inception."
 )
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise, KID subsets and faithfulness orders.")
 _DATA_SEED = flags.DEFINE_integer(
@@ -43,8 +45,17 @@ flags.mark_flag_as_required("model")
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise SystemExit(f"Unexpected arguments: {argv[1:]}")
+    del argv  # `attngan` refuses positional arguments
+    paths.input_dir("--model", _MODEL.value)
+    if _OUT.value:
+        paths.output_file("--out", _OUT.value)
+    if _WEIGHTS.value:
+        paths.input_file("--inception_weights", _WEIGHTS.value)
+    if _CACHE.value:
+        paths.output_dir("--cache_dir", _CACHE.value)
+    runtime.start_work()
+    from keras_attngan.metrics.evaluate import MetricOptions, evaluate, format_table
+
     result = evaluate(
         _MODEL.value,
         _DATA.value,

@@ -4,10 +4,21 @@ Everything that can go wrong with TFDS (a misspelt name, a dataset that was
 never prepared, no network to prepare it, a split or feature that does not
 exist) is turned into one ValueError or RuntimeError that says what to do,
 instead of a traceback from deep inside `tensorflow_datasets`.
+
+Without a network, TFDS's downloader retries every file with back-off for
+minutes (206 s for mnist, measured) and leaves partial files behind. So the
+hosts a dataset downloads from are probed first, and a failed download
+removes what it wrote.
 """
 
 import difflib
+import os
 import re
+import shutil
+import socket
+import threading
+import time
+import urllib.parse
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -39,24 +50,100 @@ def _builder(name, data_dir):
         raise ValueError(f"Invalid TFDS dataset name {name!r}: {error}") from error
 
 
+# Seconds to wait for all download hosts to accept a connection; name
+# resolution has no timeout of its own, so the probes run in threads.
+_PROBE_TIMEOUT_S = 10
+_PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
+
+
+def _offline_hint(name):
+    return (
+        f"Prepare it on a machine with network (`tfds build {name} --data_dir=DIR`), copy DIR "
+        "here and set data.data_dir=DIR and data.download=False."
+    )
+
+
+def _unreachable_hosts(urls, timeout=_PROBE_TIMEOUT_S):
+    """The hosts among `urls` that accept no connection within `timeout` seconds.
+
+    Empty when a proxy is configured: then the proxy, not this machine,
+    reaches the hosts, and a direct probe would say nothing.
+    """
+    if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
+        return []
+    addresses = {}
+    for url in urls:
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme in ("http", "https") and parsed.hostname:
+            addresses[parsed.hostname] = parsed.port or (443 if parsed.scheme == "https" else 80)
+    reached = set()
+
+    def probe(host, port):
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            reached.add(host)
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=probe, args=item, daemon=True) for item in addresses.items()]
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return sorted(set(addresses) - reached)
+
+
+def _listing(root, dataset_dir):
+    """Every path TFDS may write while preparing: downloads and the dataset's directory."""
+    found = {root} if os.path.exists(root) else set()
+    for top in (os.path.join(root, "downloads"), os.path.join(root, dataset_dir)):
+        for directory, subdirectories, files in os.walk(top):
+            found.add(directory)
+            found.update(os.path.join(directory, n) for n in subdirectories + files)
+    return found
+
+
+def _remove_new(before, after):
+    for path in sorted(after - before):  # a new directory sorts before what it holds
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            os.remove(path)
+
+
 def _prepare(builder, name, download):
     if builder.is_prepared():
         return
     if not download:
         raise RuntimeError(
             f"TFDS dataset {name!r} is not prepared in {builder.data_dir!r} and "
-            "data.download=False. Run with download enabled on a machine with network, "
-            "or point data.data_dir at a prepared copy."
+            f"data.download=False. {_offline_hint(name)}"
         )
+    # `tfds.testing.mock_data` swaps download_and_prepare for a no-op that
+    # needs no network: then there is nothing to probe.
+    prepare = type(builder).download_and_prepare
+    mocked = getattr(prepare, "__module__", "").startswith("tensorflow_datasets.testing")
+    unreachable = [] if mocked else _unreachable_hosts(builder.url_infos or {})
+    if unreachable:
+        raise RuntimeError(
+            f"TFDS dataset {name!r} is not prepared in {builder.data_dir!r} and cannot be "
+            f"downloaded: no connection to {', '.join(unreachable)}. {_offline_hint(name)}"
+        )
+    # data_dir/NAME[/CONFIG]/VERSION -> data_dir
+    root = builder.data_dir
+    for _ in builder.info.full_name.split("/"):
+        root = os.path.dirname(root)
+    dataset_dir = builder.info.full_name.split("/")[0]
+    before = _listing(root, dataset_dir)
     try:
         builder.download_and_prepare()
     except Exception as error:  # Any failure here means the same thing to the user.
+        _remove_new(before, _listing(root, dataset_dir))
         raise RuntimeError(
             f"Downloading and preparing TFDS dataset {name!r} failed "
             f"({type(error).__name__}: {error}). This machine probably has no network "
-            f"access. Prepare the dataset on a machine with network (`tfds build {name} "
-            "--data_dir=DIR`), copy DIR here and set data.data_dir=DIR (with "
-            "data.download=False)."
+            f"access. {_offline_hint(name)}"
         ) from error
 
 
