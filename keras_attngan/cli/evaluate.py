@@ -18,7 +18,7 @@ from keras_attngan.cli import runtime
 
 # `keras_attngan.metrics.evaluate.METRICS` and `EXTRACTORS`, which import
 # TensorFlow; tests/test_cli.py checks that they agree.
-METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness")
+METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness", "mask_usage")
 EXTRACTORS = ("domain", "inception")
 
 _MODEL = flags.DEFINE_string("model", None, "Export (version dir or TF Serving base) or workdir.")
