@@ -17,7 +17,10 @@ from keras_attngan.metrics.evaluate import evaluate
 from keras_attngan.training import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMALL = MetricOptions(kid_subsets=10, is_splits=2, faithfulness_num=4, faithfulness_steps=4)
+SMALL = MetricOptions(
+    kid_subsets=10, is_splits=2, faithfulness_num=4, faithfulness_steps=4, mask_usage_num=16,
+    mask_usage_cell_size=4,
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +42,13 @@ def _pool_extractor():
 @pytest.mark.filterwarnings("ignore:.*more samples than:UserWarning")
 def test_evaluate_an_export_records_what_it_computed(trained):
     workdir, export_path, cache = trained
-    metrics = "fid,kid,is,pr,intra_fid,faithfulness"
+    metrics = "fid,kid,is,pr,intra_fid,faithfulness,mask_usage"
     result = evaluate(workdir.export, "symbols", metrics, num=48, cache_dir=cache, options=SMALL)
     values = result["metrics"]
+    usage = values["mask_usage"]
+    assert {"content_sensitivity", "locality_gain", "mi_bound", "mask_diversity"} <= set(usage)
+    assert usage["mi_ceiling"] == pytest.approx(np.log(16), rel=1e-6)
+    assert all(np.isfinite(value) for value in usage.values())
     assert (
         values["fid"] > 0
         and values["kid"]["subset_size"] == 24

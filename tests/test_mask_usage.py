@@ -97,3 +97,12 @@ def test_mask_usage_callback_writes_scalars(tmp_path):
     tags = set(accumulator.Tags()["tensors"])
     assert {"content_sensitivity", "locality_gain", "mi_bound", "mi_ceiling", "mask_entropy"} <= tags
     assert [event.step for event in accumulator.Tensors("locality_gain")] == [2, 4]
+
+
+def test_mask_usage_of_a_model_without_a_mask_is_refused_before_any_work():
+    from keras_attngan.metrics.evaluate import check_mask_usage, subject_from_model
+
+    subject = subject_from_model(make_trainer("none"))
+    assert subject.generate_with_mask is None
+    with pytest.raises(ValueError, match="mask_usage.*mask source 'none'"):
+        check_mask_usage(subject)
