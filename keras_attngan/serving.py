@@ -201,7 +201,7 @@ def save(model, path, config=None, mask_dir=None):
         tf.saved_model.save(module, path, signatures=module.signatures())
 
 
-def export(model, export_base, config=None, mask_dir=None, version=None, overwrite=False):
+def export(model, export_base, config=None, mask_dir=None, version=None, overwrite=False, extend=None):
     """Writes the serving SavedModel of a trained `AttnGAN` as a new version, atomically.
 
     The SavedModel is written to a staging directory beside its destination
@@ -220,6 +220,9 @@ def export(model, export_base, config=None, mask_dir=None, version=None, overwri
             one above the highest existing version when that one is taken.
         overwrite: replace `version` if it exists, instead of taking a new
             number.
+        extend: called with the staged SavedModel's directory before it is
+            published, to add files to the version (`keras_attngan.deploy`
+            adds the TFLite and ONNX conversions).
 
     Returns:
         The path of the written SavedModel.
@@ -228,6 +231,8 @@ def export(model, export_base, config=None, mask_dir=None, version=None, overwri
     version = versioning.choose_version(export_base, preferred, overwrite)
     with versioning.staged_version(export_base, version, overwrite) as stage:
         save(model, stage.content, config, mask_dir)
+        if extend is not None:
+            extend(stage.content)
     return stage.path
 
 
