@@ -44,7 +44,15 @@ _REPRESENTATIVE_COUNT = 64
 
 
 class DeploymentError(RuntimeError):
-    """Some artifacts could not be made or failed verification; the rest were published."""
+    """Some artifacts could not be made or failed verification; the rest were published.
+
+    Attributes:
+        path: the published version.
+    """
+
+    def __init__(self, message, path):
+        super().__init__(message)
+        self.path = path
 
 
 def _tflite_files(quantizations):
@@ -348,7 +356,8 @@ def export(
         problems = "\n".join(f"  {key}: {message}" for key, message in report["failures"].items())
         raise DeploymentError(
             f"Exported {path} without these artifacts:\n{problems}\n"
-            f"The SavedModel and the other artifacts are in place; see {REPORT_FILE}."
+            f"The SavedModel and the other artifacts are in place; see {REPORT_FILE}.",
+            path,
         )
     return path
 

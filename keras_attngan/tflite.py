@@ -18,6 +18,9 @@ dropped by the converter: `keras_attngan.deploy` checks inputs before a
 converted model runs.
 """
 
+import re
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -58,10 +61,13 @@ QUANTIZATIONS = {
 
 
 def _refused(error):
-    """The lines of a converter error that say what it refused (ops, reasons)."""
-    lines = [line.strip() for line in str(error).splitlines()]
-    useful = [line for line in lines if "error:" in line or "not supported" in line or "tf." in line]
-    return "; ".join(dict.fromkeys(useful or lines[-3:]))[:2000]
+    """What a converter error says it refused: the ops, else its error lines."""
+    text = str(error)
+    ops = sorted(set(re.findall(r"'(tf\.\w+)' op is neither a custom op nor a flex op", text)))
+    if ops:
+        return f"unsupported op(s) {', '.join(ops)} (no TFLite builtin)"
+    errors = [line.split("error:", 1)[1].strip() for line in text.splitlines() if "error:" in line]
+    return "; ".join(errors)[:1000] or text[-1000:]
 
 
 def convert(saved_model_dir, path, signature, quantization="float32", representative=None):
@@ -86,7 +92,11 @@ def convert(saved_model_dir, path, signature, quantization="float32", representa
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir, signature_keys=[signature])
     QUANTIZATIONS[quantization](converter, representative)
     try:
-        content = converter.convert()
+        with warnings.catch_warnings():
+            # Full int8 calibration runs TF's deprecated Interpreter inside the
+            # converter; the warning is not about our code.
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+            content = converter.convert()
     except Exception as error:  # the converter raises several unrelated types
         raise ConversionError(
             f"TFLite ({quantization}) cannot convert signature {signature!r}: {_refused(error)}"

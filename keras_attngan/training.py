@@ -8,7 +8,7 @@ summaries, pictures and checkpoints, and exports the serving SavedModel.
 
 import os
 
-from keras_attngan import callbacks, serving
+from keras_attngan import callbacks, deploy, serving
 from keras_attngan.config import validate_config
 from keras_attngan.experiment import (
     Workdir,
@@ -147,8 +147,12 @@ def describe(workdir, export_path):
     return "\n".join(lines)
 
 
-def export_workdir(workdir_path, out=None):
-    """Restores the latest checkpoint of a workdir and exports it; returns the path."""
+def export_workdir(workdir_path, out=None, **options):
+    """Restores the latest checkpoint of a workdir and exports it; returns the path.
+
+    `options` (formats, quantizations, version, overwrite) go to
+    `keras_attngan.deploy.export`.
+    """
     workdir = Workdir(workdir_path)
     config = load_config(workdir)
     model, manager, _ = restore_trainer(config, workdir)
@@ -156,4 +160,4 @@ def export_workdir(workdir_path, out=None):
         raise FileNotFoundError(
             f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."
         )
-    return serving.export(model, out or workdir.export, config, workdir.masks)
+    return deploy.export(model, out or workdir.export, config=config, mask_dir=workdir.masks, **options)
