@@ -167,3 +167,21 @@ def test_resume_in_the_middle_of_an_epoch_trains_exactly_the_steps(tmp_path):
     assert os.path.basename(export_path) == "12"
     assert tf.train.latest_checkpoint(workdir.checkpoints).endswith("ckpt-12")
     assert sorted(os.listdir(workdir.export)) == ["12", "4"]  # no export at the mid-epoch boundary
+
+
+def test_console_export_converts_verifies_and_versions(trained, tmp_path):
+    workdir, _ = trained
+    out = str(tmp_path / "attngan")
+    result = _attngan(
+        "export", "--workdir", workdir.root, "--out", out, "--format", "savedmodel,tflite,onnx", "--quantize", "float32"
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"SavedModel: {out}/8" in result.stdout
+    assert "Parity against the SavedModel (ONNX opset 17)" in result.stdout
+    assert "| tflite/float32 | serving_default | images |" in result.stdout
+    assert sorted(os.listdir(os.path.join(out, "8", "onnx"))) == ["explain.onnx", "serving_default.onnx"]
+    again = _attngan("export", "--workdir", workdir.root, "--out", out)
+    assert again.returncode == 0 and f"SavedModel: {out}/9" in again.stdout  # a new version, not an overwrite
+    wrong = _attngan("export", "--workdir", workdir.root, "--out", out, "--format", "coreml")
+    assert wrong.returncode != 0 and "`format` should be among ['savedmodel', 'tflite', 'onnx']" in wrong.stderr
+    assert sorted(os.listdir(out)) == ["8", "9"]
