@@ -231,9 +231,10 @@ def build(saved_model_dir, formats, quantizations, count=16, seed=0):
         The report (the JSON's content).
     """
     deployment = Deployment(saved_model_dir)
-    representative = _representative(deployment)
+    requested = artifact_files(formats, quantizations)
+    representative = _representative(deployment) if "tflite/int8" in requested else {}
     failures, artifacts = {}, {}
-    for artifact, files in artifact_files(formats, quantizations).items():
+    for artifact, files in requested.items():
         for signature, relative in files.items():
             path = os.path.join(saved_model_dir, relative)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -242,7 +243,7 @@ def build(saved_model_dir, formats, quantizations, count=16, seed=0):
                     onnx_lib.convert(saved_model_dir, path, signature)
                 else:
                     quantization = artifact.split("/")[1]
-                    tflite.convert(saved_model_dir, path, signature, quantization, representative[signature])
+                    tflite.convert(saved_model_dir, path, signature, quantization, representative.get(signature))
             except tflite.ConversionError as error:
                 failures[f"{artifact}:{signature}"] = str(error)
                 continue
