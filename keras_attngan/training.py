@@ -155,7 +155,16 @@ def export_workdir(workdir_path, out=None, **options):
     """
     workdir = Workdir(workdir_path)
     config = load_config(workdir)
-    model, manager, _ = restore_trainer(config, workdir)
+    try:
+        model, manager, _ = restore_trainer(config, workdir)
+    except (IndexError, OSError) as error:
+        # A truncated checkpoint fails inside TF's reader with a message that
+        # names neither the file nor the problem.
+        checkpoint = os.path.join(workdir.checkpoints, "checkpoint")
+        raise ValueError(
+            f"Checkpoint in {workdir.checkpoints!r} is unreadable (truncated or corrupt: {error}); "
+            f"restore the files or point {checkpoint!r} at an older checkpoint."
+        ) from error
     if not manager.latest_checkpoint:
         raise FileNotFoundError(
             f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."
