@@ -9,7 +9,9 @@ widths 64, learned mask, K = 1) with every format and TFLite quantization
 the K mask refinements included: G, D, G) through each artifact's
 `Deployment.runner`, the interface users call (input checks included):
 
-- latency at batch 1: median and p99 over `--calls` calls per round;
+- latency at batch 1: median and p99 over `--calls` calls per round, and the
+  GFLOP/s that median achieves (the FLOPs of one image counted by TF's
+  profiler on the traced synthesis);
 - throughput at batch 64: images/s over `--batches` calls per round.
 
 Artifacts are timed in alternation, round after round, in one process, and
@@ -31,7 +33,7 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import make_config, write_report  # noqa: E402
+from harness import count_flops, make_config, write_report  # noqa: E402
 
 from keras_attngan import deploy, onnx, synthesis  # noqa: E402
 from keras_attngan.experiment import build_trainer  # noqa: E402
@@ -83,7 +85,8 @@ def measure(deployment, artifacts, latent_dim, args):
             run(one)
         run(batch)
     rounds = {artifact: {"latency": [], "throughput": []} for artifact in artifacts}
-    for _ in range(args.repeats):
+    for index in range(args.repeats):
+        print(f"round {index + 1}/{args.repeats}, load average {os.getloadavg()[0]:.1f}", flush=True)
         for artifact, run in runners.items():
             seconds = time_round(run, one, args.calls)
             rounds[artifact]["latency"].append(
@@ -101,11 +104,11 @@ def measure(deployment, artifacts, latent_dim, args):
     }
 
 
-def table(results, report):
+def table(results, report, flops):
     lines = [
-        "| artifact | size (KiB) | batch 1 median (ms) | batch 1 p99 (ms) | batch 64 (images/s) "
-        "| max abs diff (images) | PSNR (dB) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| artifact | size (KiB) | batch 1 median (ms) | batch 1 p99 (ms) | batch 1 GFLOP/s "
+        "| batch 64 (images/s) | batch 64 (ms/image) | max abs diff (images) | PSNR (dB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for artifact, row in results.items():
         if artifact == "savedmodel":
@@ -117,7 +120,8 @@ def table(results, report):
         latency = row["latency_b1"]
         lines.append(
             f"| {artifact} | {size / 1024:.0f} | {latency['median_ms']:.2f} | {latency['p99_ms']:.2f} "
-            f"| {row['images_per_s_b64']:.0f} | {diff} | {psnr} |"
+            f"| {flops / latency['median_ms'] / 1e6:.0f} | {row['images_per_s_b64']:.0f} "
+            f"| {1e3 / row['images_per_s_b64']:.2f} | {diff} | {psnr} |"
         )
     return "\n".join(lines)
 
@@ -127,6 +131,9 @@ def main(argv=None):
     if args.quick:
         args.calls, args.batches, args.repeats = min(args.calls, 20), min(args.batches, 2), min(args.repeats, 1)
     model, config = build_model(args.quick)
+    latent_spec = tf.TensorSpec([1, config.model.latent_dim], tf.float32)
+    flops = count_flops(lambda z: model.synthesize({"z": z})["images"], latent_spec)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as base:
         start = time.perf_counter()
         path = deploy.export(model, base, "savedmodel,tflite,onnx", QUANTIZATIONS)
@@ -143,7 +150,11 @@ def main(argv=None):
             "cpus": os.cpu_count(),
             "tensorflow": tf.__version__,
             "python": platform.python_version(),
+            # Other work on the machine while timing: 1-, 5- and 15-minute load.
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
         },
+        "flops_per_image": flops,
         "model": {
             "image_size": config.data.image_size,
             "latent_dim": config.model.latent_dim,
@@ -164,9 +175,10 @@ def main(argv=None):
             **{a: report["artifacts"][a]["serving_default"]["bytes"] for a in report["artifacts"]},
         },
     }
-    text = table(results, report) + (
+    text = table(results, report, flops) + (
         f"\n\nFastest at batch 1: {fastest}; fastest float path: {fastest_float} "
-        f"({results[fastest_float]['latency_b1']['median_ms']:.2f} ms/image). Export took {export_seconds:.0f} s."
+        f"({results[fastest_float]['latency_b1']['median_ms']:.2f} ms/image). "
+        f"{flops / 1e9:.3f} GFLOP per image. Export took {export_seconds:.0f} s."
     )
     write_report(output, args.out, text)
     return output
