@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_trainer
 
 from keras_attngan import deploy, onnx, serving, tflite
@@ -98,18 +97,6 @@ def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypat
         "explain.float32.tflite",
         "serving_default.float32.tflite",
     ]
-
-
-def test_converters_name_the_op_they_refuse(tmp_path):
-    module = tf.Module()
-    module.f = tf.function(
-        lambda x: {"y": tf.math.betainc(x, x, x)}, input_signature=[tf.TensorSpec([None, 2], tf.float32, name="x")]
-    )
-    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.f.get_concrete_function()})
-    with pytest.raises(tflite.ConversionError, match=r"unsupported op\(s\) tf.Betainc"):
-        tflite.convert(str(tmp_path / "sm"), str(tmp_path / "m.tflite"), "serving_default")
-    with pytest.raises(tflite.ConversionError, match="Betainc"):
-        onnx.convert(str(tmp_path / "sm"), str(tmp_path / "m.onnx"), "serving_default")
 
 
 def test_unknown_names_list_the_valid_ones(tmp_path):
