@@ -1,20 +1,30 @@
-"""The exported model: a SavedModel that TF Serving, TFLite and tf2onnx consume.
+"""The exported model: a SavedModel for TF Serving, and the source of TFLite and ONNX.
 
 Seed 000, claims 10-14: the exported generator synthesizes data from noise,
 and the model data carries the training's logging information (the logged
 attention masks and the config) as metadata.
 
 Layout (TF Serving's): ``EXPORT_BASE/VERSION/`` with VERSION the number of
-train steps, holding ``saved_model.pb``, ``variables/`` and ``assets/``
-(``attngan.json``: config and model facts; ``attention_masks.npz``: the masks
-logged during training). Signatures:
+train steps (or the next free number, see `keras_attngan.versioning`),
+holding ``saved_model.pb``, ``variables/`` and ``assets/`` (``attngan.json``:
+config and model facts; ``attention_masks.npz``: the masks logged during
+training). Signatures, all with a dynamic batch dimension B:
 
 - ``serving_default``: ``z [B, latent_dim]`` -> ``images [B, S, S, C]`` in
-  [-1, 1], after K mask refinements, as during training.
-- ``generate``: ``z``, ``mask [B, S, S, 1]`` -> ``images``: G for a given
-  mask (without a mask source: ``z`` only).
+  [-1, 1] and ``images_uint8`` (0-255), after K mask refinements, as during
+  training.
+- ``sample``: ``seed`` (int64 scalar), ``count`` (int32 scalar) -> ``images``,
+  ``images_uint8`` and the ``z`` drawn (``tf.random.stateless_normal``), so
+  a client needs no noise of its own.
+- ``generate``: G's own inputs (``z``, and ``mask [B, S, S, 1]`` when the
+  model has a mask source) -> ``images``, ``images_uint8``.
 - ``explain``: ``images`` -> ``logits [B, 1]``, ``score`` (D's probability of
-  "real") and ``attention [B, S, S, 1]``.
+  "real") and ``attention [B, S, S, 1]`` in [0, 1].
+
+Bad input is refused inside the graph, so TF Serving answers with an error
+and keeps serving: a wrong shape names the input and both shapes; NaN or Inf
+names the input; a wrong dtype is refused by the signature itself. A batch of
+0 returns an empty batch.
 
 Serving functions are exported without `jit_compile`: XLA-compiled functions
 in a SavedModel have failed on TF Serving GPU (tensorflow/serving#2214).
@@ -23,18 +33,49 @@ in a SavedModel have failed on TF Serving GPU (tensorflow/serving#2214).
 import glob
 import json
 import os
-import shutil
 import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_attngan import versioning
 from keras_attngan.gan import synthesize
 
-FORMAT = "keras_attngan.export/1"
+FORMAT = "keras_attngan.export/2"
 METADATA_FILE = "attngan.json"
 MASKS_FILE = "attention_masks.npz"
+# `sample` refuses larger counts: one request must not exhaust the server.
+MAX_SAMPLE_COUNT = 4096
+
+
+def to_uint8(images):
+    """Images in [-1, 1] to uint8 in graph, as `keras_attngan.images.to_uint8`."""
+    return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
+
+
+def _checked(tensor, spec):
+    """`tensor` with its shape and finiteness asserted against `spec`, by name."""
+    tensor = tf.ensure_shape(tensor, spec.shape, name=f"check_shape_{spec.name}")
+    if tensor.dtype.is_floating:
+        tensor = tf.debugging.assert_all_finite(tensor, f"Input {spec.name!r} holds NaN or Inf")
+    return tensor
+
+
+def _nonempty(fn, inputs):
+    """Runs `fn` on a batch of at least one row and returns the real rows.
+
+    Keras layers fail on a batch of 0 (a reshape cannot infer a size from no
+    elements); a zero row appended, run, and sliced off again gives an empty
+    batch of the right shape, without a branch that TFLite and ONNX would
+    have to convert.
+    """
+    count = tf.shape(next(iter(inputs.values())))[0]
+    padded = {
+        name: tf.concat([value, tf.zeros_like(value[:1])], axis=0)[: tf.maximum(count, 1)]
+        for name, value in inputs.items()
+    }
+    return {name: value[:count] for name, value in fn(padded).items()}
 
 
 class ServingModule(tf.Module):
@@ -42,44 +83,68 @@ class ServingModule(tf.Module):
 
     def __init__(self, generator, discriminator, latent_dim, inner_steps):
         super().__init__(name="attngan")
-        self.generator = generator
-        self.discriminator = discriminator
-        self.inner_steps = inner_steps
+        # The tf.Variables under Keras' variables are tracked, not the Keras
+        # networks: a SavedModel tracking Keras 3 layers (or their variable
+        # wrappers) converts to TFLite with resource variables that are never
+        # initialized (READ_VARIABLE fails, or NaN outputs). This is what
+        # `keras.export.ExportArchive` does too.
+        self.weights = [v.value for v in generator.variables + discriminator.variables]
         size, channels = discriminator.image_size, discriminator.channels
-        z = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
-        mask = tf.TensorSpec([None, size, size, 1], tf.float32, name="mask")
-        images = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
-        self.serve = tf.function(self._serve, input_signature=[z])
-        if discriminator.attention == "none":
-            self.generate = tf.function(self._serve, input_signature=[z])
-        else:
-            self.generate = tf.function(self._generate, input_signature=[z, mask])
-        self.explain = tf.function(self._explain, input_signature=[images])
+        z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+        image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
+        g_specs = [
+            tf.TensorSpec([None, *tensor.shape[1:]], tf.float32, name=tensor.name)
+            for tensor in generator.inputs
+        ]
 
-    # ensure_shape turns a wrongly shaped request into an error that names
-    # the input and both shapes, instead of a MatMul failure deep inside G.
-    def _serve(self, z):
-        z = tf.ensure_shape(z, self.serve.input_signature[0].shape)
-        outputs = synthesize(self.generator, self.discriminator, {"z": z}, self.inner_steps)
-        return {"images": outputs["images"]}
+        def images_out(images):
+            return {"images": images, "images_uint8": to_uint8(images)}
 
-    def _generate(self, z, mask):
-        z = tf.ensure_shape(z, self.generate.input_signature[0].shape)
-        mask = tf.ensure_shape(mask, self.generate.input_signature[1].shape)
-        return {"images": self.generator({"z": z, "mask": mask}, training=False)}
+        def serve_rows(inputs):
+            return images_out(synthesize(generator, discriminator, inputs, inner_steps)["images"])
 
-    def _explain(self, images):
-        images = tf.ensure_shape(images, self.explain.input_signature[0].shape)
-        outputs = self.discriminator(images, training=False)
-        return {
-            "logits": outputs["logits"],
-            "score": tf.sigmoid(outputs["logits"]),
-            "attention": outputs["attention"],
-        }
+        def serve(z):
+            return _nonempty(serve_rows, {"z": _checked(z, z_spec)})
+
+        def sample(seed, count):
+            # tf.function runs these asserts before the ops that follow them.
+            tf.debugging.assert_non_negative(count, message="`count` must be >= 0")
+            tf.debugging.assert_less_equal(
+                count, MAX_SAMPLE_COUNT, message=f"`count` must be <= {MAX_SAMPLE_COUNT}"
+            )
+            z = tf.random.stateless_normal([count, latent_dim], seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+            return {**_nonempty(serve_rows, {"z": z}), "z": z}
+
+        def generate(*inputs):
+            checked = {spec.name: _checked(value, spec) for spec, value in zip(g_specs, inputs)}
+            return _nonempty(lambda rows: images_out(generator(rows, training=False)), checked)
+
+        def explain_rows(inputs):
+            outputs = discriminator(inputs["images"], training=False)
+            return {
+                "logits": outputs["logits"],
+                "score": tf.sigmoid(outputs["logits"]),
+                "attention": outputs["attention"],
+            }
+
+        def explain(images):
+            return _nonempty(explain_rows, {"images": _checked(images, image_spec)})
+
+        self.serve = tf.function(serve, input_signature=[z_spec])
+        self.sample = tf.function(
+            sample,
+            input_signature=[
+                tf.TensorSpec([], tf.int64, name="seed"),
+                tf.TensorSpec([], tf.int32, name="count"),
+            ],
+        )
+        self.generate = tf.function(generate, input_signature=g_specs)
+        self.explain = tf.function(explain, input_signature=[image_spec])
 
     def signatures(self):
         return {
             "serving_default": self.serve.get_concrete_function(),
+            "sample": self.sample.get_concrete_function(),
             "generate": self.generate.get_concrete_function(),
             "explain": self.explain.get_concrete_function(),
         }
@@ -95,47 +160,23 @@ def _collect_masks(mask_dir):
     return merged
 
 
-def _replace_directory(source, destination):
-    """Moves `source` to `destination`; an existing one is kept until the move is done."""
-    previous = None
-    if os.path.exists(destination):
-        previous = f"{destination}.old-{os.getpid()}"
-        os.rename(destination, previous)
-    try:
-        os.rename(source, destination)
-    except OSError:
-        if previous:
-            os.rename(previous, destination)
-        raise
-    if previous:
-        shutil.rmtree(previous)
+def save(model, path, config=None, mask_dir=None):
+    """Writes the serving SavedModel of a trained `AttnGAN` to `path` (not atomic).
 
-
-def export(model, export_base, config=None, mask_dir=None, version=None):
-    """Writes the serving SavedModel of a trained `AttnGAN`, atomically.
-
-    The SavedModel is written to a temporary directory next to its destination
-    and renamed into place only when complete, so an existing export is never
-    half-overwritten, and a failure leaves it untouched.
+    `export` is the atomic, versioned writer; this is its inner step, for
+    callers that add files to the version before it is published.
 
     Args:
         model: a trained `AttnGAN`.
-        export_base: TF Serving base path; the model goes to
-            ``export_base/version``.
+        path: the SavedModel directory to create.
         config: the training config (a ConfigDict or dict), stored as metadata.
         mask_dir: directory of the masks logged by `AttentionImages`, stored
             as metadata (claim 10).
-        version: version number; defaults to the number of train steps.
-
-    Returns:
-        The path of the written SavedModel.
     """
-    version = int(model.train_steps.numpy()) if version is None else int(version)
-    destination = os.path.join(export_base, str(version))
-    os.makedirs(export_base, exist_ok=True)
     discriminator = model.discriminator
     if config is not None and hasattr(config, "to_dict"):
         config = config.to_dict()
+    masks = _collect_masks(mask_dir)
     metadata = {
         "format": FORMAT,
         "latent_dim": model.latent.noise_dim,
@@ -143,31 +184,56 @@ def export(model, export_base, config=None, mask_dir=None, version=None):
         "channels": discriminator.channels,
         "mask_source": discriminator.attention,
         "inner_steps": model.inner_steps,
-        "train_steps": version,
+        "train_steps": int(model.train_steps.numpy()),
         "image_range": [-1.0, 1.0],
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "config": config,
+        "logged_mask_steps": sorted({key.split("/")[0] for key in masks}),
     }
-    module = ServingModule(
-        model.generator, discriminator, model.latent.noise_dim, model.inner_steps
-    )
-    staging = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
-    try:
-        assets = os.path.join(staging, "assets_in")
-        os.makedirs(assets)
-        masks = _collect_masks(mask_dir)
-        metadata["logged_mask_steps"] = sorted({key.split("/")[0] for key in masks})
-        with open(os.path.join(assets, METADATA_FILE), "w") as f:
+    module = ServingModule(model.generator, discriminator, model.latent.noise_dim, model.inner_steps)
+    # Saving copies the asset files into the SavedModel's assets/.
+    with tempfile.TemporaryDirectory() as sources:
+        with open(os.path.join(sources, METADATA_FILE), "w") as f:
             json.dump(metadata, f, indent=2, sort_keys=True, default=str)
-        np.savez_compressed(os.path.join(assets, MASKS_FILE), **masks)
-        module.metadata_file = tf.saved_model.Asset(os.path.join(assets, METADATA_FILE))
-        module.masks_file = tf.saved_model.Asset(os.path.join(assets, MASKS_FILE))
-        saved = os.path.join(staging, "saved_model")
-        tf.saved_model.save(module, saved, signatures=module.signatures())
-        _replace_directory(saved, destination)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return destination
+        np.savez_compressed(os.path.join(sources, MASKS_FILE), **masks)
+        module.metadata_file = tf.saved_model.Asset(os.path.join(sources, METADATA_FILE))
+        module.masks_file = tf.saved_model.Asset(os.path.join(sources, MASKS_FILE))
+        tf.saved_model.save(module, path, signatures=module.signatures())
+
+
+def export(model, export_base, config=None, mask_dir=None, version=None, overwrite=False, extend=None):
+    """Writes the serving SavedModel of a trained `AttnGAN` as a new version, atomically.
+
+    The SavedModel is written to a staging directory beside its destination
+    and published by an atomic rename only when complete (see
+    `keras_attngan.versioning`), so a reader never sees a partial export and
+    a failure leaves the existing versions untouched.
+
+    Args:
+        model: a trained `AttnGAN`.
+        export_base: TF Serving base path; the model goes to
+            ``export_base/VERSION``.
+        config: the training config (a ConfigDict or dict), stored as metadata.
+        mask_dir: directory of the masks logged by `AttentionImages`, stored
+            as metadata (claim 10).
+        version: version number; defaults to the number of train steps, or
+            one above the highest existing version when that one is taken.
+        overwrite: replace `version` if it exists, instead of taking a new
+            number.
+        extend: called with the staged SavedModel's directory before it is
+            published, to add files to the version (`keras_attngan.deploy`
+            adds the TFLite and ONNX conversions).
+
+    Returns:
+        The path of the written SavedModel.
+    """
+    preferred = int(model.train_steps.numpy()) if version is None else int(version)
+    version = versioning.choose_version(export_base, preferred, overwrite)
+    with versioning.staged_version(export_base, version, overwrite) as stage:
+        save(model, stage.content, config, mask_dir)
+        if extend is not None:
+            extend(stage.content)
+    return stage.path
 
 
 def resolve_export(path):
@@ -182,9 +248,9 @@ def resolve_export(path):
     if os.path.exists(os.path.join(path, "saved_model.pb")):
         return path
     versions = [
-        int(name)
-        for name in (os.listdir(path) if os.path.isdir(path) else [])
-        if name.isdigit() and os.path.exists(os.path.join(path, name, "saved_model.pb"))
+        version
+        for version in versioning.versions(path)
+        if os.path.exists(os.path.join(path, str(version), "saved_model.pb"))
     ]
     if not versions:
         raise FileNotFoundError(

@@ -8,7 +8,7 @@ summaries, pictures and checkpoints, and exports the serving SavedModel.
 
 import os
 
-from keras_attngan import callbacks, serving
+from keras_attngan import callbacks, deploy, serving
 from keras_attngan.config import validate_config
 from keras_attngan.experiment import (
     Workdir,
@@ -154,13 +154,26 @@ def describe(workdir, export_path):
     return "\n".join(lines)
 
 
-def export_workdir(workdir_path, out=None):
-    """Restores the latest checkpoint of a workdir and exports it; returns the path."""
+def export_workdir(workdir_path, out=None, **options):
+    """Restores the latest checkpoint of a workdir and exports it; returns the path.
+
+    `options` (formats, quantizations, version, overwrite) go to
+    `keras_attngan.deploy.export`.
+    """
     workdir = Workdir(workdir_path)
     config = load_config(workdir)
-    model, manager, _ = restore_trainer(config, workdir)
+    try:
+        model, manager, _ = restore_trainer(config, workdir)
+    except (IndexError, OSError) as error:
+        # A truncated checkpoint fails inside TF's reader with a message that
+        # names neither the file nor the problem.
+        checkpoint = os.path.join(workdir.checkpoints, "checkpoint")
+        raise ValueError(
+            f"Checkpoint in {workdir.checkpoints!r} is unreadable (truncated or corrupt: {error}); "
+            f"restore the files or point {checkpoint!r} at an older checkpoint."
+        ) from error
     if not manager.latest_checkpoint:
         raise FileNotFoundError(
             f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."
         )
-    return serving.export(model, out or workdir.export, config, workdir.masks)
+    return deploy.export(model, out or workdir.export, config=config, mask_dir=workdir.masks, **options)

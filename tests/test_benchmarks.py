@@ -27,3 +27,20 @@ def test_speed_quick_run_writes_results(tmp_path):
     assert gflop["learned K=1"] > gflop["peer (keras-io DCGAN)"] > gflop["baseline"]
     assert set(report["pipeline_images_per_s"]) == {"symbols", "digits", "colored_digits"}
     assert report["peak_gflop_per_s"]["matmul"] > 0
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_deploy_quick_run_writes_results(tmp_path):
+    import deploy
+
+    out = tmp_path / "deploy.json"
+    deploy.main(["--quick", "--out", str(out)])
+    report = json.loads(out.read_text())
+    artifacts = ["savedmodel", "onnx", "tflite/dynamic_int8", "tflite/float16", "tflite/float32", "tflite/int8"]
+    assert list(report["results"]) == artifacts and report["onnx_opset"] == 17
+    for row in report["results"].values():
+        assert 0 < row["latency_b1"]["median_ms"] <= row["latency_b1"]["p99_ms"]
+        assert row["images_per_s_b64"] > 0
+    assert set(report["sizes"]) == set(artifacts)
+    assert report["parity"]["onnx"]["serving_default"]["images"]["max_abs_diff"] < 1e-4
+    assert report["fastest_float"] in ("savedmodel", "tflite/float32", "onnx")

@@ -1,5 +1,6 @@
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -127,7 +128,7 @@ def test_synthesize_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
 # --out, --num, --seed, --format); --help must list every one.
 COMMAND_FLAGS = {
     "train": ["config", "workdir"],
-    "export": ["workdir", "out"],
+    "export": ["workdir", "out", "format", "quantize", "overwrite"],
     "synthesize": ["model", "num", "out", "overwrite", "format", "seed", "batch_size"],
     "evaluate": [
         "model", "data", "metrics", "num", "num_real", "out", "extractor",
@@ -177,6 +178,11 @@ def test_help_offers_the_library_choices():
     assert f"--format={{{','.join(synthesis.FORMATS)}}}" in synthesize
     evaluate = _attngan("evaluate", "--help").stdout
     assert f"--extractor={{{','.join(EXTRACTORS)}}}" in evaluate and ",".join(METRICS) in evaluate
+    from keras_attngan import deploy, tflite
+    from keras_attngan.cli import export
+
+    assert export.FORMATS == tuple(deploy.FORMATS)
+    assert export.QUANTIZATIONS == tuple(tflite.QUANTIZATIONS)
 
 
 def test_bash_completion_offers_commands_and_each_command_flags():
@@ -341,3 +347,34 @@ def test_resume_in_the_middle_of_an_epoch_trains_exactly_the_steps(tmp_path):
     assert os.path.basename(export_path) == "12"
     assert tf.train.latest_checkpoint(workdir.checkpoints).endswith("ckpt-12")
     assert sorted(os.listdir(workdir.export)) == ["12", "4"]  # no export at the mid-epoch boundary
+
+
+def test_console_export_converts_verifies_and_versions(trained, tmp_path):
+    workdir, _ = trained
+    out = str(tmp_path / "attngan")
+    result = _attngan(
+        "export", "--workdir", workdir.root, "--out", out, "--format", "savedmodel,tflite,onnx", "--quantize", "float32"
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"SavedModel: {out}/8" in result.stdout
+    assert "Parity against the SavedModel (ONNX opset 17)" in result.stdout
+    assert "| tflite/float32 | serving_default | images |" in result.stdout
+    assert sorted(os.listdir(os.path.join(out, "8", "onnx"))) == ["explain.onnx", "serving_default.onnx"]
+    again = _attngan("export", "--workdir", workdir.root, "--out", out)
+    assert again.returncode == 0 and f"SavedModel: {out}/9" in again.stdout  # a new version, not an overwrite
+    wrong = _attngan("export", "--workdir", workdir.root, "--out", out, "--format", "coreml")
+    assert wrong.returncode != 0 and "`format` should be among ['savedmodel', 'tflite', 'onnx']" in wrong.stderr
+    assert sorted(os.listdir(out)) == ["8", "9"]
+
+
+def test_export_from_a_corrupt_checkpoint_names_it(trained, tmp_path):
+    workdir, _ = trained
+    copy = tmp_path / "run"
+    shutil.copytree(workdir.root, copy)
+    checkpoint = tf.train.latest_checkpoint(str(copy / "checkpoints"))
+    (data,) = [p for p in os.listdir(copy / "checkpoints") if p.startswith(os.path.basename(checkpoint) + ".data")]
+    with open(copy / "checkpoints" / data, "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(ValueError, match=f"Checkpoint in '{copy / 'checkpoints'}' is unreadable"):
+        export_workdir(str(copy), str(tmp_path / "export"))
+    assert not (tmp_path / "export").exists()

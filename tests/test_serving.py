@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
 
+from keras_attngan import images as images_lib
 from keras_attngan import serving
 
 
@@ -35,10 +36,12 @@ def test_export_layout_and_metadata(exported):
 
 def test_signatures_match_the_model(exported):
     model, _, loaded = exported
-    assert set(loaded.signatures) == {"serving_default", "generate", "explain"}
+    assert set(loaded.signatures) == {"serving_default", "sample", "generate", "explain"}
     z = tf.random.normal((3, LATENT), seed=4)
-    images = loaded.signatures["serving_default"](z=z)["images"]
+    served = loaded.signatures["serving_default"](z=z)
+    images = served["images"]
     np.testing.assert_allclose(images, model.synthesize({"z": z})["images"], atol=1e-5)
+    np.testing.assert_array_equal(served["images_uint8"], images_lib.to_uint8(images))
 
     mask = tf.random.uniform((3, SIZE, SIZE, 1), seed=5)
     generated = loaded.signatures["generate"](z=z, mask=mask)["images"]
@@ -49,6 +52,53 @@ def test_signatures_match_the_model(exported):
     np.testing.assert_allclose(explained["logits"], reference["logits"], atol=1e-5)
     np.testing.assert_allclose(explained["score"], tf.sigmoid(reference["logits"]), atol=1e-5)
     np.testing.assert_allclose(explained["attention"], reference["attention"], atol=1e-5)
+
+
+def test_sample_draws_its_own_noise(exported):
+    _, _, loaded = exported
+    sample = loaded.signatures["sample"]
+    first = sample(seed=tf.constant(3, tf.int64), count=tf.constant(2))
+    again = sample(seed=tf.constant(3, tf.int64), count=tf.constant(2))
+    other = sample(seed=tf.constant(4, tf.int64), count=tf.constant(2))
+    np.testing.assert_array_equal(first["images"], again["images"])
+    assert not np.allclose(first["z"], other["z"])
+    np.testing.assert_allclose(
+        first["images"], loaded.signatures["serving_default"](z=first["z"])["images"], atol=1e-6
+    )
+    assert first["images_uint8"].dtype == tf.uint8 and first["images_uint8"].shape == (2, SIZE, SIZE, CHANNELS)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="`count` must be >= 0"):
+        sample(seed=tf.constant(3, tf.int64), count=tf.constant(-1))
+
+
+@pytest.mark.parametrize(
+    "signature, inputs, shape",
+    [
+        ("serving_default", {"z": tf.zeros((0, LATENT))}, (0, SIZE, SIZE, CHANNELS)),
+        ("generate", {"z": tf.zeros((0, LATENT)), "mask": tf.zeros((0, SIZE, SIZE, 1))}, (0, SIZE, SIZE, CHANNELS)),
+        ("explain", {"images": tf.zeros((0, SIZE, SIZE, CHANNELS))}, (0, SIZE, SIZE, 1)),
+    ],
+)
+def test_a_batch_of_zero_gives_an_empty_batch(exported, signature, inputs, shape):
+    _, _, loaded = exported
+    outputs = loaded.signatures[signature](**inputs)
+    assert tuple(outputs["attention" if signature == "explain" else "images"].shape) == shape
+    empty = loaded.signatures["sample"](seed=tf.constant(0, tf.int64), count=tf.constant(0))
+    assert tuple(empty["images"].shape) == (0, SIZE, SIZE, CHANNELS)
+
+
+def test_non_finite_and_wrongly_typed_inputs_are_refused(exported):
+    _, _, loaded = exported
+    z = np.zeros((2, LATENT), np.float32)
+    z[1, 3] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Input 'z' holds NaN or Inf"):
+        loaded.signatures["serving_default"](z=tf.constant(z))
+    images = np.full((1, SIZE, SIZE, CHANNELS), np.inf, np.float32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Input 'images' holds NaN or Inf"):
+        loaded.signatures["explain"](images=tf.constant(images))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a float tensor but is a double"):
+        loaded.signatures["serving_default"](z=tf.zeros((2, LATENT), tf.float64))
+    # The signature still serves after the refusals.
+    assert loaded.signatures["serving_default"](z=tf.zeros((1, LATENT)))["images"].shape[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -71,6 +121,7 @@ def test_baseline_export(tmp_path):
     z = tf.random.normal((2, LATENT))
     np.testing.assert_allclose(loaded.signatures["serving_default"](z=z)["images"], model.generator({"z": z}), atol=1e-5)
     assert set(loaded.signatures["generate"].structured_input_signature[1]) == {"z"}
+    assert loaded.signatures["sample"](seed=tf.constant(1, tf.int64), count=tf.constant(3))["images"].shape[0] == 3
     np.testing.assert_array_equal(loaded.signatures["explain"](images=tf.zeros((1, SIZE, SIZE, CHANNELS)))["attention"], 1.0)
 
 
@@ -90,14 +141,17 @@ def test_failed_export_leaves_the_existing_one_intact(tmp_path, monkeypatch):
     tf.saved_model.load(path)
 
 
-def test_reexport_replaces_and_resolve_takes_the_newest(tmp_path):
+def test_reexport_takes_a_new_version_unless_overwrite(tmp_path):
     model = make_trainer()
     serving.export(model, str(tmp_path), version=3)
     serving.export(model, str(tmp_path), version=12)
-    path = serving.export(model, str(tmp_path), version=12)
-    assert sorted(os.listdir(tmp_path)) == ["12", "3"]
-    assert serving.resolve_export(str(tmp_path)) == path
-    with open(os.path.join(path, "assets", serving.METADATA_FILE)) as f:
-        assert json.load(f)["train_steps"] == 12
+    again = serving.export(model, str(tmp_path), version=12)
+    assert os.path.basename(again) == "13"
+    assert serving.resolve_export(str(tmp_path)) == again
+    replaced = serving.export(model, str(tmp_path), version=12, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["12", "13", "3"]  # nothing staged is left
+    with open(os.path.join(replaced, "assets", serving.METADATA_FILE)) as f:
+        assert json.load(f)["train_steps"] == 0  # the model's own count, not the version
+    tf.saved_model.load(replaced)
     with pytest.raises(FileNotFoundError, match="No SavedModel"):
         serving.resolve_export(str(tmp_path / "nothing"))

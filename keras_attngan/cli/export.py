@@ -1,9 +1,13 @@
-"""Exports a workdir's latest checkpoint as a serving SavedModel.
+"""`attngan export`: exports a workdir's latest checkpoint for deployment.
 
     attngan export --workdir runs/symbols [--out runs/symbols/export]
+        [--format savedmodel,tflite,onnx] [--quantize float32,float16,dynamic_int8,int8]
+        [--overwrite]
 
-The SavedModel goes to OUT/STEP (TF Serving's versioned layout); see
-`keras_attngan.serving` for its signatures and metadata.
+The SavedModel goes to OUT/VERSION (TF Serving's versioned layout; VERSION is
+the train step, or the next free number unless --overwrite); TFLite and ONNX
+files are converted from it into the same version and verified against it.
+See `keras_attngan.serving` and `keras_attngan.deploy`.
 """
 
 from absl import flags
@@ -11,9 +15,23 @@ from absl import flags
 from keras_attngan import paths
 from keras_attngan.cli import runtime
 
+# `keras_attngan.deploy.FORMATS` and `keras_attngan.tflite.QUANTIZATIONS`,
+# which import TensorFlow; tests/test_cli.py checks that they agree.
+FORMATS = ("savedmodel", "tflite", "onnx")
+QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
+
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by `attngan train`.")
 _OUT = flags.DEFINE_string(
-    "out", None, "Export base directory; the SavedModel goes to OUT/STEP (default: WORKDIR/export)."
+    "out", None, "Export base directory; versions go to OUT/VERSION (default: WORKDIR/export)."
+)
+_FORMAT = flags.DEFINE_list("format", ["savedmodel"], f"Artifacts to write, among {','.join(FORMATS)}.")
+_QUANTIZE = flags.DEFINE_list(
+    "quantize",
+    ["float32"],
+    f"TFLite variants, among {','.join(QUANTIZATIONS)} (int8: full integer, calibrated on the noise prior).",
+)
+_OVERWRITE = flags.DEFINE_bool(
+    "overwrite", False, "Replace the version of this train step (atomically) instead of writing a new one."
 )
 flags.mark_flag_as_required("workdir")
 
@@ -24,6 +42,24 @@ def main(argv):
     if _OUT.value:
         paths.output_dir("--out", _OUT.value)
     runtime.start_work()
+    from keras_attngan import deploy
     from keras_attngan.training import export_workdir
 
-    print(f"SavedModel: {export_workdir(_WORKDIR.value, _OUT.value)}")
+    try:
+        failure = None
+        path = export_workdir(
+            _WORKDIR.value,
+            _OUT.value,
+            formats=_FORMAT.value,
+            quantizations=_QUANTIZE.value,
+            overwrite=_OVERWRITE.value,
+        )
+    except deploy.DeploymentError as error:
+        path, failure = error.path, error
+    report = deploy.load_report(path)
+    print(f"SavedModel: {path}")
+    if report:
+        print(f"Parity against the SavedModel (ONNX opset {report['onnx_opset']}):")
+        print(deploy.parity_table(report))
+    if failure:
+        raise SystemExit(str(failure))
