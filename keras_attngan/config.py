@@ -16,6 +16,10 @@ from keras_attngan.networks.generator import num_stages
 # does not do; bfloat16 has float32's range and needs none.
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
+# What training does when a loss or weight turns NaN or Inf: stop with an
+# error, or go back to the last good checkpoint at a lower learning rate.
+ON_NON_FINITE = ("stop", "rollback")
+
 
 def default_config():
     """The attention GAN on built-in `symbols`, sized to train on a laptop CPU."""
@@ -55,6 +59,11 @@ def default_config():
     config.train.jit_compile = False
     config.train.steps_per_execution = 10
     config.train.dtype_policy = "float32"
+    # TF op determinism: bitwise-repeatable runs; Keras turns XLA off.
+    config.train.deterministic = False
+    config.train.on_non_finite = "stop"
+    config.train.rollback_lr_factor = 0.5
+    config.train.max_rollbacks = 3
 
     config.log = ml_collections.ConfigDict()
     config.log.scalars_every = 50
@@ -126,6 +135,19 @@ def validate_config(config):
         train.inner_steps,
         "an integer >= 1 (K, the generator inner-loop length)",
     )
+    _check(
+        train.on_non_finite in ON_NON_FINITE,
+        "train.on_non_finite",
+        train.on_non_finite,
+        f"one of {list(ON_NON_FINITE)}",
+    )
+    _check(
+        0 < train.rollback_lr_factor < 1,
+        "train.rollback_lr_factor",
+        train.rollback_lr_factor,
+        "in (0, 1) (the learning rates are multiplied by it at each rollback)",
+    )
+    _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
     for key in ("lambda_mi",):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     for key in ("g_learning_rate", "d_learning_rate"):
