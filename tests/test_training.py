@@ -10,7 +10,13 @@ import tensorflow as tf
 from conftest import tiny_config
 
 from keras_attngan import callbacks, finite, serving, synthesis
-from keras_attngan.experiment import Workdir, build_data, build_trainer, set_determinism
+from keras_attngan.experiment import (
+    Workdir,
+    build_data,
+    build_trainer,
+    restore_trainer,
+    set_determinism,
+)
 from keras_attngan.metrics.evaluate import load_subject
 from keras_attngan.training import train
 
@@ -118,3 +124,48 @@ def test_same_seed_gives_identical_losses_step_by_step(deterministic):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(losses, other)
     set_determinism(tiny_config())  # leave op determinism off for the next tests
+
+
+def test_changed_learning_rate_is_refused_then_applied_with_the_flag(good_run, tmp_path, capsys):
+    workdir = _copy(good_run, tmp_path)
+    changed = tiny_config(**{"train.steps": 6, "train.g_learning_rate": 1e-3, "data.num_examples": 48})
+    message = (
+        r"--allow_config_change.*Differences: data.num_examples: 64 in the workdir, 48 now; "
+        r"train.g_learning_rate: 0.0002 in the workdir, 0.001 now$"
+    )
+    with pytest.raises(ValueError, match=message):
+        train(changed, workdir.root)
+    assert _latest(workdir).endswith("ckpt-4") and not os.path.exists(workdir.config_changes_file)
+    train(changed, workdir.root, allow_config_change=True)
+    assert _latest(workdir).endswith("ckpt-6")
+    (entry,) = _changes(workdir)
+    assert entry["step"] == 4 and entry["changes"]["train.g_learning_rate"] == {"from": 2e-4, "to": 1e-3}
+    model, _, step = restore_trainer(changed, workdir)
+    assert step == 6 and float(model.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
+    assert float(model.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
+    capsys.readouterr()
+    train(tiny_config(**{"train.steps": 2, "train.g_learning_rate": 1e-3, "data.num_examples": 48}), workdir.root)
+    assert "already trained to step 6, past train.steps=2; nothing to do" in capsys.readouterr().out
+
+
+def _final_weights(workdir):
+    reader = tf.train.load_checkpoint(_latest(workdir))
+    return {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if name.startswith(("generator/", "discriminator/", "seed_state"))
+    }
+
+
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
+    # One epoch of 64 examples is 8 batches: 12 steps cross an epoch boundary.
+    settings = {"train.steps": 12, "train.steps_per_epoch": 4, "log.checkpoint_every": 2}
+    whole = Workdir(str(tmp_path / "whole"))
+    train(tiny_config(**settings), whole.root)
+    resumed = Workdir(str(tmp_path / "resumed"))
+    train(tiny_config(**{**settings, "train.steps": 4}), resumed.root)
+    train(tiny_config(**settings), resumed.root)
+    expected, actual = _final_weights(whole), _final_weights(resumed)
+    assert expected.keys() == actual.keys() and len(expected) > 4
+    for name in expected:
+        np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
