@@ -8,6 +8,7 @@ values before any work starts. Every key is documented in README.md.
 import ml_collections
 
 from keras_attngan import losses
+from keras_attngan.distribute import STRATEGIES
 from keras_attngan.data import parse_source
 from keras_attngan.networks.discriminator import MASK_SOURCES
 from keras_attngan.networks.generator import num_stages
@@ -61,6 +62,9 @@ def default_config():
     config.train.dtype_policy = "float32"
     # TF op determinism: bitwise-repeatable runs; Keras turns XLA off.
     config.train.deterministic = False
+    # tf.distribute strategy (keras_attngan.distribute); data.batch_size is
+    # the global batch, split over the replicas.
+    config.train.strategy = "default"
     config.train.on_non_finite = "stop"
     config.train.rollback_lr_factor = 0.5
     config.train.max_rollbacks = 3
@@ -134,6 +138,12 @@ def validate_config(config):
         "train.inner_steps",
         train.inner_steps,
         "an integer >= 1 (K, the generator inner-loop length)",
+    )
+    _check(
+        train.strategy in STRATEGIES,
+        "train.strategy",
+        train.strategy,
+        f"one of {list(STRATEGIES)}",
     )
     _check(
         train.on_non_finite in ON_NON_FINITE,

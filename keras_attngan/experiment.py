@@ -18,6 +18,7 @@ import ml_collections
 import tensorflow as tf
 
 from keras_attngan import data as data_lib
+from keras_attngan import distribute
 from keras_attngan.config import default_config, validate_config
 from keras_attngan.gan import AttnGAN
 from keras_attngan.networks.discriminator import Discriminator
@@ -132,6 +133,16 @@ def _dtype_policy(name):
         keras.config.set_dtype_policy(previous)
 
 
+def steps_per_execution(config):
+    """`train.steps_per_execution`, or 1 under a `tf.distribute` strategy.
+
+    Keras' multi-step loop fails under a distribution strategy ("You must
+    feed a value for placeholder tensor", keras #19246, open), so distributed
+    runs call the step once per Keras call.
+    """
+    return 1 if config.train.strategy != "default" else config.train.steps_per_execution
+
+
 def set_determinism(config):
     """Seeds every random source of the process and sets TF op determinism.
 
@@ -176,38 +187,40 @@ def build_trainer(config):
     size = config.data.image_size
     uses_mask = model_cfg.mask_source != "none"
     set_determinism(config)
-    with _dtype_policy(train_cfg.dtype_policy):
-        generator = build_generator(
-            model_cfg.latent_dim, size, channels, model_cfg.g_width, use_mask=uses_mask
-        )
-        discriminator = Discriminator(
-            size, channels, model_cfg.d_width, attention=model_cfg.mask_source, name="discriminator"
-        )
-        mask_predictor = (
-            build_mask_predictor(size, channels, model_cfg.q_width)
-            if uses_mask and train_cfg.lambda_mi > 0
-            else None
-        )
-        model = AttnGAN(
-            generator,
-            discriminator,
-            latent_dim=model_cfg.latent_dim,
-            mask_predictor=mask_predictor,
-            inner_steps=train_cfg.inner_steps,
-            lambda_mi=train_cfg.lambda_mi,
-            seed=config.seed,
-        )
+    strategy = distribute.get_strategy(train_cfg.strategy)
+    with strategy.scope():
+        with _dtype_policy(train_cfg.dtype_policy):
+            generator = build_generator(
+                model_cfg.latent_dim, size, channels, model_cfg.g_width, use_mask=uses_mask
+            )
+            discriminator = Discriminator(
+                size, channels, model_cfg.d_width, attention=model_cfg.mask_source, name="discriminator"
+            )
+            mask_predictor = (
+                build_mask_predictor(size, channels, model_cfg.q_width)
+                if uses_mask and train_cfg.lambda_mi > 0
+                else None
+            )
+            model = AttnGAN(
+                generator,
+                discriminator,
+                latent_dim=model_cfg.latent_dim,
+                mask_predictor=mask_predictor,
+                inner_steps=train_cfg.inner_steps,
+                lambda_mi=train_cfg.lambda_mi,
+                seed=config.seed,
+            )
 
-    def adam(learning_rate):
-        return keras.optimizers.Adam(learning_rate, train_cfg.beta_1, train_cfg.beta_2)
+        def adam(learning_rate):
+            return keras.optimizers.Adam(learning_rate, train_cfg.beta_1, train_cfg.beta_2)
 
-    model.compile(
-        d_optimizer=adam(train_cfg.d_learning_rate),
-        g_optimizer=adam(train_cfg.g_learning_rate),
-        loss=train_cfg.loss,
-        jit_compile=train_cfg.jit_compile,
-        steps_per_execution=train_cfg.steps_per_execution,
-    )
+        model.compile(
+            d_optimizer=adam(train_cfg.d_learning_rate),
+            g_optimizer=adam(train_cfg.g_learning_rate),
+            loss=train_cfg.loss,
+            jit_compile=train_cfg.jit_compile,
+            steps_per_execution=steps_per_execution(config),
+        )
     return model
 
 

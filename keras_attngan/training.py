@@ -11,7 +11,7 @@ SavedModel.
 
 import os
 
-from keras_attngan import callbacks, finite, serving
+from keras_attngan import callbacks, distribute, finite, serving
 from keras_attngan.config import validate_config
 from keras_attngan.experiment import (
     Workdir,
@@ -128,6 +128,11 @@ def train(config, workdir_path, allow_config_change=False):
             state.
     """
     validate_config(config)
+    # Before any other TF work: a multi-worker strategy configures the runtime.
+    strategy = distribute.get_strategy(config.train.strategy)
+    if not distribute.is_chief(config.train.strategy):
+        task_type, index = distribute.worker_task()
+        workdir_path = os.path.join(workdir_path, "workers", f"{task_type}-{index}")
     workdir = Workdir(workdir_path)
     changes = check_workdir_compatible(config, workdir, allow_config_change)
     for path in clean_checkpoint_staging(workdir.checkpoints):
@@ -153,7 +158,9 @@ def train(config, workdir_path, allow_config_change=False):
         f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
         f"({source.num_examples} images): step {step} of {config.train.steps}, "
         f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}, "
-        f"op determinism {'on' if config.train.deterministic else 'off'}."
+        f"op determinism {'on' if config.train.deterministic else 'off'}, "
+        f"strategy {config.train.strategy!r} ({strategy.num_replicas_in_sync} replicas, "
+        f"{model.steps_per_execution} steps per call)."
     )
     rollbacks = 0
     while True:
