@@ -117,10 +117,18 @@ def build_data(config, start_step=0):
 
 
 def training_batches(config, source, start_step=0):
-    """The stream `build_data` makes, from a source it already loaded."""
-    return data_lib.batch_source(
+    """The stream `build_data` makes, from a source it already loaded.
+
+    Under ``multi_worker`` it yields the images alone: Keras reduces the
+    first batch across workers to build the model, which fails for a dict of
+    per-replica tensors (keras #20329, open); the trainer reads no labels.
+    """
+    dataset = data_lib.batch_source(
         source, config.data.batch_size, seed=config.seed, skip_batches=start_step
     )
+    if config.train.strategy == "multi_worker":
+        dataset = dataset.map(lambda batch: batch["images"])
+    return dataset
 
 
 @contextlib.contextmanager
@@ -162,6 +170,19 @@ def set_determinism(config):
         from tensorflow.python.framework.config import disable_op_determinism
 
         disable_op_determinism()
+
+
+def _synchronize_batch_statistics(model):
+    """Makes every BatchNormalization of `model` normalize over the global batch.
+
+    Under a strategy each replica sees only its share of the batch; with
+    per-replica statistics G would normalize differently from one device on
+    the same global batch. Keras reads `synchronized` at call time, so the
+    networks need not know about distribution.
+    """
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
 
 
 def build_trainer(config):
@@ -210,6 +231,8 @@ def build_trainer(config):
                 lambda_mi=train_cfg.lambda_mi,
                 seed=config.seed,
             )
+        if train_cfg.strategy != "default":
+            _synchronize_batch_statistics(model)
 
         def adam(learning_rate):
             return keras.optimizers.Adam(learning_rate, train_cfg.beta_1, train_cfg.beta_2)
@@ -221,7 +244,21 @@ def build_trainer(config):
             jit_compile=train_cfg.jit_compile,
             steps_per_execution=steps_per_execution(config),
         )
+    if train_cfg.strategy == "multi_worker":
+        _log_metrics_as_vectors(model)
     return model
+
+
+def _log_metrics_as_vectors(model):
+    """Makes `fit` average the logged metrics over workers.
+
+    Under a multi-worker strategy Keras averages each replica's logs with a
+    mean along axis 0 across workers, which fails on the scalars the step
+    returns. Returned as shape ``[1]``, each metric is averaged over the
+    replicas into a scalar again.
+    """
+    step = model.train_step
+    model.train_step = lambda data: {name: tf.reshape(value, [1]) for name, value in step(data).items()}
 
 
 class _ConfigState(tf.train.experimental.PythonState):

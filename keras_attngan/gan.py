@@ -46,6 +46,42 @@ def synthesize(generator, discriminator, latent, steps, training=False):
     return outputs
 
 
+def _replicas():
+    """(number of replicas in sync, this replica's index); (1, 0) without distribution."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: called outside `strategy.run`
+        return 1, 0
+    return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def scaled_loss(optimizer, loss):
+    """The loss to differentiate: this replica's share of the global-batch loss.
+
+    Each replica computes `loss` as the mean over its part of the global
+    batch, and the optimizer sums the replicas' gradients, so dividing by
+    the number of replicas gives the gradient of the global-batch mean. Under
+    a `LossScaleOptimizer` (``mixed_float16``) `scale_loss` multiplies by the
+    loss scale, which the optimizer divides out of the gradients.
+    """
+    replicas, _ = _replicas()
+    return optimizer.scale_loss(loss / replicas)
+
+
+def replica_latent(latent, batch_size, seed_generator):
+    """This replica's noise: its slice of one global-batch draw from `seed_generator`.
+
+    Every replica advances the same seed state, so drawing only its own
+    batch would give all replicas the same z; slicing one global draw gives
+    each replica different noise, and the global batch the noise a single
+    device draws.
+    """
+    replicas, index = _replicas()
+    sample = latent.sample(batch_size * replicas, seed_generator)
+    if replicas == 1:
+        return sample
+    return {key: value[index * batch_size : (index + 1) * batch_size] for key, value in sample.items()}
+
+
 @keras.saving.register_keras_serializable(package="keras_attngan")
 class AttnGAN(keras.Model):
     """A GAN whose discriminator explains itself and whose generator listens.
@@ -236,7 +272,8 @@ class AttnGAN(keras.Model):
                     mi = mask_mutual_information(mask, q_logits)
                     total = g_loss + self.lambda_mi * mi.loss
                     mi_stats.append(mi)
-            gradients = tape.gradient(total, variables)
+                objective = scaled_loss(self.g_optimizer, total)
+            gradients = tape.gradient(objective, variables)
             self.g_optimizer.apply(gradients, variables)
             if self.uses_mask:
                 mask_stats.append(
@@ -266,8 +303,9 @@ class AttnGAN(keras.Model):
             ]
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss
+            objective = scaled_loss(self.d_optimizer, d_loss)
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
+        self.d_optimizer.apply(tape.gradient(objective, variables), variables)
         return {
             "d_loss": d_loss,
             "d_real": ops.mean(ops.sigmoid(real_logits)),
@@ -277,7 +315,7 @@ class AttnGAN(keras.Model):
     def train_step(self, data):
         real = data["images"] if isinstance(data, dict) else data
         batch_size = ops.shape(real)[0]
-        latent = self.latent.sample(batch_size, self.seed_generator)  # claim 2
+        latent = replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
         fake, stats = self._generator_inner_loop(latent, batch_size)
         stats.update(self._discriminator_step(real, fake))
         for name, tracker in self._trackers.items():

@@ -150,11 +150,8 @@ def test_changed_learning_rate_is_refused_then_applied_with_the_flag(good_run, t
 
 def _final_weights(workdir):
     reader = tf.train.load_checkpoint(_latest(workdir))
-    return {
-        name: reader.get_tensor(name)
-        for name in reader.get_variable_to_shape_map()
-        if name.startswith(("generator/", "discriminator/", "seed_state"))
-    }
+    # Every network, optimizer slot and step counter, and the seed state.
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map() if "VARIABLE_VALUE" in name}
 
 
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
@@ -166,6 +163,6 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     train(tiny_config(**{**settings, "train.steps": 4}), resumed.root)
     train(tiny_config(**settings), resumed.root)
     expected, actual = _final_weights(whole), _final_weights(resumed)
-    assert expected.keys() == actual.keys() and len(expected) > 4
+    assert expected.keys() == actual.keys() and len(expected) > 50
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)

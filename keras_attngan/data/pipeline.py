@@ -272,14 +272,21 @@ def batch_source(data, batch_size, *, seed=0, shuffle=True, repeat=True, skip_ba
         raise ValueError(f"`skip_batches` should be an integer >= 0. Received: {skip_batches!r}")
     # Cache the uint8 images, 4x smaller than float32, and normalise whole
     # batches afterwards, which is one vectorised op per step.
-    dataset = data.dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(
-            min(data.num_examples, _MAX_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
-        )
-    if repeat:
-        dataset = dataset.repeat()
-    dataset = dataset.skip(skip_batches * batch_size)
+    cached = data.dataset.cache()
+
+    def stream(_):
+        dataset = cached
+        if shuffle:
+            dataset = dataset.shuffle(
+                min(data.num_examples, _MAX_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
+            )
+        return (dataset.repeat() if repeat else dataset).skip(skip_batches * batch_size)
+
+    # Built inside flat_map, the shuffle's seed generator is created afresh
+    # for each iterator, so every iterator (Keras makes one per `fit` call,
+    # and tf.distribute may make its own) starts the same seeded stream; one
+    # built outside would be shared and go on to its next order.
+    dataset = tf.data.Dataset.range(1).flat_map(stream)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     dataset = dataset.map(_normalize, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
