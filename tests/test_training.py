@@ -166,3 +166,47 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     assert expected.keys() == actual.keys() and len(expected) > 50
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
+
+
+def _cli_train(workdir, *extra):
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    settings = {
+        "data.image_size": 8, "data.num_examples": 64, "data.batch_size": 8, "model.g_width": 8,
+        "model.d_width": 8, "model.q_width": 8, "model.latent_dim": 8, "train.steps": 40,
+        "train.steps_per_epoch": 4, "train.steps_per_execution": 1, "train.deterministic": True,
+        "log.checkpoint_every": 4, "log.images_every": 40, "log.scalars_every": 4, "log.num_images": 4,
+    }  # fmt: skip
+    command = [sys.executable, "-m", "keras_attngan.cli.main", "train", "--config",
+               "configs/symbols_attn.py:smoke", "--workdir", workdir]  # fmt: skip
+    command += [f"--config.{key}={value}" for key, value in settings.items()] + list(extra)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=repo)
+    return subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_rerun_ends_like_an_uninterrupted_run(tmp_path):
+    import signal
+    import time
+
+    whole = Workdir(str(tmp_path / "whole"))
+    assert _cli_train(whole.root).wait(timeout=300) == 0
+    killed = Workdir(str(tmp_path / "killed"))
+    process = _cli_train(killed.root)
+    deadline = time.time() + 300
+    while not (_latest(killed) or "").endswith(("ckpt-8", "ckpt-12")) and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+    interrupted_at = int(_latest(killed).rsplit("-", 1)[1])
+    assert 8 <= interrupted_at < 40
+    rerun = _cli_train(killed.root)
+    output = rerun.communicate(timeout=300)[0]
+    assert rerun.returncode == 0, output[-3000:]
+    assert f"step {interrupted_at} of 40" in output and _latest(killed).endswith("ckpt-40")
+    expected, actual = _final_weights(whole), _final_weights(killed)
+    assert expected.keys() == actual.keys() and len(expected) > 50
+    for name in expected:
+        np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
