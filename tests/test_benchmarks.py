@@ -27,3 +27,16 @@ def test_speed_quick_run_writes_results(tmp_path):
     assert gflop["learned K=1"] > gflop["peer (keras-io DCGAN)"] > gflop["baseline"]
     assert set(report["pipeline_images_per_s"]) == {"symbols", "digits", "colored_digits"}
     assert report["peak_gflop_per_s"]["matmul"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_robustness_quick_run_writes_results(tmp_path):
+    import robustness
+
+    out = tmp_path / "robustness.json"
+    robustness.main(["--quick", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert report["memory"]["peak_rss_mb"] > 0 and report["checkpoint"]["size_mb"] > 0
+    assert report["deterministic"]["on"]["jit_compile_when_asked"] is False
+    assert set(report["mirrored"]) == {"default (1 device)", "mirrored (2 devices)"}
