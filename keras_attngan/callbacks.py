@@ -201,7 +201,9 @@ class NonFiniteGuard(keras.callbacks.Callback):
             return
         per_call = self.model.steps_per_execution or 1
         # Keras runs `per_call` steps per call: the first bad one is among them.
-        where = f"step {step}" if per_call == 1 else f"step {step} (steps {step - per_call + 1}-{step})"
+        where = f"step {step}"
+        if per_call > 1:
+            where += f" (steps {step - per_call + 1}-{step})"
         found = (
             ", ".join(f"{name}={value}" for name, value in losses.items())
             if losses

@@ -54,7 +54,8 @@ def get_strategy(name):
     """
     if name not in STRATEGIES:
         raise ValueError(
-            f"`train.strategy` should be one of {list(STRATEGIES)}. Received: train.strategy={name!r}"
+            f"`train.strategy` should be one of {list(STRATEGIES)}. "
+            f"Received: train.strategy={name!r}"
         )
     if name not in _CREATED:
         _CREATED[name] = STRATEGIES[name]()

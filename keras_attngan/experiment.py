@@ -215,7 +215,11 @@ def build_trainer(config):
                 model_cfg.latent_dim, size, channels, model_cfg.g_width, use_mask=uses_mask
             )
             discriminator = Discriminator(
-                size, channels, model_cfg.d_width, attention=model_cfg.mask_source, name="discriminator"
+                size,
+                channels,
+                model_cfg.d_width,
+                attention=model_cfg.mask_source,
+                name="discriminator",
             )
             mask_predictor = (
                 build_mask_predictor(size, channels, model_cfg.q_width)
@@ -258,7 +262,9 @@ def _log_metrics_as_vectors(model):
     replicas into a scalar again.
     """
     step = model.train_step
-    model.train_step = lambda data: {name: tf.reshape(value, [1]) for name, value in step(data).items()}
+    model.train_step = lambda data: {
+        name: tf.reshape(value, [1]) for name, value in step(data).items()
+    }
 
 
 class _ConfigState(tf.train.experimental.PythonState):
@@ -375,7 +381,8 @@ def stored_config(workdir):
         reader = tf.train.load_checkpoint(latest)
         if reader.has_tensor(_CONFIG_TENSOR):
             text = reader.get_tensor(_CONFIG_TENSOR)
-            return ml_collections.ConfigDict(json.loads(text.decode() if isinstance(text, bytes) else text))
+            text = text.decode() if isinstance(text, bytes) else text
+            return ml_collections.ConfigDict(json.loads(text))
     if os.path.exists(workdir.config_file):
         return load_config(workdir)
     if tf.train.get_checkpoint_state(workdir.checkpoints):
@@ -387,7 +394,9 @@ def stored_config(workdir):
 
 
 def _describe(changes):
-    return "; ".join(f"{key}: {old!r} in the workdir, {new!r} now" for key, (old, new) in changes.items())
+    return "; ".join(
+        f"{key}: {old!r} in the workdir, {new!r} now" for key, (old, new) in changes.items()
+    )
 
 
 def check_workdir_compatible(config, workdir, allow_change=False):

@@ -38,7 +38,8 @@ def non_finite_variables(variables):
     if not variables:
         return []
     finite = tf.stack([tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(v))) for v in variables])
-    return [v.path if hasattr(v, "path") else v.name for v, ok in zip(variables, finite.numpy()) if not ok]
+    names = [v.path if hasattr(v, "path") else v.name for v in variables]
+    return [name for name, ok in zip(names, finite.numpy()) if not ok]
 
 
 def non_finite_in_checkpoint(prefix):

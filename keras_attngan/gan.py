@@ -79,7 +79,8 @@ def replica_latent(latent, batch_size, seed_generator):
     sample = latent.sample(batch_size * replicas, seed_generator)
     if replicas == 1:
         return sample
-    return {key: value[index * batch_size : (index + 1) * batch_size] for key, value in sample.items()}
+    start = index * batch_size
+    return {key: value[start : start + batch_size] for key, value in sample.items()}
 
 
 @keras.saving.register_keras_serializable(package="keras_attngan")

@@ -152,7 +152,7 @@ def train(config, workdir_path, allow_config_change=False):
         return workdir, _latest_export(workdir)
     if changes:
         record_config_change(workdir, step, changes, "--allow_config_change")
-        print(f"Applied from step {step}: " + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items()))
+        print(f"Applied from step {step}: {_describe(changes)}")
     write_config(config, workdir)
     print(
         f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
@@ -170,7 +170,11 @@ def train(config, workdir_path, allow_config_change=False):
             break
         except finite.NonFiniteError as error:
             latest = manager.latest_checkpoint
-            kept = f"the latest checkpoint is still {latest}" if latest else "no checkpoint was written yet"
+            kept = (
+                f"the latest checkpoint is still {latest}"
+                if latest
+                else "no checkpoint was written yet"
+            )
             if config.train.on_non_finite != "rollback" or rollbacks == config.train.max_rollbacks:
                 raise finite.NonFiniteError(
                     f"{error} Nothing was saved from this state: {kept}. Lower "
@@ -198,11 +202,12 @@ def _roll_back(config, workdir, error, rollbacks):
     reason = f"rollback {rollbacks} of {config.train.max_rollbacks}: {error}"
     record_config_change(workdir, step, lowered, reason)
     write_config(config, workdir)
-    print(
-        f"{error} Rolled back to step {step}, learning rates x{factor}: "
-        + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in lowered.items())
-    )
+    print(f"{error} Rolled back to step {step}, learning rates x{factor}: {_describe(lowered)}")
     return model, manager, step
+
+
+def _describe(changes):
+    return "; ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changes.items())
 
 
 def _latest_export(workdir):
