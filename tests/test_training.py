@@ -210,3 +210,29 @@ def test_sigkill_mid_run_then_rerun_ends_like_an_uninterrupted_run(tmp_path):
     assert expected.keys() == actual.keys() and len(expected) > 50
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
+
+
+@pytest.mark.slow
+def test_console_refuses_a_changed_run_and_stops_a_diverged_one(good_run, tmp_path):
+    workdir = _copy(good_run, tmp_path)
+    base = ["--config.data.image_size=16", "--config.data.num_examples=64", "--config.data.batch_size=8",
+            "--config.train.steps_per_epoch=2", "--config.train.steps_per_execution=2",
+            "--config.log.checkpoint_every=2", "--config.log.scalars_every=2", "--config.log.images_every=2",
+            "--config.log.num_images=4", "--config.train.steps=6"]  # fmt: skip
+    changed = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=0.001")
+    assert changed.returncode != 0 and "train.g_learning_rate: 0.0002 in the workdir, 0.001 now" in changed.stdout
+    diverged = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=1e6",
+                        "--config.train.d_learning_rate=1e6", "--allow_config_change")  # fmt: skip
+    assert diverged.returncode != 0 and "NonFiniteError: Training diverged at step" in diverged.stdout
+    assert _latest(workdir).endswith("ckpt-4") and sorted(os.listdir(workdir.export)) == ["4"]
+
+
+def _run_cli(workdir, *flags):
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-m", "keras_attngan.cli.main", "train", "--config",
+               "configs/symbols_attn.py:smoke", "--workdir", workdir, *flags]  # fmt: skip
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=repo)
+    return subprocess.run(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
