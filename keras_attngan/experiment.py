@@ -307,10 +307,16 @@ def checkpoint_manager(model, directory, max_to_keep=3, config=None):
     }
     if model.mask_predictor is not None:
         trackables["mask_predictor"] = model.mask_predictor
+    state = tf.train.Checkpoint(**trackables)
     if config is not None:
         trackables["config"] = _ConfigState(config)
-    checkpoint = tf.train.Checkpoint(**trackables)
-    return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(**trackables), directory, max_to_keep=max_to_keep
+    )
+    # What a restore must match: the config is read, never restored, and
+    # checkpoints written before it was stored lack it.
+    manager.state = state
+    return manager
 
 
 def _checkpoint_number(path):
@@ -497,13 +503,13 @@ def restore_trainer(config, workdir):
     manager = checkpoint_manager(model, workdir.checkpoints, config.log.keep_checkpoints, config)
     if manager.latest_checkpoint:
         try:
-            manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            status = manager.state.read(manager.latest_checkpoint)
+            status.assert_existing_objects_matched().expect_partial()
         except (AssertionError, ValueError, tf.errors.OpError) as error:
             raise ValueError(
                 f"Checkpoint {manager.latest_checkpoint!r} does not fit the networks of "
                 f"this config: {error}"
             ) from error
-        manager.checkpoint.config.text = _ConfigState(config).text
         model.d_optimizer.learning_rate = config.train.d_learning_rate
         model.g_optimizer.learning_rate = config.train.g_learning_rate
     return model, manager, int(model.train_steps.numpy())

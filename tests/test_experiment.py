@@ -10,8 +10,11 @@ from keras_attngan.experiment import (
     build_data,
     build_trainer,
     check_workdir_compatible,
+    checkpoint_manager,
     clean_checkpoint_staging,
     config_diff,
+    restore_trainer,
+    stored_config,
     write_config,
 )
 
@@ -115,3 +118,18 @@ def test_interrupted_checkpoint_writes_are_cleaned_up(tmp_path):
     removed = sorted(os.path.basename(p) for p in clean_checkpoint_staging(directory))
     assert removed == ["ckpt-4.data-00000-of-00001", "ckpt-4.index", "ckpt-6_temp"]
     assert sorted(os.listdir(directory)) == ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
+
+
+def test_checkpoints_store_their_config_and_older_ones_still_restore(tmp_path):
+    workdir = Workdir(str(tmp_path))
+    config = tiny_config(**{"data.channels": 3})
+    write_config(config, workdir)
+    model = build_trainer(config)
+    model.d_optimizer.iterations.assign(7)
+    checkpoint_manager(model, workdir.checkpoints).save(checkpoint_number=7)  # no config inside
+    assert stored_config(workdir).train.steps == 4  # from config.json
+    changed = tiny_config(**{"data.channels": 3, "train.steps": 12})
+    restored, manager, step = restore_trainer(changed, workdir)
+    assert step == 7
+    manager.save(checkpoint_number=8)
+    assert stored_config(workdir).train.steps == 12  # from the checkpoint now
