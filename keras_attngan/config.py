@@ -11,6 +11,10 @@ import ml_collections
 # does not do; bfloat16 has float32's range and needs none.
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
+# What training does when a loss or weight turns NaN or Inf: stop with an
+# error, or go back to the last good checkpoint at a lower learning rate.
+ON_NON_FINITE = ("stop", "rollback")
+
 
 def default_config():
     """The attention GAN on built-in `symbols`, sized to train on a laptop CPU."""
@@ -62,6 +66,14 @@ def default_config():
     config.train.jit_compile = False
     config.train.steps_per_execution = 10
     config.train.dtype_policy = "float32"
+    # TF op determinism: bitwise-repeatable runs; Keras turns XLA off.
+    config.train.deterministic = False
+    # tf.distribute strategy (keras_attngan.distribute); data.batch_size is
+    # the global batch, split over the replicas.
+    config.train.strategy = "default"
+    config.train.on_non_finite = "stop"
+    config.train.rollback_lr_factor = 0.5
+    config.train.max_rollbacks = 3
 
     config.log = ml_collections.ConfigDict()
     config.log.scalars_every = 50
@@ -116,6 +128,7 @@ def validate_config(config):
     # parses its flags, which should not wait for TensorFlow.
     from keras_attngan import losses
     from keras_attngan.data import parse_source
+    from keras_attngan.distribute import STRATEGIES
     from keras_attngan.information import MI_ESTIMATORS, InfoNCE
     from keras_attngan.networks.discriminator import MASK_NORMALIZATIONS, MASK_SOURCES
     from keras_attngan.networks.generator import num_stages
@@ -187,6 +200,25 @@ def validate_config(config):
         train.inner_steps,
         "an integer >= 1 (K, the generator inner-loop length)",
     )
+    _check(
+        train.strategy in STRATEGIES,
+        "train.strategy",
+        train.strategy,
+        f"one of {list(STRATEGIES)}",
+    )
+    _check(
+        train.on_non_finite in ON_NON_FINITE,
+        "train.on_non_finite",
+        train.on_non_finite,
+        f"one of {list(ON_NON_FINITE)}",
+    )
+    _check(
+        0 < train.rollback_lr_factor < 1,
+        "train.rollback_lr_factor",
+        train.rollback_lr_factor,
+        "in (0, 1) (the learning rates are multiplied by it at each rollback)",
+    )
+    _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
     for key in ("lambda_mi",):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     for key in ("g_learning_rate", "d_learning_rate"):

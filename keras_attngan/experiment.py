@@ -7,21 +7,26 @@ keeps its files.
 
 import contextlib
 import dataclasses
+import glob
 import json
 import os
+import re
+import shutil
 
 import keras
 import ml_collections
 import tensorflow as tf
 
 from keras_attngan import data as data_lib
-from keras_attngan.config import validate_config
+from keras_attngan import distribute
+from keras_attngan.config import default_config, validate_config
 from keras_attngan.gan import AttnGAN
 from keras_attngan.information import MI_ESTIMATORS, build_mi_estimator
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 
-# Keys whose change makes an existing checkpoint meaningless or unloadable.
+# Keys whose change makes an existing checkpoint meaningless or unloadable:
+# refused even with `allow_change`.
 _ARCHITECTURE_KEYS = (
     "data.source",
     "data.image_size",
@@ -29,14 +34,30 @@ _ARCHITECTURE_KEYS = (
     "model.g_width",
     "model.d_width",
     "model.mask_source",
-    "model.mask_normalization",
-    "model.mask_temperature",
     "model.mi_estimator",
     "model.mi_critic",
-    "model.mi_cell_size",
-    "model.mi_levels",
     "model.q_width",
 )
+
+# Keys that change how a run is executed, logged or stopped, not what it
+# computes: a resumed run may change them freely. Every other key (seed,
+# data, model, optimisation) defines the run, and changing it on resume
+# needs `allow_change`.
+_FREE_KEYS = (
+    "data.channels",
+    "data.data_dir",
+    "data.download",
+    "train.steps",
+    "train.steps_per_epoch",
+    "train.steps_per_execution",
+    "train.jit_compile",
+    "train.deterministic",
+    "train.strategy",
+    "train.on_non_finite",
+    "train.rollback_lr_factor",
+    "train.max_rollbacks",
+)
+_FREE_SECTIONS = ("log.",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,9 +90,20 @@ class Workdir:
     def config_file(self):
         return os.path.join(self.root, "config.json")
 
+    @property
+    def config_changes_file(self):
+        """One JSON line per accepted change of the run's config (step, keys, reason)."""
+        return os.path.join(self.root, "config_changes.jsonl")
 
-def build_data(config):
-    """Returns (batched dataset, `SourceData`) for `config.data`."""
+
+def build_data(config, start_step=0):
+    """Returns (batched dataset, `SourceData`) for `config.data`.
+
+    Args:
+        config: the run's config.
+        start_step: the train step the dataset starts at: its first batch is
+            the one an uninterrupted run sees at that step.
+    """
     return data_lib.make_dataset(
         config.data.source,
         image_size=config.data.image_size,
@@ -82,7 +114,23 @@ def build_data(config):
         data_dir=config.data.data_dir,
         skip_bad_files=config.data.skip_bad_files,
         download=config.data.download,
+        skip_batches=start_step,
     )
+
+
+def training_batches(config, source, start_step=0):
+    """The stream `build_data` makes, from a source it already loaded.
+
+    Under ``multi_worker`` it yields the images alone: Keras reduces the
+    first batch across workers to build the model, which fails for a dict of
+    per-replica tensors (keras #20329, open); the trainer reads no labels.
+    """
+    dataset = data_lib.batch_source(
+        source, config.data.batch_size, seed=config.seed, skip_batches=start_step
+    )
+    if config.train.strategy == "multi_worker":
+        dataset = dataset.map(lambda batch: batch["images"])
+    return dataset
 
 
 @contextlib.contextmanager
@@ -95,8 +143,55 @@ def _dtype_policy(name):
         keras.config.set_dtype_policy(previous)
 
 
+def steps_per_execution(config):
+    """`train.steps_per_execution`, or 1 under a `tf.distribute` strategy.
+
+    Keras' multi-step loop fails under a distribution strategy ("You must
+    feed a value for placeholder tensor", keras #19246, open), so distributed
+    runs call the step once per Keras call.
+    """
+    return 1 if config.train.strategy != "default" else config.train.steps_per_execution
+
+
+def set_determinism(config):
+    """Seeds every random source of the process and sets TF op determinism.
+
+    `keras.utils.set_random_seed` seeds Python, NumPy and TF's global
+    generators, which draw the initial weights and the data order (Keras
+    does not seed weights per model). With `train.deterministic` TF picks
+    deterministic kernels (reductions, scatter ops, ...), so two runs with
+    one seed agree bit for bit; Keras then turns XLA off (not every op has a
+    deterministic XLA kernel), and `train_step` runs unfused.
+    """
+    keras.utils.set_random_seed(config.seed)
+    if config.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        # TF's public API has no way back; the setting must follow the config
+        # when one process trains several (tests, studies).
+        from tensorflow.python.framework.config import disable_op_determinism
+
+        disable_op_determinism()
+
+
+def _synchronize_batch_statistics(model):
+    """Makes every BatchNormalization of `model` normalize over the global batch.
+
+    Under a strategy each replica sees only its share of the batch; with
+    per-replica statistics G would normalize differently from one device on
+    the same global batch. Keras reads `synchronized` at call time, so the
+    networks need not know about distribution.
+    """
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
+
+
 def build_trainer(config):
     """Builds and compiles the `AttnGAN` that `config` describes.
+
+    The global seed is set from `config.seed` first, so the initial weights
+    are a function of the config.
 
     Args:
         config: a validated config whose `data.channels` is set (`attngan
@@ -114,40 +209,47 @@ def build_trainer(config):
         )
     size = config.data.image_size
     uses_mask = model_cfg.mask_source != "none"
-    with _dtype_policy(train_cfg.dtype_policy):
-        generator = build_generator(
-            model_cfg.latent_dim, size, channels, model_cfg.g_width, use_mask=uses_mask
-        )
-        discriminator = Discriminator(
-            size,
-            channels,
-            model_cfg.d_width,
-            attention=model_cfg.mask_source,
-            mask_normalization=model_cfg.mask_normalization,
-            mask_temperature=model_cfg.mask_temperature,
-            name="discriminator",
-        )
-        mi_estimator = build_mi_estimator_from_config(config) if uses_mask else None
-        model = AttnGAN(
-            generator,
-            discriminator,
-            latent_dim=model_cfg.latent_dim,
-            mi_estimator=mi_estimator,
-            inner_steps=train_cfg.inner_steps,
-            lambda_mi=train_cfg.lambda_mi,
-            seed=config.seed,
-        )
+    set_determinism(config)
+    strategy = distribute.get_strategy(train_cfg.strategy)
+    with strategy.scope():
+        with _dtype_policy(train_cfg.dtype_policy):
+            generator = build_generator(
+                model_cfg.latent_dim, size, channels, model_cfg.g_width, use_mask=uses_mask
+            )
+            discriminator = Discriminator(
+                size,
+                channels,
+                model_cfg.d_width,
+                attention=model_cfg.mask_source,
+                mask_normalization=model_cfg.mask_normalization,
+                mask_temperature=model_cfg.mask_temperature,
+                name="discriminator",
+            )
+            mi_estimator = build_mi_estimator_from_config(config) if uses_mask else None
+            model = AttnGAN(
+                generator,
+                discriminator,
+                latent_dim=model_cfg.latent_dim,
+                mi_estimator=mi_estimator,
+                inner_steps=train_cfg.inner_steps,
+                lambda_mi=train_cfg.lambda_mi,
+                seed=config.seed,
+            )
+        if train_cfg.strategy != "default":
+            _synchronize_batch_statistics(model)
 
-    def adam(learning_rate):
-        return keras.optimizers.Adam(learning_rate, train_cfg.beta_1, train_cfg.beta_2)
+        def adam(learning_rate):
+            return keras.optimizers.Adam(learning_rate, train_cfg.beta_1, train_cfg.beta_2)
 
-    model.compile(
-        d_optimizer=adam(train_cfg.d_learning_rate),
-        g_optimizer=adam(train_cfg.g_learning_rate),
-        loss=train_cfg.loss,
-        jit_compile=train_cfg.jit_compile,
-        steps_per_execution=train_cfg.steps_per_execution,
-    )
+        model.compile(
+            d_optimizer=adam(train_cfg.d_learning_rate),
+            g_optimizer=adam(train_cfg.g_learning_rate),
+            loss=train_cfg.loss,
+            jit_compile=train_cfg.jit_compile,
+            steps_per_execution=steps_per_execution(config),
+        )
+    if train_cfg.strategy == "multi_worker":
+        _log_metrics_as_vectors(model)
     return model
 
 
@@ -167,11 +269,50 @@ def build_mi_estimator_from_config(config):
     )
 
 
-def checkpoint_manager(model, directory, max_to_keep=3):
+def _log_metrics_as_vectors(model):
+    """Makes `fit` average the logged metrics over workers.
+
+    Under a multi-worker strategy Keras averages each replica's logs with a
+    mean along axis 0 across workers, which fails on the scalars the step
+    returns. Returned as shape ``[1]``, each metric is averaged over the
+    replicas into a scalar again.
+    """
+    step = model.train_step
+    model.train_step = lambda data: {
+        name: tf.reshape(value, [1]) for name, value in step(data).items()
+    }
+
+
+class _ConfigState(tf.train.experimental.PythonState):
+    """The run's config as JSON, saved inside every checkpoint it trained."""
+
+    def __init__(self, config):
+        self.text = config.to_json_best_effort(sort_keys=True)
+
+    def serialize(self):
+        return self.text
+
+    def deserialize(self, text):
+        self.text = text.decode() if isinstance(text, bytes) else text
+
+
+# Where `_ConfigState` lands in a checkpoint (read without building a model).
+_CONFIG_TENSOR = "config/.ATTRIBUTES/py_state"
+
+
+def checkpoint_manager(model, directory, max_to_keep=3, config=None):
     """A `tf.train.CheckpointManager` over everything that defines a run's state.
 
-    Networks, both optimizers (slots and step counters) and the model's seed
-    generator, so a resumed run continues the same random stream.
+    Networks, both optimizers (slots, step counters, learning rates), the
+    model's seed generator (so a resumed run continues the same random
+    stream) and, when given, the config the run is trained with. The data
+    position is the step (the pipeline is a function of it, see
+    `build_data`), so it needs no state of its own.
+
+    TF writes each checkpoint under ``ckpt-N_temp`` and renames it into place,
+    and updates the ``checkpoint`` index file atomically after that, so a
+    failure mid-write leaves the previous checkpoint the latest and intact;
+    `clean_checkpoint_staging` removes what such a failure left behind.
     """
     trackables = {
         "generator": model.generator,
@@ -182,48 +323,162 @@ def checkpoint_manager(model, directory, max_to_keep=3):
     }
     if model.mi_estimator is not None:
         trackables["mi_estimator"] = model.mi_estimator
-    checkpoint = tf.train.Checkpoint(**trackables)
-    return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
+    state = tf.train.Checkpoint(**trackables)
+    if config is not None:
+        trackables["config"] = _ConfigState(config)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(**trackables), directory, max_to_keep=max_to_keep
+    )
+    # What a restore must match: the config is read, never restored, and
+    # checkpoints written before it was stored lack it.
+    manager.state = state
+    return manager
 
 
-def _flatten(config):
+def _checkpoint_number(path):
+    match = re.search(r"ckpt-(\d+)", os.path.basename(path))
+    return int(match.group(1)) if match else None
+
+
+def clean_checkpoint_staging(directory):
+    """Removes what an interrupted checkpoint write left in `directory`; returns the paths.
+
+    That is TF's ``ckpt-N_temp`` staging directories, and the files of a
+    checkpoint newer than the latest one that the ``checkpoint`` index never
+    listed (the write died before the index was updated). Checkpoints the
+    index lists are never touched.
+    """
+    state = tf.train.get_checkpoint_state(directory)
+    listed = {_checkpoint_number(p) for p in (state.all_model_checkpoint_paths if state else [])}
+    latest = max(listed, default=-1)
+    removed = []
+    for path in sorted(glob.glob(os.path.join(directory, "ckpt-*"))):
+        number = _checkpoint_number(path)
+        staging = path.endswith("_temp") and os.path.isdir(path)
+        if staging or (number is not None and number > latest and number not in listed):
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            removed.append(path)
+    return removed
+
+
+def _flatten(tree, prefix=""):
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_diff(old, new):
+    """The keys whose values differ between two configs.
+
+    Keys missing on one side (a config written before the key existed) take
+    their default from `default_config`.
+
+    Returns:
+        Full dotted key -> (old value, new value), sorted by key.
+    """
+    defaults = _flatten(default_config().to_dict())
+    old, new = ({**defaults, **_flatten(c.to_dict())} for c in (old, new))
     return {
-        f"{section}.{key}": value
-        for section, values in config.to_dict().items()
-        if isinstance(values, dict)
-        for key, value in values.items()
+        key: (old.get(key), new.get(key))
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key) != new.get(key)
     }
 
 
-def check_workdir_compatible(config, workdir):
-    """Refuses a workdir whose checkpoints come from an incompatible config.
+def stored_config(workdir):
+    """The config the workdir's latest checkpoint was trained with.
+
+    Falls back to config.json for checkpoints written before configs were
+    stored in them, and returns None for a workdir without a run.
 
     Raises:
-        ValueError: listing each architecture key that differs; nothing in
+        ValueError: checkpoints without any config to check them against.
+    """
+    latest = tf.train.latest_checkpoint(workdir.checkpoints)
+    if latest:
+        reader = tf.train.load_checkpoint(latest)
+        if reader.has_tensor(_CONFIG_TENSOR):
+            text = reader.get_tensor(_CONFIG_TENSOR)
+            text = text.decode() if isinstance(text, bytes) else text
+            return ml_collections.ConfigDict(json.loads(text))
+    if os.path.exists(workdir.config_file):
+        return load_config(workdir)
+    if tf.train.get_checkpoint_state(workdir.checkpoints):
+        raise ValueError(
+            f"Workdir {workdir.root!r} holds checkpoints but no config.json, so "
+            "they cannot be checked against this config. Use a new --workdir."
+        )
+    return None
+
+
+def _describe(changes):
+    return "; ".join(
+        f"{key}: {old!r} in the workdir, {new!r} now" for key, (old, new) in changes.items()
+    )
+
+
+def check_workdir_compatible(config, workdir, allow_change=False):
+    """Compares `config` with the run in `workdir`; returns the changes to apply.
+
+    Keys that only change how the run is executed or logged (`train.steps`,
+    `log.*`, ...) may always change. A change of the seed, the data, the
+    model or the optimisation is refused unless `allow_change`, and a change
+    of the networks' shapes is always refused: the checkpoint cannot hold
+    them.
+
+    Args:
+        config: the config of this invocation.
+        workdir: a `Workdir`, possibly empty.
+        allow_change: accept changes of the run-defining keys.
+
+    Returns:
+        Full dotted key -> (stored, new) of the accepted run-defining changes
+        (empty for a new workdir).
+
+    Raises:
+        ValueError: listing each refused key with both values; nothing in
             the workdir is touched.
     """
-    if not os.path.exists(workdir.config_file):
-        if tf.train.get_checkpoint_state(workdir.checkpoints):
-            raise ValueError(
-                f"Workdir {workdir.root!r} holds checkpoints but no config.json, so "
-                "they cannot be checked against this config. Use a new --workdir."
-            )
-        return
-    with open(workdir.config_file) as f:
-        stored = json.load(f)
-    stored_flat = _flatten(ml_collections.ConfigDict(stored))
-    current = _flatten(config)
-    differences = [
-        f"{key}: {stored_flat.get(key)!r} in the workdir, {current.get(key)!r} now"
-        for key in _ARCHITECTURE_KEYS
-        if stored_flat.get(key) != current.get(key)
-    ]
-    if differences:
+    stored = stored_config(workdir)
+    if stored is None:
+        return {}
+    changes = config_diff(stored, config)
+    architecture = {k: v for k, v in changes.items() if k in _ARCHITECTURE_KEYS}
+    if architecture:
         raise ValueError(
             f"Workdir {workdir.root!r} holds a run with an incompatible config; "
             "nothing was changed. Use a new --workdir, or the config it was made with. "
-            "Differences: " + "; ".join(differences)
+            "Differences: " + _describe(architecture)
         )
+    defining = {
+        key: values
+        for key, values in changes.items()
+        if key not in _FREE_KEYS and not key.startswith(_FREE_SECTIONS)
+    }
+    if defining and not allow_change:
+        raise ValueError(
+            f"Workdir {workdir.root!r} holds a run trained with other values of keys that "
+            "change what it computes; nothing was changed. Rerun with the stored values, use "
+            "a new --workdir, or pass --allow_config_change to apply the new values from the "
+            "current step (recorded in config_changes.jsonl). Differences: " + _describe(defining)
+        )
+    return defining
+
+
+def record_config_change(workdir, step, changes, reason):
+    """Appends one accepted config change to the workdir's config_changes.jsonl."""
+    os.makedirs(workdir.root, exist_ok=True)
+    entry = {
+        "step": int(step),
+        "changes": {key: {"from": old, "to": new} for key, (old, new) in changes.items()},
+        "reason": reason,
+    }
+    with open(workdir.config_changes_file, "a") as f:
+        f.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
 
 
 def write_config(config, workdir):
@@ -248,6 +503,11 @@ def load_config(workdir):
 def restore_trainer(config, workdir):
     """Builds the trainer and restores the latest checkpoint of `workdir`.
 
+    The one restore of the library (`train`, `export` and `evaluate` use
+    it). Everything comes from the checkpoint except the learning rates,
+    which are set from `config` after the optimizers' state is restored: a
+    run resumed with `--allow_config_change` really trains at the new rate.
+
     Returns:
         (model, manager, restored step or 0 when there was no checkpoint).
 
@@ -256,13 +516,16 @@ def restore_trainer(config, workdir):
     """
     validate_config(config)
     model = build_trainer(config)
-    manager = checkpoint_manager(model, workdir.checkpoints, config.log.keep_checkpoints)
+    manager = checkpoint_manager(model, workdir.checkpoints, config.log.keep_checkpoints, config)
     if manager.latest_checkpoint:
         try:
-            manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            status = manager.state.read(manager.latest_checkpoint)
+            status.assert_existing_objects_matched().expect_partial()
         except (AssertionError, ValueError, tf.errors.OpError) as error:
             raise ValueError(
                 f"Checkpoint {manager.latest_checkpoint!r} does not fit the networks of "
                 f"this config: {error}"
             ) from error
+        model.d_optimizer.learning_rate = config.train.d_learning_rate
+        model.g_optimizer.learning_rate = config.train.g_learning_rate
     return model, manager, int(model.train_steps.numpy())

@@ -46,6 +46,43 @@ def synthesize(generator, discriminator, latent, steps, training=False):
     return outputs
 
 
+def _replicas():
+    """(number of replicas in sync, this replica's index); (1, 0) without distribution."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: called outside `strategy.run`
+        return 1, 0
+    return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def scaled_loss(optimizer, loss):
+    """The loss to differentiate: this replica's share of the global-batch loss.
+
+    Each replica computes `loss` as the mean over its part of the global
+    batch, and the optimizer sums the replicas' gradients, so dividing by
+    the number of replicas gives the gradient of the global-batch mean. Under
+    a `LossScaleOptimizer` (``mixed_float16``) `scale_loss` multiplies by the
+    loss scale, which the optimizer divides out of the gradients.
+    """
+    replicas, _ = _replicas()
+    return optimizer.scale_loss(loss / replicas)
+
+
+def replica_latent(latent, batch_size, seed_generator):
+    """This replica's noise: its slice of one global-batch draw from `seed_generator`.
+
+    Every replica advances the same seed state, so drawing only its own
+    batch would give all replicas the same z; slicing one global draw gives
+    each replica different noise, and the global batch the noise a single
+    device draws.
+    """
+    replicas, index = _replicas()
+    sample = latent.sample(batch_size * replicas, seed_generator)
+    if replicas == 1:
+        return sample
+    start = index * batch_size
+    return {key: value[start : start + batch_size] for key, value in sample.items()}
+
+
 @keras.saving.register_keras_serializable(package="keras_attngan")
 class AttnGAN(keras.Model):
     """A GAN whose discriminator explains itself and whose generator listens.
@@ -262,11 +299,13 @@ class AttnGAN(keras.Model):
                     stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
                     if self.lambda_mi > 0:
                         objective = g_loss + self.lambda_mi * mi.loss
+                    estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
+                objective = scaled_loss(self.g_optimizer, objective)
             gradients = tape.gradient(objective, g_variables)
             if q_variables:
                 # The estimator always fits its bound; only lambda_mi decides
                 # whether G is trained to raise it.
-                gradients += tape.gradient(mi.loss, q_variables)
+                gradients += tape.gradient(estimator_objective, q_variables)
                 del tape
             self.g_optimizer.apply(gradients, g_variables + q_variables)
             if self.uses_mask:
@@ -292,8 +331,9 @@ class AttnGAN(keras.Model):
             ]
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss
+            objective = scaled_loss(self.d_optimizer, d_loss)
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
+        self.d_optimizer.apply(tape.gradient(objective, variables), variables)
         return {
             "d_loss": d_loss,
             "d_real": ops.mean(ops.sigmoid(real_logits)),
@@ -303,7 +343,7 @@ class AttnGAN(keras.Model):
     def train_step(self, data):
         real = data["images"] if isinstance(data, dict) else data
         batch_size = ops.shape(real)[0]
-        latent = self.latent.sample(batch_size, self.seed_generator)  # claim 2
+        latent = replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
         fake, stats = self._generator_inner_loop(latent, batch_size)
         stats.update(self._discriminator_step(real, fake))
         for name, tracker in self._trackers.items():

@@ -13,9 +13,9 @@ import uuid
 import numpy as np
 import tensorflow as tf
 
+from keras_attngan import finite, serving
 from keras_attngan import images as images_lib
 from keras_attngan import paths as paths_lib
-from keras_attngan import serving
 
 FORMATS = ("png", "npz", "tfrecord")
 
@@ -30,8 +30,13 @@ def generate(model_path, num, seed=0, batch_size=64):
 
     Returns:
         (uint8 images ``[num, S, S, C]``, float32 noise ``[num, latent_dim]``).
+
+    Raises:
+        keras_attngan.finite.NonFiniteError: the export's weights are not
+            all finite (its training diverged).
     """
     path = serving.resolve_export(model_path)
+    finite.check_saved_model(path)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     latent_dim = signature.structured_input_signature[1]["z"].shape[-1]
     z = noise(num, latent_dim, seed)

@@ -1,21 +1,28 @@
 """The training driver: config + workdir -> trained, checkpointed, exported model.
 
 `train` is what `attngan train` runs; it validates the config before any
-work, refuses a workdir holding an incompatible run, resumes from the latest
-checkpoint, trains exactly `train.steps` steps with the callbacks that write
-summaries, pictures and checkpoints, and exports the serving SavedModel.
+work, refuses a workdir holding a run with another config (unless told to
+apply the change), resumes from the latest checkpoint at the same data
+position and random stream, trains exactly `train.steps` steps with the
+callbacks that write summaries, pictures and checkpoints, stops (or rolls
+back) at the first non-finite loss or weight, and exports the serving
+SavedModel.
 """
 
 import os
 
-from keras_attngan import callbacks, deploy, serving
+from keras_attngan import callbacks, deploy, distribute, finite, serving
 from keras_attngan.config import validate_config
 from keras_attngan.experiment import (
     Workdir,
     build_data,
     check_workdir_compatible,
+    clean_checkpoint_staging,
     load_config,
+    record_config_change,
     restore_trainer,
+    set_determinism,
+    training_batches,
     write_config,
 )
 
@@ -41,6 +48,8 @@ def make_callbacks(config, workdir, manager, source):
     """The training callbacks a config asks for (`source`: the training `SourceData`)."""
     log = config.log
     result = [
+        # First: it must stop training before anything below saves the state.
+        callbacks.NonFiniteGuard(),
         callbacks.ScalarSummaries(workdir.logs, log.scalars_every),
         callbacks.AttentionImages(
             workdir.logs,
@@ -70,12 +79,21 @@ def make_callbacks(config, workdir, manager, source):
     return result
 
 
-def fit(model, dataset, config, start_step, callback_list):
+def fit(model, batches_from, config, start_step, callback_list):
     """Trains from `start_step` to `config.train.steps` in epochs of `steps_per_epoch`.
 
     A run resumed in the middle of an epoch first finishes that epoch, so the
     total number of steps is exactly `train.steps`; the export waits for the
     last segment.
+
+    Args:
+        model: the trainer, at `start_step`.
+        batches_from: step -> the training dataset from that step on (each
+            `model.fit` call starts a new iterator, so each segment asks for
+            its own position).
+        config: the run's config.
+        start_step: the step `model` is at.
+        callback_list: the callbacks of `make_callbacks`.
     """
     per_epoch, total = config.train.steps_per_epoch, config.train.steps
     segments = []  # (epochs, initial_epoch, steps_per_epoch) of each `fit` call
@@ -88,7 +106,7 @@ def fit(model, dataset, config, start_step, callback_list):
     for index, (epochs, initial_epoch, steps_per_epoch) in enumerate(segments):
         last = index == len(segments) - 1
         model.fit(
-            dataset,
+            batches_from(initial_epoch * per_epoch + (per_epoch - steps_per_epoch)),
             epochs=epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
@@ -98,12 +116,36 @@ def fit(model, dataset, config, start_step, callback_list):
         )
 
 
-def train(config, workdir_path):
-    """Trains `config` in `workdir_path`; returns the `Workdir` and the export path."""
+def train(config, workdir_path, allow_config_change=False):
+    """Trains `config` in `workdir_path`; returns the `Workdir` and the export path.
+
+    Args:
+        config: the run's config (validated here).
+        workdir_path: the run directory; a run already there is resumed.
+        allow_config_change: apply changed run-defining keys (learning
+            rates, loss, data, seed...) to a run in `workdir_path` from its
+            current step, recording them in ``config_changes.jsonl``;
+            without it such a change is refused with the list of keys.
+
+    Raises:
+        ValueError: an invalid config, or one the workdir's run refuses.
+        keras_attngan.finite.NonFiniteError: a loss or weight became NaN or
+            Inf (after `train.max_rollbacks` rollbacks, with
+            ``train.on_non_finite="rollback"``); nothing was saved from that
+            state.
+    """
     validate_config(config)
+    # Before any other TF work: a multi-worker strategy configures the runtime.
+    strategy = distribute.get_strategy(config.train.strategy)
+    if not distribute.is_chief(config.train.strategy):
+        task_type, index = distribute.worker_task()
+        workdir_path = os.path.join(workdir_path, "workers", f"{task_type}-{index}")
     workdir = Workdir(workdir_path)
-    check_workdir_compatible(config, workdir)
-    dataset, source = build_data(config)
+    changes = check_workdir_compatible(config, workdir, allow_config_change)
+    for path in clean_checkpoint_staging(workdir.checkpoints):
+        print(f"Removed {path}: left by a checkpoint write that did not finish.")
+    set_determinism(config)
+    _, source = build_data(config)
     if config.data.channels is not None and config.data.channels != source.channels:
         raise ValueError(
             f"`data.channels` should match the data, which has {source.channels}. "
@@ -111,24 +153,75 @@ def train(config, workdir_path):
         )
     config.data.channels = source.channels
     model, manager, step = restore_trainer(config, workdir)
+    if step >= config.train.steps:
+        past = f", past train.steps={config.train.steps}" if step > config.train.steps else ""
+        print(f"{workdir.root} is already trained to step {step}{past}; nothing to do.")
+        return workdir, _latest_export(workdir)
+    if changes:
+        record_config_change(workdir, step, changes, "--allow_config_change")
+        print(f"Applied from step {step}: {_describe(changes)}")
     write_config(config, workdir)
     print(
         f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
         f"({source.num_examples} images): step {step} of {config.train.steps}, "
-        f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}."
+        f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}, "
+        f"op determinism {'on' if config.train.deterministic else 'off'}, "
+        f"strategy {config.train.strategy!r} ({strategy.num_replicas_in_sync} replicas, "
+        f"{model.steps_per_execution} steps per call)."
     )
-    if step >= config.train.steps:
-        print(f"{workdir.root} is already trained to step {step}; nothing to do.")
-    else:
+    rollbacks = 0
+    while True:
         callback_list = make_callbacks(config, workdir, manager, source)
-        fit(model, dataset, config, step, callback_list)
-        exports = [c.path for c in callback_list if isinstance(c, callbacks.ExportOnEnd)]
-        if exports:
-            return workdir, exports[0]
+        try:
+            fit(model, lambda s: training_batches(config, source, s), config, step, callback_list)
+            break
+        except finite.NonFiniteError as error:
+            latest = manager.latest_checkpoint
+            kept = (
+                f"the latest checkpoint is still {latest}"
+                if latest
+                else "no checkpoint was written yet"
+            )
+            if config.train.on_non_finite != "rollback" or rollbacks == config.train.max_rollbacks:
+                raise finite.NonFiniteError(
+                    f"{error} Nothing was saved from this state: {kept}. Lower "
+                    "train.g_learning_rate and train.d_learning_rate, or set "
+                    "train.on_non_finite=rollback.",
+                    step=error.step,
+                    values=error.values,
+                ) from error
+            rollbacks += 1
+            model, manager, step = _roll_back(config, workdir, error, rollbacks)
+    exports = [c.path for c in callback_list if isinstance(c, callbacks.ExportOnEnd)]
+    return workdir, exports[0] if exports else _latest_export(workdir)
+
+
+def _roll_back(config, workdir, error, rollbacks):
+    """Lowers the learning rates and restores the last good checkpoint (or the seeded start)."""
+    factor = config.train.rollback_lr_factor
+    lowered = {
+        f"train.{key}": (config.train[key], config.train[key] * factor)
+        for key in ("g_learning_rate", "d_learning_rate")
+    }
+    for key, (_, new) in lowered.items():
+        config.train[key.split(".")[1]] = new
+    model, manager, step = restore_trainer(config, workdir)
+    reason = f"rollback {rollbacks} of {config.train.max_rollbacks}: {error}"
+    record_config_change(workdir, step, lowered, reason)
+    write_config(config, workdir)
+    print(f"{error} Rolled back to step {step}, learning rates x{factor}: {_describe(lowered)}")
+    return model, manager, step
+
+
+def _describe(changes):
+    return "; ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changes.items())
+
+
+def _latest_export(workdir):
     has_export = os.path.isdir(workdir.export) and any(
         name.isdigit() for name in os.listdir(workdir.export)
     )
-    return workdir, serving.resolve_export(workdir.export) if has_export else None
+    return serving.resolve_export(workdir.export) if has_export else None
 
 
 def describe(workdir, export_path):
@@ -176,4 +269,5 @@ def export_workdir(workdir_path, out=None, **options):
         raise FileNotFoundError(
             f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."
         )
+    finite.check_variables(model.weights, f"Checkpoint {manager.latest_checkpoint!r}")
     return deploy.export(model, out or workdir.export, config=config, mask_dir=workdir.masks, **options)

@@ -44,3 +44,16 @@ def test_deploy_quick_run_writes_results(tmp_path):
     assert set(report["sizes"]) == set(artifacts)
     assert report["parity"]["onnx"]["serving_default"]["images"]["max_abs_diff"] < 1e-4
     assert report["fastest_float"] in ("savedmodel", "tflite/float32", "onnx")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_robustness_quick_run_writes_results(tmp_path):
+    import robustness
+
+    out = tmp_path / "robustness.json"
+    robustness.main(["--quick", "--out", str(out)])
+    report = json.loads(out.read_text())
+    assert report["memory"]["peak_rss_mb"] > 0 and report["checkpoint"]["size_mb"] > 0
+    assert report["deterministic"]["on"]["jit_compile_when_asked"] is False
+    assert set(report["mirrored"]) == {"default (1 device)", "mirrored (2 devices)"}

@@ -9,6 +9,7 @@ import os
 import socket
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -162,6 +163,20 @@ def test_make_dataset_shuffle_is_seeded_and_one_pass_drops_remainder():
     assert len(batches) == data.num_examples // 100 == 17
     raw, _ = _images(load_source("digits", image_size=8))
     np.testing.assert_allclose(batches[0]["images"].numpy(), raw[:100] / 127.5 - 1.0, atol=1e-6)
+
+
+def test_make_dataset_skip_batches_continues_the_same_stream():
+    # 20 examples, batches of 8: the stream crosses epochs (and reshuffles) within 12 batches.
+    def batches(skip, count):
+        keras.utils.set_random_seed(0)
+        dataset, _ = make_dataset(
+            "symbols", image_size=8, batch_size=8, num_examples=20, seed=5, skip_batches=skip
+        )
+        return [b["images"].numpy() for b in dataset.take(count)]
+
+    whole, resumed = batches(0, 12), batches(7, 5)
+    for expected, actual in zip(whole[7:], resumed):
+        np.testing.assert_array_equal(actual, expected)
 
 
 # --- digits ------------------------------------------------------------------------

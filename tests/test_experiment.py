@@ -10,6 +10,11 @@ from keras_attngan.experiment import (
     build_data,
     build_trainer,
     check_workdir_compatible,
+    checkpoint_manager,
+    clean_checkpoint_staging,
+    config_diff,
+    restore_trainer,
+    stored_config,
     write_config,
 )
 
@@ -71,3 +76,60 @@ def test_checkpoints_without_config_are_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="no config.json"):
         check_workdir_compatible(tiny_config(), workdir)
+
+
+def test_config_diff_names_full_dotted_keys():
+    old, new = tiny_config(), tiny_config(**{"train.loss": "hinge", "log.num_images": 9})
+    new.seed = 3
+    assert config_diff(old, new) == {
+        "log.num_images": (4, 9),
+        "seed": (0, 3),
+        "train.loss": ("non_saturating", "hinge"),
+    }
+    stored = tiny_config()
+    del stored.train["deterministic"]  # written before the key existed: its default
+    assert config_diff(stored, tiny_config()) == {}
+
+
+def test_run_defining_changes_need_the_flag(tmp_path):
+    workdir = Workdir(str(tmp_path))
+    write_config(tiny_config(**{"data.channels": 3}), workdir)
+    free = tiny_config(**{"train.steps": 40, "log.scalars_every": 7, "train.deterministic": True})
+    assert check_workdir_compatible(free, workdir) == {}
+    changed = tiny_config(**{"train.lambda_mi": 2.0, "data.batch_size": 4})
+    with pytest.raises(ValueError, match=r"data.batch_size: 8 in the workdir, 4 now; train.lambda_mi"):
+        check_workdir_compatible(changed, workdir)
+    assert check_workdir_compatible(changed, workdir, allow_change=True) == {
+        "data.batch_size": (8, 4),
+        "train.lambda_mi": (1.0, 2.0),
+    }
+    with pytest.raises(ValueError, match="model.g_width"):  # shapes: never
+        check_workdir_compatible(tiny_config(**{"model.g_width": 32}), workdir, allow_change=True)
+
+
+def test_interrupted_checkpoint_writes_are_cleaned_up(tmp_path):
+    directory = str(tmp_path)
+    for name in ("ckpt-2.index", "ckpt-2.data-00000-of-00001", "ckpt-4.index", "ckpt-4.data-00000-of-00001"):
+        open(os.path.join(directory, name), "w").close()
+    os.makedirs(os.path.join(directory, "ckpt-6_temp"))
+    open(os.path.join(directory, "checkpoint"), "w").write(
+        'model_checkpoint_path: "ckpt-2"\nall_model_checkpoint_paths: "ckpt-2"\n'
+    )
+    removed = sorted(os.path.basename(p) for p in clean_checkpoint_staging(directory))
+    assert removed == ["ckpt-4.data-00000-of-00001", "ckpt-4.index", "ckpt-6_temp"]
+    assert sorted(os.listdir(directory)) == ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
+
+
+def test_checkpoints_store_their_config_and_older_ones_still_restore(tmp_path):
+    workdir = Workdir(str(tmp_path))
+    config = tiny_config(**{"data.channels": 3})
+    write_config(config, workdir)
+    model = build_trainer(config)
+    model.d_optimizer.iterations.assign(7)
+    checkpoint_manager(model, workdir.checkpoints).save(checkpoint_number=7)  # no config inside
+    assert stored_config(workdir).train.steps == 4  # from config.json
+    changed = tiny_config(**{"data.channels": 3, "train.steps": 12})
+    restored, manager, step = restore_trainer(changed, workdir)
+    assert step == 7
+    manager.save(checkpoint_number=8)
+    assert stored_config(workdir).train.steps == 12  # from the checkpoint now

@@ -23,7 +23,13 @@ _CONFIG = config_flags.DEFINE_config_file(
     "set keys with --config.KEY=VALUE.",
     lock_config=True,
 )
-_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (created; rerun to resume).")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (created; reused to resume).")
+_ALLOW_CONFIG_CHANGE = flags.DEFINE_bool(
+    "allow_config_change",
+    False,
+    "Resume a run whose seed, data, model or optimisation keys changed, applying the new "
+    "values from its current step (recorded in WORKDIR/config_changes.jsonl).",
+)
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -36,5 +42,5 @@ def main(argv):
     runtime.start_work()
     from keras_attngan.training import describe, train
 
-    workdir, export_path = train(_CONFIG.value, _WORKDIR.value)
+    workdir, export_path = train(_CONFIG.value, _WORKDIR.value, _ALLOW_CONFIG_CHANGE.value)
     print(describe(workdir, export_path))

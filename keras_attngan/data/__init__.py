@@ -6,12 +6,19 @@ is what training uses; `load_source` gives the unbatched uint8 data.
 """
 
 from keras_attngan.data.base import SourceData
-from keras_attngan.data.pipeline import SOURCE_CHOICES, load_source, make_dataset, parse_source
+from keras_attngan.data.pipeline import (
+    SOURCE_CHOICES,
+    batch_source,
+    load_source,
+    make_dataset,
+    parse_source,
+)
 from keras_attngan.data.symbols import render_symbols
 
 __all__ = [
     "SOURCE_CHOICES",
     "SourceData",
+    "batch_source",
     "load_source",
     "make_dataset",
     "parse_source",

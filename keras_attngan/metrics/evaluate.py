@@ -26,7 +26,7 @@ import scipy
 import tensorflow as tf
 
 import keras_attngan
-from keras_attngan import experiment, serving, synthesis
+from keras_attngan import experiment, finite, serving, synthesis
 from keras_attngan import images as images_lib
 from keras_attngan.metrics import real_data
 from keras_attngan.metrics._validation import check_images_compatible
@@ -189,6 +189,8 @@ def load_subject(path):
 
     Raises:
         FileNotFoundError: nothing to evaluate at `path`.
+        keras_attngan.finite.NonFiniteError: the model's weights are not
+            all finite (its training diverged).
     """
     workdir = experiment.Workdir(path)
     if os.path.exists(workdir.config_file):
@@ -201,9 +203,11 @@ def load_subject(path):
                 raise FileNotFoundError(
                     f"Workdir {path!r} has neither an export nor a checkpoint: train first."
                 ) from None
+            finite.check_variables(model.weights, f"Checkpoint {manager.latest_checkpoint!r}")
             info = {"path": os.path.abspath(path), "kind": "checkpoint", "config": config.to_dict()}
             return subject_from_model(model, info)
     saved_model = serving.resolve_export(path)
+    finite.check_saved_model(saved_model)
     metadata = serving.load_metadata(saved_model)
     loaded = tf.saved_model.load(saved_model)
     serve = loaded.signatures["serving_default"]
