@@ -91,6 +91,16 @@ def test_generator_step_updates_g_and_the_estimator_but_not_d(estimator):
     assert q_before and all(_changed(q_before, model.estimator_variables))
 
 
+def test_discriminator_step_updates_d_only():
+    model = make_trainer()
+    fake = model.generator({"z": tf.random.normal((4, LATENT)), "mask": tf.ones((4, SIZE, SIZE, 1))})
+    d_before = _snapshot(model.discriminator.trainable_variables)
+    g_before = _snapshot(model.generator_variables)
+    model._discriminator_step(_batch()["images"], fake)
+    assert all(_changed(d_before, model.discriminator.trainable_variables))
+    assert not any(_changed(g_before, model.generator_variables))
+
+
 def _generator_gradients(model, latent, with_mi):
     """G's gradient as the inner loop's first iteration defines it (K = 1)."""
     variables = model.generator.trainable_variables

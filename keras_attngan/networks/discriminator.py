@@ -132,8 +132,10 @@ class Discriminator(keras.Model):
             ],
             name="trunk",
         )
+        # No bias: the softmax over cells cancels any constant added to every
+        # score, so a bias would get an exactly-zero gradient and never train.
         self.attention_scores = (
-            layers.Conv2D(1, 1, name="attention_scores")
+            layers.Conv2D(1, 1, use_bias=False, name="attention_scores")
             if attention == "learned"
             else None
         )
