@@ -127,7 +127,7 @@ def test_synthesize_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
 # Each command's flags, named by the convention (--workdir, --model,
 # --out, --num, --seed, --format); --help must list every one.
 COMMAND_FLAGS = {
-    "train": ["config", "workdir"],
+    "train": ["config", "workdir", "allow_config_change"],
     "export": ["workdir", "out", "format", "quantize", "overwrite"],
     "synthesize": ["model", "num", "out", "overwrite", "format", "seed", "batch_size"],
     "evaluate": [
