@@ -107,11 +107,16 @@ class ServingModule(tf.Module):
             return _nonempty(serve_rows, {"z": _checked(z, z_spec)})
 
         def sample(seed, count):
-            # tf.function runs these asserts before the ops that follow them.
-            tf.debugging.assert_non_negative(count, message="`count` must be >= 0")
-            tf.debugging.assert_less_equal(
-                count, MAX_SAMPLE_COUNT, message=f"`count` must be <= {MAX_SAMPLE_COUNT}"
-            )
+            checks = [
+                tf.debugging.assert_non_negative(count, message="`count` must be >= 0"),
+                tf.debugging.assert_less_equal(
+                    count, MAX_SAMPLE_COUNT, message=f"`count` must be <= {MAX_SAMPLE_COUNT}"
+                ),
+            ]
+            # Stateless ops are not ordered after the asserts by tf.function:
+            # without the dependency a negative count can fail in the RNG first.
+            with tf.control_dependencies(checks):
+                count = tf.identity(count)
             z = tf.random.stateless_normal([count, latent_dim], seed=tf.stack([seed, tf.constant(0, tf.int64)]))
             return {**_nonempty(serve_rows, {"z": z}), "z": z}
 
