@@ -88,7 +88,7 @@ def test_discretized_logistic_levels_sum_to_one():
     np.testing.assert_allclose(mass, 1.0, rtol=1e-4)
 
 
-def _fit(estimator, masks, changes, steps=500, shuffle=False):
+def _fit(estimator, masks, changes, steps=1000, shuffle=False):
     """Trains the estimator's variables on the pairs; `shuffle` re-pairs them at every step."""
     optimizer = keras.optimizers.Adam(1e-2)
     variables = estimator.trainable_variables

@@ -112,6 +112,7 @@ def test_learned_logit_is_a_sum_over_cells_weighted_by_the_mask_through_the_real
     # The mask is those weights, relative to the largest, at input resolution.
     relative = weights / weights.max(axis=(1, 2, 3), keepdims=True)
     pooled = tf.image.resize(relative, (SIZE, SIZE), method="bilinear").numpy()
+    pooled /= pooled.max(axis=(1, 2, 3), keepdims=True) + 1e-6  # peak normalization
     np.testing.assert_allclose(outputs["attention"], pooled, atol=1e-4)
 
 

@@ -165,6 +165,8 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     expected, actual = _final_weights(whole), _final_weights(resumed)
     assert expected.keys() == actual.keys() and len(expected) > 50
     for name in expected:
+        if name.startswith("save_counter"):
+            continue  # how often this Python object saved, not the run's state
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
 
