@@ -150,8 +150,13 @@ def test_changed_learning_rate_is_refused_then_applied_with_the_flag(good_run, t
 
 def _final_weights(workdir):
     reader = tf.train.load_checkpoint(_latest(workdir))
-    # Every network, optimizer slot and step counter, and the seed state.
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map() if "VARIABLE_VALUE" in name}
+    # Every network, optimizer slot and step counter, and the seed state; not
+    # the checkpoint's own save counter, which counts saves, not training.
+    return {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if "VARIABLE_VALUE" in name and not name.startswith("save_counter")
+    }
 
 
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
