@@ -168,7 +168,7 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     train(tiny_config(**{**settings, "train.steps": 4}), resumed.root)
     train(tiny_config(**settings), resumed.root)
     expected, actual = _final_weights(whole), _final_weights(resumed)
-    assert expected.keys() == actual.keys() and len(expected) > 50
+    assert expected.keys() == actual.keys() and len(expected) > 30
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
@@ -212,7 +212,7 @@ def test_sigkill_mid_run_then_rerun_ends_like_an_uninterrupted_run(tmp_path):
     assert rerun.returncode == 0, output[-3000:]
     assert f"step {interrupted_at} of 40" in output and _latest(killed).endswith("ckpt-40")
     expected, actual = _final_weights(whole), _final_weights(killed)
-    assert expected.keys() == actual.keys() and len(expected) > 50
+    assert expected.keys() == actual.keys() and len(expected) > 30
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
