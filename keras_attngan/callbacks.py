@@ -74,7 +74,7 @@ class ScalarSummaries(_EveryNSteps):
 
     def _totals(self):
         return {
-            tracker.name: np.array([float(tracker.total), float(tracker.count)])
+            tracker.name: np.array([float(tracker.total.numpy()), float(tracker.count.numpy())])
             for tracker in self.model.metrics
         }
 

@@ -150,8 +150,13 @@ def test_changed_learning_rate_is_refused_then_applied_with_the_flag(good_run, t
 
 def _final_weights(workdir):
     reader = tf.train.load_checkpoint(_latest(workdir))
-    # Every network, optimizer slot and step counter, and the seed state.
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map() if "VARIABLE_VALUE" in name}
+    # Every network, optimizer slot and step counter, and the seed state; not
+    # the checkpoint's own save counter, which counts saves, not training.
+    return {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if "VARIABLE_VALUE" in name and not name.startswith("save_counter")
+    }
 
 
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
@@ -163,10 +168,8 @@ def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     train(tiny_config(**{**settings, "train.steps": 4}), resumed.root)
     train(tiny_config(**settings), resumed.root)
     expected, actual = _final_weights(whole), _final_weights(resumed)
-    assert expected.keys() == actual.keys() and len(expected) > 50
+    assert expected.keys() == actual.keys() and len(expected) > 30
     for name in expected:
-        if name.startswith("save_counter"):
-            continue  # how often this Python object saved, not the run's state
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
 
@@ -209,7 +212,7 @@ def test_sigkill_mid_run_then_rerun_ends_like_an_uninterrupted_run(tmp_path):
     assert rerun.returncode == 0, output[-3000:]
     assert f"step {interrupted_at} of 40" in output and _latest(killed).endswith("ckpt-40")
     expected, actual = _final_weights(whole), _final_weights(killed)
-    assert expected.keys() == actual.keys() and len(expected) > 50
+    assert expected.keys() == actual.keys() and len(expected) > 30
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 

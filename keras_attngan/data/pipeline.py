@@ -210,7 +210,7 @@ def make_dataset(
     inside `fit`, and its checkpoint would hold the shuffle buffer (up to
     10,000 images) in every checkpoint. Skipping runs the examples through
     the cached, shuffled stream without decoding them: about 2 us per example
-    on a laptop CPU, some seconds for a resume at step 100,000 of batch 64.
+    on a quiet 2-core CPU, 12 s for a resume at step 100,000 of batch 64.
 
     Args:
         source: see `load_source`.
