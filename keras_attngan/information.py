@@ -27,9 +27,6 @@ from typing import NamedTuple
 import keras
 from keras import layers, ops
 
-_EPS = 1e-6
-
-
 class MutualInformation(NamedTuple):
     """The MI term of one inner-loop iteration (all in nats per mask)."""
 
@@ -195,9 +192,7 @@ class InfoNCE(MIEstimator):
         cells = ops.cast(ops.shape(u)[1], "float32")
         scores = self.temperature() * ops.matmul(u, ops.transpose(v)) / cells
         # Row i: mask i against every change; the matching change is j = i.
-        loss = ops.mean(
-            ops.logsumexp(scores, axis=1) - ops.diagonal(scores)
-        )
+        loss = ops.mean(ops.logsumexp(scores, axis=1) - ops.diagonal(scores))
         ceiling = ops.log(ops.cast(batch, "float32"))
         return MutualInformation(loss, ceiling - loss, ceiling)
 
