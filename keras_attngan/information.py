@@ -27,6 +27,7 @@ from typing import NamedTuple
 import keras
 from keras import layers, ops
 
+
 class MutualInformation(NamedTuple):
     """The MI term of one inner-loop iteration (all in nats per mask)."""
 
