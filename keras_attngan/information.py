@@ -179,8 +179,8 @@ class InfoNCE(MIEstimator):
             ops.exp(self.TEMPERATURE_RATE * self.log_temperature), self.max_temperature
         )
 
-    def call(self, mask, change):
-        batch = ops.shape(mask)[0]
+    def correlations(self, mask, change):
+        """``[B, B]``: the critic's correlation of mask i with change j, before the temperature."""
         u = standardize(to_cells(mask, self.cell_size))
         if self.change_network is None:
             # |dx|, not a smoothed sqrt(dx^2 + eps): its gradient is +-1 for
@@ -190,12 +190,19 @@ class InfoNCE(MIEstimator):
         else:
             magnitude = self.change_network(change)
         v = standardize(to_cells(magnitude, self.cell_size))
-        cells = ops.cast(ops.shape(u)[1], "float32")
-        scores = self.temperature() * ops.matmul(u, ops.transpose(v)) / cells
+        return ops.matmul(u, ops.transpose(v)) / ops.cast(ops.shape(u)[1], "float32")
+
+    @staticmethod
+    def bound_at(correlations, temperature):
+        """The InfoNCE term for a correlation matrix and a temperature."""
+        scores = temperature * correlations
         # Row i: mask i against every change; the matching change is j = i.
         loss = ops.mean(ops.logsumexp(scores, axis=1) - ops.diagonal(scores))
-        ceiling = ops.log(ops.cast(batch, "float32"))
+        ceiling = ops.log(ops.cast(ops.shape(correlations)[0], "float32"))
         return MutualInformation(loss, ceiling - loss, ceiling)
+
+    def call(self, mask, change):
+        return self.bound_at(self.correlations(mask, change), self.temperature())
 
     def get_config(self):
         config = super().get_config()
