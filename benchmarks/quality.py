@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py                                  # the whole grid, resumable
     python benchmarks/quality.py --datasets symbols --seeds 1 --steps 200   # a short look
+    python benchmarks/quality.py --set model.g_width=32 --set model.d_width=32  # smaller nets
 
 Every run trains one variant of `configs/{dataset}_attn.py` from scratch with
 `keras_attngan.training.train` under one step budget, then scores its export
@@ -56,11 +57,12 @@ QUALITY = ("fid", "kid", "precision", "recall")
 USAGE = ("content_sensitivity", "locality_gain", "mi_bound", "mi_ceiling", "mask_effect")
 
 
-def _config(dataset, variant, seed, steps):
+def _config(dataset, variant, seed, steps, common=None):
     config = importlib.import_module(f"configs.{dataset}_attn").get_config()
     config.seed = seed
     config.train.steps = steps
     config.train.steps_per_epoch = steps // 2
+    apply_overrides(config, common or {})
     apply_overrides(config, VARIANTS[variant])
     config.log.images_every = steps
     config.log.checkpoint_every = steps
@@ -82,12 +84,18 @@ def _half_budget_fid(logdir, step):
     return values.get(step)
 
 
-def run_one(dataset, variant, seed, steps, num, workdir):
-    """Trains and evaluates one run; returns its JSON-able record."""
+def run_one(dataset, variant, seed, steps, num, workdir, common=None):
+    """Trains and evaluates one run; returns its JSON-able record.
+
+    `common` holds the study-wide overrides (``--set``), applied before the
+    variant's own.
+    """
+    from keras_attngan.config import validate_config
     from keras_attngan.metrics.evaluate import evaluate, scalars
     from keras_attngan.training import train
 
-    config = _config(dataset, variant, seed, steps)
+    config = _config(dataset, variant, seed, steps, common)
+    validate_config(config)
     start = time.perf_counter()
     run_dir, export_path = train(config, workdir)
     train_seconds = time.perf_counter() - start
@@ -103,6 +111,7 @@ def run_one(dataset, variant, seed, steps, num, workdir):
         "seed": seed,
         "steps": steps,
         "num": num,
+        "common": common or {},
         "overrides": VARIANTS[variant],
         "train_seconds": round(train_seconds, 1),
         "fid_half_budget": _half_budget_fid(run_dir.logs, steps // 2),
@@ -113,6 +122,19 @@ def run_one(dataset, variant, seed, steps, num, workdir):
         {name: values[f"mask_usage/{name}"] for name in USAGE if f"mask_usage/{name}" in values}
     )
     return record
+
+
+def _parse_value(text):
+    """``32`` -> 32, ``0.5`` -> 0.5, ``true`` -> True; anything else stays a string."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _interval(values):
@@ -153,10 +175,11 @@ def _cell(stat, digits):
     return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
 
 
-def markdown(table, steps):
+def markdown(table, steps, common=None):
+    overrides = ", ".join(f"{k}={v}" for k, v in (common or {}).items()) or "none"
     lines = [
-        f"Mean ± 95% t-interval over seeds; {steps} steps; FID/KID/precision/recall on domain "
-        "features; FID@half at half the budget.",
+        f"Mean ± 95% t-interval over seeds; {steps} steps; study-wide overrides: {overrides}; "
+        "FID/KID/precision/recall on domain features; FID@half at half the budget.",
         "",
         "| dataset / variant | seeds | FID@half | FID | KID | precision | recall | "
         "content sens. | locality gain | MI bound (nats) | MI ceiling | s/run |",
@@ -187,6 +210,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=1000, help="train steps of every run (even)")
     parser.add_argument("--num", type=int, default=1000, help="generated and real images per evaluation")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for every run, e.g. model.g_width=32 (repeatable)",
+    )
     parser.add_argument("--workdir", default=os.path.join(ROOT, "runs", "quality"))
     parser.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results", "quality"))
     args = parser.parse_args(argv)
@@ -196,6 +226,12 @@ def main(argv=None):
         unknown = sorted(set(chosen) - set(valid))
         if unknown or not chosen:
             parser.error(f"{name} takes names from {list(valid)}; unknown: {unknown}")
+    common = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or key.count(".") != 1:
+            parser.error(f"--set takes SECTION.KEY=VALUE; received {item!r}")
+        common[key] = _parse_value(value)
     if args.steps < 2 or args.steps % 2:
         parser.error(f"--steps should be an even number >= 2; received {args.steps}")
     os.makedirs(args.results, exist_ok=True)
@@ -207,10 +243,12 @@ def main(argv=None):
                 if os.path.exists(path):
                     with open(path) as f:
                         done = json.load(f)
-                    if (done["steps"], done["num"]) != (args.steps, args.num):
+                    budget = (done["steps"], done["num"], done.get("common", {}))
+                    if budget != (args.steps, args.num, common):
                         parser.error(
-                            f"{path} was made with --steps {done['steps']} --num {done['num']}; "
-                            "use another --results directory for another budget."
+                            f"{path} was made with --steps {done['steps']} --num {done['num']} "
+                            f"--set {done.get('common', {})}; use another --results directory "
+                            "for another budget."
                         )
                     continue
                 workdir = os.path.join(args.workdir, f"{args.steps}", f"{dataset}-{variant}-{seed}")
@@ -218,7 +256,7 @@ def main(argv=None):
                     import shutil
 
                     shutil.rmtree(workdir)
-                record = run_one(dataset, variant, seed, args.steps, args.num, workdir)
+                record = run_one(dataset, variant, seed, args.steps, args.num, workdir, common)
                 _write_json(path, record)
                 print(json.dumps(record), flush=True)
     records = []
@@ -229,7 +267,7 @@ def main(argv=None):
     table = summarize(records)
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     _write_json(os.path.join(args.results, "summary.json"), {"command": command, "table": table})
-    text = markdown(table, args.steps)
+    text = markdown(table, args.steps, common)
     with open(os.path.join(args.results, "summary.md"), "w") as f:
         f.write(text + "\n")
     print(text)
