@@ -167,6 +167,26 @@ def summarize(records):
     return table
 
 
+def rankings(table):
+    """Per dataset, the variants ordered by mean FID at half and at the full budget.
+
+    The two orders agreeing is what "the ranking is stable at this budget"
+    means here; ``stable`` says whether they do.
+    """
+    by_dataset = {}
+    for name, row in table.items():
+        dataset, variant = name.split("/")
+        by_dataset.setdefault(dataset, {})[variant] = row
+    result = {}
+    for dataset, rows in by_dataset.items():
+        orders = {}
+        for key, metric in (("half", "fid_half_budget"), ("full", "fid")):
+            scored = [(row[metric]["mean"], v) for v, row in rows.items() if row[metric]]
+            orders[key] = [variant for _, variant in sorted(scored)]
+        result[dataset] = {**orders, "stable": orders["half"] == orders["full"]}
+    return result
+
+
 def _cell(stat, digits):
     if stat is None:
         return "-"
@@ -192,6 +212,13 @@ def markdown(table, steps, common=None):
             f"{_cell(row['recall'], 3)} | {_cell(row['content_sensitivity'], 2)} | "
             f"{_cell(row['locality_gain'], 2)} | {_cell(row['mi_bound'], 2)} | "
             f"{_cell(row['mi_ceiling'], 2)} | {_cell(row['train_seconds'], 0)} |"
+        )
+    lines.append("")
+    for dataset, order in rankings(table).items():
+        lines.append(
+            f"{dataset}, best to worst FID: at half the budget {', '.join(order['half'])}; "
+            f"at the full budget {', '.join(order['full'])} "
+            f"({'the same order' if order['stable'] else 'a different order'})."
         )
     return "\n".join(lines)
 
@@ -266,7 +293,7 @@ def main(argv=None):
                 records.append(json.load(f))
     table = summarize(records)
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    _write_json(os.path.join(args.results, "summary.json"), {"command": command, "table": table})
+    _write_json(os.path.join(args.results, "summary.json"), {"command": command, "table": table, "rankings": rankings(table)})
     text = markdown(table, args.steps, common)
     with open(os.path.join(args.results, "summary.md"), "w") as f:
         f.write(text + "\n")
