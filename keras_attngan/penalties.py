@@ -74,7 +74,7 @@ def wgan_gp(discriminator, real, fake, seed_generator):
         The scalar penalty.
     """
     alpha = _per_sample_uniform(real, seed_generator)
-    points = real + alpha * (ops.cast(fake, real.dtype) - real)
+    points = real + alpha * (fake - real)
     return ops.mean(ops.square(_gradient_norms(discriminator, points) - 1.0))
 
 
