@@ -37,6 +37,8 @@ _ARCHITECTURE_KEYS = (
     "model.mi_estimator",
     "model.mi_critic",
     "model.q_width",
+    # The step count is D's update count over d_steps.
+    "train.d_steps",
 )
 
 # Keys that change how a run is executed, logged or stopped, not what it

@@ -139,6 +139,8 @@ def test_run_defining_changes_need_the_flag(tmp_path):
     }
     with pytest.raises(ValueError, match="model.g_width"):  # shapes: never
         check_workdir_compatible(tiny_config(**{"model.g_width": 32}), workdir, allow_change=True)
+    with pytest.raises(ValueError, match="train.d_steps: 1 in the workdir, 2 now"):  # the step count
+        check_workdir_compatible(tiny_config(**{"train.d_steps": 2}), workdir, allow_change=True)
 
 
 def test_interrupted_checkpoint_writes_are_cleaned_up(tmp_path):
