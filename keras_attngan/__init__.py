@@ -16,6 +16,8 @@ _EXPORTS = {
     "LatentSpec": "keras_attngan.latent",
     "LOSSES": "keras_attngan.losses",
     "get_loss": "keras_attngan.losses",
+    "PENALTIES": "keras_attngan.penalties",
+    "get_penalty": "keras_attngan.penalties",
     "MASK_SOURCES": "keras_attngan.networks.discriminator",
     "Discriminator": "keras_attngan.networks.discriminator",
     "build_generator": "keras_attngan.networks.generator",

@@ -58,9 +58,20 @@ def default_config():
     config.train.steps_per_epoch = 250
     config.train.inner_steps = 1
     config.train.lambda_mi = 1.0
+    # Adversarial loss (keras_attngan.losses.LOSSES) and D's penalty
+    # (keras_attngan.penalties.PENALTIES): weight * penalty joins D's loss,
+    # computed every `penalty_every` D updates only and then times
+    # `penalty_every` (lazy regularization, as StyleGAN2 does for R1).
     config.train.loss = "non_saturating"
+    config.train.penalty = "none"
+    config.train.penalty_weight = 10.0
+    config.train.penalty_every = 1
+    # D updates per train step (compare_gan's disc_iters), each on its own
+    # data.batch_size real images: a step reads d_steps batches.
+    config.train.d_steps = 1
     config.train.g_learning_rate = 2e-4
     config.train.d_learning_rate = 2e-4
+    # Shared by both Adam optimizers.
     config.train.beta_1 = 0.5
     config.train.beta_2 = 0.999
     config.train.jit_compile = False
@@ -126,7 +137,7 @@ def validate_config(config):
     """
     # Imported here: config files import this module while `attngan train`
     # parses its flags, which should not wait for TensorFlow.
-    from keras_attngan import losses
+    from keras_attngan import losses, penalties
     from keras_attngan.data import parse_source
     from keras_attngan.distribute import STRATEGIES
     from keras_attngan.information import MI_ESTIMATORS, InfoNCE
@@ -187,6 +198,12 @@ def validate_config(config):
         )
     _check(train.loss in losses.LOSSES, "train.loss", train.loss, f"one of {sorted(losses.LOSSES)}")
     _check(
+        train.penalty in penalties.PENALTIES,
+        "train.penalty",
+        train.penalty,
+        f"one of {sorted(penalties.PENALTIES)}",
+    )
+    _check(
         train.dtype_policy in DTYPE_POLICIES,
         "train.dtype_policy",
         train.dtype_policy,
@@ -219,13 +236,13 @@ def validate_config(config):
         "in (0, 1) (the learning rates are multiplied by it at each rollback)",
     )
     _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
-    for key in ("lambda_mi",):
+    for key in ("lambda_mi", "penalty_weight"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     for key in ("g_learning_rate", "d_learning_rate"):
         _check(train[key] > 0, f"train.{key}", train[key], "a number > 0")
     for key in ("beta_1", "beta_2"):
         _check(0 <= train[key] < 1, f"train.{key}", train[key], "in [0, 1)")
-    for key in ("steps", "steps_per_epoch", "steps_per_execution"):
+    for key in ("steps", "steps_per_epoch", "steps_per_execution", "penalty_every", "d_steps"):
         _check(train[key] >= 1, f"train.{key}", train[key], "an integer >= 1")
     _check(
         train.steps % train.steps_per_epoch == 0,

@@ -37,6 +37,8 @@ _ARCHITECTURE_KEYS = (
     "model.mi_estimator",
     "model.mi_critic",
     "model.q_width",
+    # The step count is D's update count over d_steps.
+    "train.d_steps",
 )
 
 # Keys that change how a run is executed, logged or stopped, not what it
@@ -96,6 +98,11 @@ class Workdir:
         return os.path.join(self.root, "config_changes.jsonl")
 
 
+def stream_batch_size(config):
+    """Images per train step: `data.batch_size` for each of the `train.d_steps` D updates."""
+    return config.data.batch_size * config.train.d_steps
+
+
 def build_data(config, start_step=0):
     """Returns (batched dataset, `SourceData`) for `config.data`.
 
@@ -107,7 +114,7 @@ def build_data(config, start_step=0):
     return data_lib.make_dataset(
         config.data.source,
         image_size=config.data.image_size,
-        batch_size=config.data.batch_size,
+        batch_size=stream_batch_size(config),
         seed=config.seed,
         num_examples=config.data.num_examples,
         split=config.data.split,
@@ -126,7 +133,7 @@ def training_batches(config, source, start_step=0):
     per-replica tensors (keras #20329, open); the trainer reads no labels.
     """
     dataset = data_lib.batch_source(
-        source, config.data.batch_size, seed=config.seed, skip_batches=start_step
+        source, stream_batch_size(config), seed=config.seed, skip_batches=start_step
     )
     if config.train.strategy == "multi_worker":
         dataset = dataset.map(lambda batch: batch["images"])
@@ -232,6 +239,7 @@ def build_trainer(config):
                 latent_dim=model_cfg.latent_dim,
                 mi_estimator=mi_estimator,
                 inner_steps=train_cfg.inner_steps,
+                d_steps=train_cfg.d_steps,
                 lambda_mi=train_cfg.lambda_mi,
                 seed=config.seed,
             )
@@ -245,6 +253,9 @@ def build_trainer(config):
             d_optimizer=adam(train_cfg.d_learning_rate),
             g_optimizer=adam(train_cfg.g_learning_rate),
             loss=train_cfg.loss,
+            penalty=train_cfg.penalty,
+            penalty_weight=train_cfg.penalty_weight,
+            penalty_every=train_cfg.penalty_every,
             jit_compile=train_cfg.jit_compile,
             steps_per_execution=steps_per_execution(config),
         )
@@ -491,13 +502,20 @@ def write_config(config, workdir):
 
 
 def load_config(workdir):
-    """Reads the config a workdir was trained with."""
+    """Reads the config a workdir was trained with.
+
+    Keys added since it was written take their defaults, which are what the
+    run trained with (as `config_diff` assumes), so old runs still build.
+    """
     if not os.path.exists(workdir.config_file):
         raise FileNotFoundError(
             f"No config.json in {workdir.root!r}: is it a workdir written by `attngan train`?"
         )
     with open(workdir.config_file) as f:
-        return ml_collections.ConfigDict(json.load(f))
+        stored = json.load(f)
+    config = default_config()
+    config.update(stored)
+    return config
 
 
 def restore_trainer(config, workdir):

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_attngan import losses
+from keras_attngan import losses, penalties
 from keras_attngan.latent import LatentSpec
 from keras_attngan.masks import mask_statistics
 
@@ -44,6 +44,14 @@ def synthesize(generator, discriminator, latent, steps, training=False):
     if masks:
         outputs["masks"] = ops.stack(masks, axis=1)
     return outputs
+
+
+def _mean_stats(steps):
+    """Each statistic's mean over a list of per-update stat dicts."""
+    return {
+        name: ops.mean(ops.stack([ops.cast(step[name], "float32") for step in steps]))
+        for name in steps[0]
+    }
 
 
 def _replicas():
@@ -102,10 +110,16 @@ class AttnGAN(keras.Model):
        ``x_cur`` is the next iteration's mask, so the loop costs one D pass
        per iteration;
     3. takes one D step on the real batch and the inner loop's last fakes
-       (the same G parameters a D-first step would see).
+       (the same G parameters a D-first step would see), and with
+       ``d_steps > 1`` more D steps, each on fresh fakes from the updated G
+       (`synthesize`, K refinements) and its own slice of the real batch.
+       D's loss is the adversarial loss plus the weighted penalty.
 
-    Reported values (per step; G's are averaged over the K iterations):
-    ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``, and with a mask source
+    Reported values (per step; G's are averaged over the K iterations, D's
+    over the D updates): ``d_loss`` (adversarial), ``d_penalty`` (the term
+    added to it: weighted, and on a lazy schedule ``penalty_every`` times
+    larger every ``penalty_every`` D updates and 0 otherwise), ``g_loss``,
+    ``d_real``, ``d_fake``, and with a mask source
     the `keras_attngan.masks.mask_statistics` of the masks G received and
     ``mi_loss``, ``mi_bound``, ``mi_ceiling`` (nats per mask). The trackers
     average over steps until reset: `keras_attngan.callbacks.ScalarSummaries`
@@ -129,6 +143,10 @@ class AttnGAN(keras.Model):
         mi_estimator: a `keras_attngan.information.MIEstimator` (built);
             required when D has a mask source.
         inner_steps: K, generator updates per step (>= 1).
+        d_steps: discriminator updates per step (>= 1), compare_gan's
+            ``disc_iters``: each gets its own slice of the batch, so a step
+            takes ``d_steps`` times the D batch and G's inner loop runs on
+            the first slice's size.
         lambda_mi: weight of the mutual-information term in G's loss (>= 0).
         seed: seed of the model's `keras.random.SeedGenerator`.
     """
@@ -142,6 +160,7 @@ class AttnGAN(keras.Model):
         inner_steps=1,
         lambda_mi=1.0,
         seed=None,
+        d_steps=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -149,6 +168,11 @@ class AttnGAN(keras.Model):
             raise ValueError(
                 "`inner_steps` (K, the generator inner-loop length) should be an "
                 f"integer >= 1. Received: inner_steps={inner_steps!r}"
+            )
+        if not isinstance(d_steps, int) or d_steps < 1:
+            raise ValueError(
+                "`d_steps` (discriminator updates per step) should be an integer >= 1. "
+                f"Received: d_steps={d_steps!r}"
             )
         if lambda_mi < 0:
             raise ValueError(
@@ -165,11 +189,12 @@ class AttnGAN(keras.Model):
         self.mi_estimator = mi_estimator if self.uses_mask else None
         self.latent = LatentSpec(latent_dim)
         self.inner_steps = inner_steps
+        self.d_steps = d_steps
         self.lambda_mi = float(lambda_mi)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-        names = ["d_loss", "g_loss", "d_real", "d_fake"]
+        names = ["d_loss", "d_penalty", "g_loss", "d_real", "d_fake"]
         if self.uses_mask:
             names += ["mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"]
             names += ["mi_loss", "mi_bound", "mi_ceiling"]
@@ -191,19 +216,47 @@ class AttnGAN(keras.Model):
         """The variables the inner loop updates: G's, then the estimator's."""
         return list(self.generator.trainable_variables) + self.estimator_variables
 
-    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", **kwargs):
+    def compile(
+        self,
+        d_optimizer,
+        g_optimizer,
+        loss="non_saturating",
+        penalty="none",
+        penalty_weight=10.0,
+        penalty_every=1,
+        **kwargs,
+    ):
         """Configures training.
 
         Args:
             d_optimizer: optimizer of D; it is also `model.optimizer`, so its
-                `iterations` counts train steps (what Keras callbacks read).
+                `iterations` counts D updates (``d_steps`` per train step).
             g_optimizer: optimizer of G and Q (K updates per train step).
             loss: name of an adversarial loss in `keras_attngan.losses.LOSSES`.
+            penalty: name of a D penalty in `keras_attngan.penalties.PENALTIES`.
+            penalty_weight: its weight in D's loss (>= 0).
+            penalty_every: lazy regularization (Karras et al., 2020, "Analyzing
+                and improving the image quality of StyleGAN", section 3.1): the
+                penalty is computed at every `penalty_every`-th D update only,
+                times `penalty_every`, so its average weight is unchanged.
             **kwargs: passed to `keras.Model.compile` (`jit_compile`,
                 `steps_per_execution`, ...).
         """
+        if penalty_weight < 0:
+            raise ValueError(
+                f"`penalty_weight` should be >= 0. Received: penalty_weight={penalty_weight!r}"
+            )
+        if not isinstance(penalty_every, int) or penalty_every < 1:
+            raise ValueError(
+                "`penalty_every` should be an integer >= 1. "
+                f"Received: penalty_every={penalty_every!r}"
+            )
         self.loss_fn = losses.get_loss(loss)
         self.loss_name = loss
+        self.penalty_fn = penalties.get_penalty(penalty)
+        self.penalty_name = penalty
+        self.penalty_weight = float(penalty_weight)
+        self.penalty_every = penalty_every
         d_optimizer = keras.optimizers.get(d_optimizer)
         g_optimizer = keras.optimizers.get(g_optimizer)
         if d_optimizer is g_optimizer:
@@ -226,6 +279,9 @@ class AttnGAN(keras.Model):
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
             "loss": self.loss_name,
+            "penalty": self.penalty_name,
+            "penalty_weight": self.penalty_weight,
+            "penalty_every": self.penalty_every,
             "jit_compile": self.jit_compile,
             "steps_per_execution": self.steps_per_execution,
         }
@@ -235,14 +291,17 @@ class AttnGAN(keras.Model):
             d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
             loss=config["loss"],
+            penalty=config["penalty"],
+            penalty_weight=config["penalty_weight"],
+            penalty_every=config["penalty_every"],
             jit_compile=config["jit_compile"],
             steps_per_execution=config["steps_per_execution"],
         )
 
     @property
     def train_steps(self):
-        """Number of completed train steps (one D update each)."""
-        return self.d_optimizer.iterations
+        """Number of completed train steps (G's inner loop and `d_steps` D updates each)."""
+        return self.d_optimizer.iterations // self.d_steps
 
     def call(self, latent, training=False):
         """Synthesizes images from latent inputs with K mask refinements."""
@@ -257,8 +316,12 @@ class AttnGAN(keras.Model):
         steps = self.inner_steps if steps is None else steps
         return synthesize(self.generator, self.discriminator, latent, steps)
 
-    def _generator_inner_loop(self, latent, batch_size):
+    def _generator_inner_loop(self, real, latent):
         """Claims 1-5: K updates of G (and the estimator); returns the last fakes and stats.
+
+        `real` is the real batch the fakes are paired with; D's logits on it
+        reach the adversarial loss when its generator term reads them
+        (relativistic losses).
 
         The change ``dx = G(z, s) - G(z, s_prev)`` is differentiated through
         both of its terms, with G's current parameters: G's shared layers
@@ -268,6 +331,15 @@ class AttnGAN(keras.Model):
         D's first mask anyway, is that second term; each later iteration
         re-runs G on the previous mask (one more G pass per iteration).
         """
+        batch_size = ops.shape(real)[0]
+        # D is not updated in this loop, so one pass on the real batch serves
+        # every iteration; losses whose g_loss ignores the real logits get
+        # zeros in their place and skip the pass.
+        real_logits = None
+        if losses.needs_real_logits_for_g(self.loss_fn):
+            real_logits = ops.stop_gradient(
+                self.discriminator(real, training=True, return_attention=False)["logits"]
+            )
         if self.uses_mask:
             size = self.discriminator.image_size
             previous_mask = ops.ones((batch_size, size, size, 1))  # claim 3
@@ -291,7 +363,11 @@ class AttnGAN(keras.Model):
                 d_out = self.discriminator(
                     current, training=True, return_attention=self.uses_mask
                 )
-                g_loss = self.loss_fn(None, d_out["logits"]).g_loss
+                fake_logits = d_out["logits"]
+                g_loss = self.loss_fn(
+                    ops.zeros_like(fake_logits) if real_logits is None else real_logits,
+                    fake_logits,
+                ).g_loss
                 stats = {"g_loss": g_loss}
                 objective = g_loss
                 if self.uses_mask:
@@ -313,39 +389,61 @@ class AttnGAN(keras.Model):
                 previous_mask = mask
                 mask = ops.stop_gradient(d_out["attention"])
             iterations.append(stats)
-        stats = {
-            name: ops.mean(ops.stack([ops.cast(it[name], "float32") for it in iterations]))
-            for name in iterations[0]
-        }
-        return ops.stop_gradient(current), stats
+        return ops.stop_gradient(current), _mean_stats(iterations)
+
+    def _penalty(self, real, fake):
+        """The penalty term of D's loss: weighted, and on the lazy schedule of `penalty_every`.
+
+        `tf.cond` skips the penalty's D passes at the updates that do not
+        need it, under `tf.function` and XLA alike.
+        """
+
+        def term():
+            penalty = self.penalty_fn(self.discriminator, real, fake, self.seed_generator)
+            return self.penalty_weight * self.penalty_every * ops.cast(penalty, "float32")
+
+        due = ops.equal(self.d_optimizer.iterations % self.penalty_every, 0)
+        return tf.cond(due, term, lambda: ops.zeros((), "float32"))
 
     def _discriminator_step(self, real, fake):
-        """One D update on the real batch and the inner loop's fakes."""
+        """One D update on a real batch and as many fakes."""
         batch_size = ops.shape(real)[0]
+        fake = ops.cast(fake, real.dtype)
         # D has no batch statistics, so one call on both halves is exact and
         # cheaper than two.
-        images = ops.concatenate([real, ops.cast(fake, real.dtype)], axis=0)
+        images = ops.concatenate([real, fake], axis=0)
         with tf.GradientTape() as tape:
             logits = self.discriminator(images, training=True, return_attention=False)[
                 "logits"
             ]
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss
-            objective = scaled_loss(self.d_optimizer, d_loss)
+            penalty = self._penalty(real, fake)
+            objective = scaled_loss(self.d_optimizer, d_loss + penalty)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(objective, variables), variables)
         return {
             "d_loss": d_loss,
+            "d_penalty": penalty,
             "d_real": ops.mean(ops.sigmoid(real_logits)),
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
         }
 
     def train_step(self, data):
-        real = data["images"] if isinstance(data, dict) else data
-        batch_size = ops.shape(real)[0]
+        images = data["images"] if isinstance(data, dict) else data
+        # compare_gan's disc_iters: every D update gets real images of its own.
+        reals = ops.split(images, self.d_steps, axis=0)
+        batch_size = ops.shape(reals[0])[0]
         latent = replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
-        fake, stats = self._generator_inner_loop(latent, batch_size)
-        stats.update(self._discriminator_step(real, fake))
+        fake, stats = self._generator_inner_loop(reals[0], latent)
+        d_stats = [self._discriminator_step(reals[0], fake)]
+        for real in reals[1:]:
+            latent = replica_latent(self.latent, batch_size, self.seed_generator)
+            fake = synthesize(
+                self.generator, self.discriminator, latent, self.inner_steps, training=True
+            )["images"]
+            d_stats.append(self._discriminator_step(real, ops.stop_gradient(fake)))
+        stats.update(_mean_stats(d_stats))
         for name, tracker in self._trackers.items():
             tracker.update_state(stats[name])
         return {name: tracker.result() for name, tracker in self._trackers.items()}
@@ -362,6 +460,7 @@ class AttnGAN(keras.Model):
             ),
             latent_dim=self.latent.noise_dim,
             inner_steps=self.inner_steps,
+            d_steps=self.d_steps,
             lambda_mi=self.lambda_mi,
             seed=self.seed,
         )

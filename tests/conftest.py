@@ -28,7 +28,12 @@ def make_estimator(kind="infonce", **kwargs):
 
 
 def make_trainer(
-    mask_source="learned", inner_steps=2, lambda_mi=1.0, compile_kwargs=None, estimator="infonce"
+    mask_source="learned",
+    inner_steps=2,
+    lambda_mi=1.0,
+    compile_kwargs=None,
+    estimator="infonce",
+    d_steps=1,
 ):
     """A compiled 16x16 AttnGAN with tiny networks."""
     uses_mask = mask_source != "none"
@@ -42,6 +47,7 @@ def make_trainer(
         inner_steps=inner_steps,
         lambda_mi=lambda_mi,
         seed=0,
+        d_steps=d_steps,
     )
     model.compile(
         keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), **(compile_kwargs or {})

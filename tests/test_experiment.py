@@ -13,6 +13,7 @@ from keras_attngan.experiment import (
     checkpoint_manager,
     clean_checkpoint_staging,
     config_diff,
+    load_config,
     restore_trainer,
     stored_config,
     write_config,
@@ -31,6 +32,39 @@ def test_fit_on_each_built_in_source(source, channels):
     history = model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)
     assert np.isfinite(history.history["g_loss"][-1])
     assert model.generator.output.shape[-1] == channels
+
+
+def test_training_options_reach_the_trainer_and_the_data():
+    options = {
+        "train.loss": "relativistic_average",
+        "train.penalty": "r1",
+        "train.penalty_weight": 0.5,
+        "train.penalty_every": 4,
+        "train.d_steps": 2,
+        "model.mask_source": "none",
+    }
+    config = tiny_config(**options)
+    dataset, data = build_data(config)
+    config.data.channels = data.channels
+    model = build_trainer(config)
+    assert (model.loss_name, model.penalty_name, model.penalty_weight) == ("relativistic_average", "r1", 0.5)
+    assert (model.penalty_every, model.d_steps) == (4, 2)
+    # Every D update gets data.batch_size real images of its own.
+    assert next(iter(dataset))["images"].shape[0] == 2 * config.data.batch_size
+    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)
+    assert int(model.train_steps) == 2 and int(model.d_optimizer.iterations) == 4
+
+
+def test_configs_written_before_a_key_existed_load_with_its_default(tmp_path):
+    workdir = Workdir(str(tmp_path))
+    write_config(tiny_config(**{"train.loss": "hinge"}), workdir)
+    with open(workdir.config_file) as f:
+        stored = json.load(f)
+    del stored["train"]["penalty"], stored["train"]["d_steps"]
+    with open(workdir.config_file, "w") as f:
+        json.dump(stored, f)
+    config = load_config(workdir)
+    assert (config.train.loss, config.train.penalty, config.train.d_steps) == ("hinge", "none", 1)
 
 
 def test_mixed_precision_policy_is_scoped_to_the_networks():
@@ -105,6 +139,8 @@ def test_run_defining_changes_need_the_flag(tmp_path):
     }
     with pytest.raises(ValueError, match="model.g_width"):  # shapes: never
         check_workdir_compatible(tiny_config(**{"model.g_width": 32}), workdir, allow_change=True)
+    with pytest.raises(ValueError, match="train.d_steps: 1 in the workdir, 2 now"):  # the step count
+        check_workdir_compatible(tiny_config(**{"train.d_steps": 2}), workdir, allow_change=True)
 
 
 def test_interrupted_checkpoint_writes_are_cleaned_up(tmp_path):

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_estimator, make_trainer, real_dataset
 
+from keras_attngan import losses, penalties
 from keras_attngan.gan import AttnGAN
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
@@ -85,7 +86,7 @@ def test_generator_step_updates_g_and_the_estimator_but_not_d(estimator):
     # The mask modulation starts at zero, so the first inner loop's masks
     # change nothing (dx = 0, no MI gradient yet); the second one's do.
     for _ in range(2):
-        model._generator_inner_loop(model.latent.sample(4, model.seed_generator), 4)
+        model._generator_inner_loop(_batch()["images"], model.latent.sample(4, model.seed_generator))
     assert not any(_changed(d_before, model.discriminator.trainable_variables))
     assert all(_changed(g_before, model.generator.trainable_variables))
     assert q_before and all(_changed(q_before, model.estimator_variables))
@@ -109,7 +110,8 @@ def _generator_gradients(model, latent, with_mi):
         previous = model.generator({**latent, "mask": tf.ones((4, size, size, 1))}, training=True)
         mask = tf.stop_gradient(model.discriminator(previous, training=True)["attention"])
         current = model.generator({**latent, "mask": mask}, training=True)
-        loss = model.loss_fn(None, model.discriminator(current)["logits"]).g_loss
+        fake_logits = model.discriminator(current)["logits"]
+        loss = model.loss_fn(tf.zeros_like(fake_logits), fake_logits).g_loss
         if with_mi:
             loss += model.lambda_mi * model.mi_estimator(mask, current - previous).loss
     return tape.gradient(loss, variables)
@@ -129,7 +131,7 @@ def test_lambda_mi_decides_whether_the_mi_gradient_reaches_g(lambda_mi):
     expected = _generator_gradients(model, latent, with_mi=lambda_mi > 0)
     adversarial_only = _generator_gradients(model, latent, with_mi=False)
     before = _snapshot(model.generator.trainable_variables)
-    model._generator_inner_loop(latent, 4)
+    model._generator_inner_loop(_batch()["images"], latent)
     updates = [b - v.numpy() for b, v in zip(before, model.generator.trainable_variables)]
     for update, gradient in zip(updates, expected):
         np.testing.assert_allclose(update, gradient, rtol=1e-3, atol=1e-5)
@@ -171,7 +173,7 @@ def test_fit(source, jit):
     model = make_trainer(source, compile_kwargs={"jit_compile": jit, "steps_per_execution": 2})
     assert model.jit_compile is jit
     history = model.fit(real_dataset(), steps_per_epoch=4, epochs=1, verbose=0)
-    expected = {"d_loss", "g_loss", "d_real", "d_fake"}
+    expected = {"d_loss", "d_penalty", "g_loss", "d_real", "d_fake"}
     if source != "none":
         expected |= {"mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"}
         expected |= {"mi_bound", "mi_ceiling", "mi_loss"}
@@ -192,19 +194,26 @@ def test_training_is_reproducible_from_the_seed():
 
 
 def test_save_load_round_trip_of_the_trainer(tmp_path):
-    model = make_trainer()
-    model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)
+    options = {"loss": "hinge", "penalty": "r1", "penalty_weight": 5.0, "penalty_every": 2}
+    model = make_trainer(d_steps=2, compile_kwargs=options)
+    model.fit(real_dataset(8), steps_per_epoch=2, epochs=1, verbose=0)
     path = str(tmp_path / "trainer.keras")
     model.save(path)
     restored = keras.models.load_model(path)
     assert isinstance(restored, AttnGAN)
-    assert (restored.inner_steps, restored.lambda_mi, restored.loss_name) == (2, 1.0, "non_saturating")
+    assert (restored.inner_steps, restored.lambda_mi, restored.d_steps) == (2, 1.0, 2)
+    assert (
+        restored.loss_name,
+        restored.penalty_name,
+        restored.penalty_weight,
+        restored.penalty_every,
+    ) == ("hinge", "r1", 5.0, 2)
     for a, b in zip(model.weights, restored.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(restored.train_steps) == 2
     z = {"z": tf.random.normal((3, LATENT), seed=1)}
     np.testing.assert_allclose(restored(z), model(z), atol=1e-6)
-    restored.fit(real_dataset(), steps_per_epoch=1, epochs=1, verbose=0)
+    restored.fit(real_dataset(8), steps_per_epoch=1, epochs=1, verbose=0)
     assert int(restored.train_steps) == 3
 
 
@@ -243,3 +252,98 @@ def test_bad_compile_arguments():
     shared = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="two optimizer instances"):
         model.compile(shared, shared)
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "relativistic_average"])
+def test_generator_step_reads_the_real_batch_only_when_the_loss_does(loss):
+    latent = {"z": tf.random.normal((4, LATENT), seed=1)}
+    updates = []
+    for real in (_batch()["images"], -_batch()["images"]):
+        keras.utils.set_random_seed(0)
+        model = make_trainer("none", inner_steps=1, compile_kwargs={"loss": loss})
+        before = _snapshot(model.generator.trainable_variables)
+        model._generator_inner_loop(real, latent)
+        updates.append([b - v.numpy() for b, v in zip(before, model.generator.trainable_variables)])
+    same = all(np.array_equal(a, b) for a, b in zip(*updates))
+    assert same is not losses.needs_real_logits_for_g(losses.LOSSES[loss])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_lazy_penalty_every_n_d_updates_scaled_by_n(jit):
+    options = {"penalty": "r1", "penalty_weight": 2.0, "penalty_every": 3}
+    model = make_trainer("none", compile_kwargs=options)
+    real = _batch()["images"]
+    fake = model.generator({"z": tf.random.normal((4, LATENT), seed=1)})
+    r1 = float(penalties.r1(model.discriminator, real, fake, None))
+    penalty = tf.function(model._penalty, jit_compile=True) if jit else model._penalty
+    for iteration, expected in [(0, 2.0 * 3 * r1), (1, 0.0), (2, 0.0), (3, 2.0 * 3 * r1)]:
+        model.d_optimizer.iterations.assign(iteration)
+        np.testing.assert_allclose(float(penalty(real, fake)), expected, rtol=1e-5)
+
+
+def test_d_steps_updates_d_on_its_own_slices_of_the_batch():
+    d_batches = []
+
+    class RecordingDiscriminator(Discriminator):
+        def call(self, images, training=None, return_attention=True):
+            d_batches.append(np.asarray(images))
+            return super().call(images, training, return_attention)
+
+    model = AttnGAN(
+        build_generator(LATENT, SIZE, CHANNELS, width=4, use_mask=False),
+        RecordingDiscriminator(SIZE, CHANNELS, width=4, attention="none"),
+        LATENT,
+        d_steps=3,
+        seed=0,
+    )
+    model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    images = _batch(6)["images"]
+    model.train_step({"images": images})
+    assert int(model.d_optimizer.iterations) == 3 and int(model.train_steps) == 1
+    assert int(model.g_optimizer.iterations) == 1
+    # The G step's D call on its 2 fakes, then each D update's [real; fake] call.
+    d_steps = [batch for batch in d_batches if batch.shape[0] == 4]
+    assert [batch.shape[0] for batch in d_batches] == [2, 4, 4, 4]
+    for index, batch in enumerate(d_steps):
+        np.testing.assert_array_equal(batch[:2], images[2 * index : 2 * index + 2])
+    # Fresh fakes for every D update.
+    assert not np.array_equal(d_steps[0][2:], d_steps[1][2:])
+
+
+@pytest.mark.parametrize("penalty", sorted(penalties.PENALTIES))
+@pytest.mark.parametrize("loss", sorted(losses.LOSSES))
+def test_one_step_of_every_loss_and_penalty(loss, penalty):
+    model = make_trainer("none", compile_kwargs={"loss": loss, "penalty": penalty})
+    # Not the biases: at the first step the hinge loss's pull on the head's
+    # bias from the reals cancels the fakes' exactly.
+    kernels = [v for v in model.discriminator.trainable_variables if v.name == "kernel"]
+    before = _snapshot(kernels)
+    logs = model.train_step(_batch())
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    assert (float(logs["d_penalty"]) > 0) is (penalty != "none")
+    assert all(_changed(before, kernels))
+
+
+def test_d_steps_with_a_mask_source_and_a_relativistic_loss():
+    options = {"loss": "relativistic_average", "penalty": "wgan_gp", "penalty_every": 2}
+    model = make_trainer(d_steps=2, compile_kwargs=options)
+    logs = model.train_step(_batch(8))
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    assert int(model.d_optimizer.iterations) == 2 and int(model.g_optimizer.iterations) == 2
+
+
+def test_relativistic_loss_lazy_penalty_and_d_steps_under_xla():
+    model = make_trainer(
+        "none",
+        d_steps=2,
+        compile_kwargs={
+            "loss": "relativistic_average",
+            "penalty": "wgan_gp",
+            "penalty_every": 2,
+            "jit_compile": True,
+            "steps_per_execution": 2,
+        },
+    )
+    history = model.fit(real_dataset(8), steps_per_epoch=2, epochs=1, verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+    assert int(model.train_steps) == 2 and int(model.d_optimizer.iterations) == 4
