@@ -16,7 +16,7 @@ _EXPORTS = {
     "LatentSpec": "keras_attngan.latent",
     "LOSSES": "keras_attngan.losses",
     "get_loss": "keras_attngan.losses",
-    "MASK_SOURCES": "keras_attngan.networks.discriminator",
+    "MASK_SOURCES": "keras_attngan.mask_sources",
     "Discriminator": "keras_attngan.networks.discriminator",
     "build_generator": "keras_attngan.networks.generator",
     "MaskModulation": "keras_attngan.networks.layers",
