@@ -231,7 +231,7 @@ def build_trainer(config):
             model = AttnGAN(
                 generator,
                 discriminator,
-                latent_dim=model_cfg.latent_dim,
+                LatentSpec(model_cfg.latent_dim),
                 mi_estimator=mi_estimator,
                 inner_steps=train_cfg.inner_steps,
                 lambda_mi=train_cfg.lambda_mi,
