@@ -6,7 +6,7 @@
 
 Every run trains one variant of `configs/{dataset}_attn.py` from scratch with
 `keras_attngan.training.train` under one step budget, then scores its export
-with `keras_attngan.metrics.evaluate` (domain-classifier FID and KID,
+with `keras_attngan.evaluation.evaluate` (domain-classifier FID and KID,
 precision and recall on `--num` generated and real images, and for models
 with a mask the mask-usage metrics). FID is also logged at half the budget
 (`log.eval_every`), so the table shows whether the ranking is stable between
