@@ -309,14 +309,14 @@ class AttnGAN(keras.Model):
         # gradients under XLA fails (tensorflow#39060) and K is small.
         for iteration in range(self.inner_steps):
             with tf.GradientTape(persistent=bool(q_variables)) as tape:
-                if self.uses_mask and iteration == 0:
-                    # Claim 1: the first mask is the one D gives the uniform-mask output.
-                    previous, outputs = mask_step(
-                        self.generator, self.discriminator, latent, previous_mask, True
-                    )
-                    mask = ops.stop_gradient(outputs["attention"])
-                elif self.uses_mask:
-                    previous = generate(self.generator, latent, previous_mask, True)
+                if self.uses_mask:
+                    if iteration == 0:  # claim 1: the mask D gives the uniform-mask output
+                        previous, outputs = mask_step(
+                            self.generator, self.discriminator, latent, previous_mask, True
+                        )
+                        mask = ops.stop_gradient(outputs["attention"])
+                    else:
+                        previous = generate(self.generator, latent, previous_mask, True)
                 current, d_out = mask_step(self.generator, self.discriminator, latent, mask, True)
                 g_loss = self.loss_fn(None, d_out["logits"]).g_loss
                 stats = {"g_loss": g_loss}

@@ -51,6 +51,3 @@ class LatentSpec:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-    def __repr__(self):
-        return f"LatentSpec(noise_dim={self.noise_dim})"
