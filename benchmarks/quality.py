@@ -6,7 +6,7 @@
 
 Every run trains one variant of `configs/{dataset}_attn.py` from scratch with
 `keras_attngan.training.train` under one step budget, then scores its export
-with `keras_attngan.metrics.evaluate` (domain-classifier FID and KID,
+with `keras_attngan.evaluation.evaluate` (domain-classifier FID and KID,
 precision and recall on `--num` generated and real images, and for models
 with a mask the mask-usage metrics). FID is also logged at half the budget
 (`log.eval_every`), so the table shows whether the ranking is stable between
@@ -91,7 +91,9 @@ def run_one(dataset, variant, seed, steps, num, workdir, common=None):
     variant's own.
     """
     from keras_attngan.config import validate_config
-    from keras_attngan.metrics.evaluate import evaluate, scalars
+    from keras_attngan.evaluation import evaluate
+    from keras_attngan.mask_sources import MASK_SOURCES
+    from keras_attngan.metrics.evaluate import scalars
     from keras_attngan.training import train
 
     config = _config(dataset, variant, seed, steps, common)
@@ -100,7 +102,7 @@ def run_one(dataset, variant, seed, steps, num, workdir, common=None):
     run_dir, export_path = train(config, workdir)
     train_seconds = time.perf_counter() - start
     metrics = ["fid", "kid", "pr"]
-    if config.model.mask_source != "none":
+    if MASK_SOURCES[config.model.mask_source].uses_mask:
         metrics.append("mask_usage")
     # The same real images (data seed 0) for every training seed.
     result = evaluate(export_path, metrics=metrics, num=num, data_seed=0)

@@ -18,7 +18,7 @@ _EXPORTS = {
     "get_loss": "keras_attngan.losses",
     "PENALTIES": "keras_attngan.penalties",
     "get_penalty": "keras_attngan.penalties",
-    "MASK_SOURCES": "keras_attngan.networks.discriminator",
+    "MASK_SOURCES": "keras_attngan.mask_sources",
     "Discriminator": "keras_attngan.networks.discriminator",
     "build_generator": "keras_attngan.networks.generator",
     "MaskModulation": "keras_attngan.networks.layers",

@@ -313,7 +313,7 @@ class Evaluation(_EveryNSteps):
 
     Every `every` train steps (and at the end) it synthesizes `num` images
     from fixed seeded noise with the in-memory model, computes `metrics`
-    against the real images with `keras_attngan.metrics.evaluate.compute_metrics`
+    against the real images with `keras_attngan.metrics.compute_metrics`
     (the code behind `attngan evaluate`), and writes each number as a scalar
     at the global train step (`model.train_steps`), so resumed runs continue
     the curves. The real statistics are computed once, when training begins.
@@ -350,11 +350,13 @@ class Evaluation(_EveryNSteps):
         options=None,
     ):
         # Imported here: the metrics (scipy, extractors) load only when used.
+        from keras_attngan.evaluation import subject_from_model
         from keras_attngan.metrics import evaluate as evaluate_lib
         from keras_attngan.metrics import real_data
 
         super().__init__(every)
         self._evaluate = evaluate_lib
+        self._subject_from_model = subject_from_model
         self.metrics = evaluate_lib.parse_metrics(metrics)
         self.options = options or evaluate_lib.MetricOptions()
         real_images = np.asarray(real_images)
@@ -393,7 +395,7 @@ class Evaluation(_EveryNSteps):
 
     def run(self, step, logs):
         values = self._evaluate.compute_metrics(
-            self._evaluate.subject_from_model(self.model),
+            self._subject_from_model(self.model),
             self._reference,
             self.extractor,
             self.metrics,

@@ -141,7 +141,7 @@ def validate_config(config):
     from keras_attngan.data import parse_source
     from keras_attngan.distribute import STRATEGIES
     from keras_attngan.information import MI_ESTIMATORS, InfoNCE
-    from keras_attngan.networks.discriminator import MASK_NORMALIZATIONS, MASK_SOURCES
+    from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
     from keras_attngan.networks.generator import num_stages
 
     data, model, train, log = config.data, config.model, config.train, config.log
@@ -188,7 +188,7 @@ def validate_config(config):
         f"an integer >= 1 that divides data.image_size={data.image_size}",
     )
     _check(model.mi_levels >= 2, "model.mi_levels", model.mi_levels, "an integer >= 2")
-    if model.mask_source != "none":
+    if MASK_SOURCES[model.mask_source].uses_mask:
         needed = MI_ESTIMATORS[model.mi_estimator].min_batch_size
         _check(
             data.batch_size >= needed,

@@ -22,6 +22,8 @@ from keras_attngan import distribute
 from keras_attngan.config import default_config, validate_config
 from keras_attngan.gan import AttnGAN
 from keras_attngan.information import MI_ESTIMATORS, build_mi_estimator
+from keras_attngan.latent import LatentSpec
+from keras_attngan.mask_sources import MASK_SOURCES
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 
@@ -215,7 +217,7 @@ def build_trainer(config):
             f"train`). Received: data.channels={channels!r}"
         )
     size = config.data.image_size
-    uses_mask = model_cfg.mask_source != "none"
+    uses_mask = MASK_SOURCES[model_cfg.mask_source].uses_mask
     set_determinism(config)
     strategy = distribute.get_strategy(train_cfg.strategy)
     with strategy.scope():
@@ -236,7 +238,7 @@ def build_trainer(config):
             model = AttnGAN(
                 generator,
                 discriminator,
-                latent_dim=model_cfg.latent_dim,
+                LatentSpec(model_cfg.latent_dim),
                 mi_estimator=mi_estimator,
                 inner_steps=train_cfg.inner_steps,
                 d_steps=train_cfg.d_steps,

@@ -9,6 +9,31 @@ from keras_attngan.latent import LatentSpec
 from keras_attngan.masks import mask_statistics
 
 
+def uniform_mask(batch_size, size):
+    """The mask that weights all parts equally, where the recurrence starts (claim 3)."""
+    return ops.ones((batch_size, size, size, 1))
+
+
+def generate(generator, latent, mask, training=False):
+    """``x = G(z, s)``, or ``G(z)`` without a mask source (`mask` None)."""
+    return generator(latent if mask is None else {**latent, "mask": mask}, training=training)
+
+
+def mask_step(generator, discriminator, latent, mask, training=False):
+    """One step of the recurrence: ``x = G(z, s)`` and D's outputs on x.
+
+    D's attention on x is the next step's mask (claim 1), so a step costs one
+    G pass and one D pass, and the train step reads the same D outputs for
+    G's adversarial loss. Without a mask source (`mask` None) D returns no
+    attention.
+
+    Returns:
+        (x, D's outputs on x).
+    """
+    images = generate(generator, latent, mask, training)
+    return images, discriminator(images, training=training, return_attention=mask is not None)
+
+
 def synthesize(generator, discriminator, latent, steps, training=False):
     """Synthesizes images the way the inner loop trains G to (seed 000, claim 14).
 
@@ -28,18 +53,19 @@ def synthesize(generator, discriminator, latent, steps, training=False):
         "trajectory": [B, K + 1, S, S, C] (x_0..x_K)}``; without a mask
         source, masks and trajectory hold only what exists (no masks).
     """
-    if discriminator.attention == "none":
-        images = generator(latent, training=training)
+    if not discriminator.mask_source.uses_mask:
+        images = generate(generator, latent, None, training)
         return {"images": images, "trajectory": images[:, None]}
-    z = latent["z"]
-    mask = ops.ones((ops.shape(z)[0], discriminator.image_size, discriminator.image_size, 1))
-    images = generator({**latent, "mask": mask}, training=training)
-    masks, trajectory = [], [images]
+    mask = uniform_mask(ops.shape(latent["z"])[0], discriminator.image_size)
+    masks, trajectory = [], []
     for _ in range(steps):
-        mask = discriminator(images, training=training)["attention"]
-        images = generator({**latent, "mask": mask}, training=training)
+        images, outputs = mask_step(generator, discriminator, latent, mask, training)
+        mask = outputs["attention"]
         masks.append(mask)
         trajectory.append(images)
+    # x_K: D's verdict on the last image is not needed.
+    images = generate(generator, latent, mask, training)
+    trajectory.append(images)
     outputs = {"images": images, "trajectory": ops.stack(trajectory, axis=1)}
     if masks:
         outputs["masks"] = ops.stack(masks, axis=1)
@@ -139,7 +165,7 @@ class AttnGAN(keras.Model):
             when D's attention is ``none``).
         discriminator: a `Discriminator` (returns a dict with ``logits`` and
             ``attention``).
-        latent_dim: size of z.
+        latent: the `LatentSpec` G's latent inputs are sampled from.
         mi_estimator: a `keras_attngan.information.MIEstimator` (built);
             required when D has a mask source.
         inner_steps: K, generator updates per step (>= 1).
@@ -155,7 +181,7 @@ class AttnGAN(keras.Model):
         self,
         generator,
         discriminator,
-        latent_dim,
+        latent,
         mi_estimator=None,
         inner_steps=1,
         lambda_mi=1.0,
@@ -164,6 +190,11 @@ class AttnGAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(latent, LatentSpec):
+            raise ValueError(
+                "`latent` should be a `keras_attngan.LatentSpec`, e.g. LatentSpec(noise_dim). "
+                f"Received: latent={latent!r}"
+            )
         if not isinstance(inner_steps, int) or inner_steps < 1:
             raise ValueError(
                 "`inner_steps` (K, the generator inner-loop length) should be an "
@@ -178,7 +209,7 @@ class AttnGAN(keras.Model):
             raise ValueError(
                 f"`lambda_mi` should be >= 0. Received: lambda_mi={lambda_mi!r}"
             )
-        self.uses_mask = discriminator.attention != "none"
+        self.uses_mask = discriminator.mask_source.uses_mask
         if self.uses_mask and mi_estimator is None:
             raise ValueError(
                 "`mi_estimator` is required when the discriminator has a mask source. "
@@ -187,7 +218,7 @@ class AttnGAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.mi_estimator = mi_estimator if self.uses_mask else None
-        self.latent = LatentSpec(latent_dim)
+        self.latent = latent
         self.inner_steps = inner_steps
         self.d_steps = d_steps
         self.lambda_mi = float(lambda_mi)
@@ -341,28 +372,24 @@ class AttnGAN(keras.Model):
                 self.discriminator(real, training=True, return_attention=False)["logits"]
             )
         if self.uses_mask:
-            size = self.discriminator.image_size
-            previous_mask = ops.ones((batch_size, size, size, 1))  # claim 3
-            mask = None
+            previous_mask = uniform_mask(batch_size, self.discriminator.image_size)  # claim 3
+        mask = None
         g_variables = list(self.generator.trainable_variables)
         q_variables = self.estimator_variables
         iterations = []
         # A Python loop, unrolled when traced: a tf.while_loop carrying
         # gradients under XLA fails (tensorflow#39060) and K is small.
-        for _ in range(self.inner_steps):
+        for iteration in range(self.inner_steps):
             with tf.GradientTape(persistent=bool(q_variables)) as tape:
                 if self.uses_mask:
-                    previous = self.generator({**latent, "mask": previous_mask}, training=True)
-                    if mask is None:  # claim 1: the mask D gives the previous output
-                        mask = ops.stop_gradient(
-                            self.discriminator(previous, training=True)["attention"]
+                    if iteration == 0:  # claim 1: the mask D gives the uniform-mask output
+                        previous, outputs = mask_step(
+                            self.generator, self.discriminator, latent, previous_mask, True
                         )
-                    current = self.generator({**latent, "mask": mask}, training=True)
-                else:
-                    current = self.generator(latent, training=True)
-                d_out = self.discriminator(
-                    current, training=True, return_attention=self.uses_mask
-                )
+                        mask = ops.stop_gradient(outputs["attention"])
+                    else:
+                        previous = generate(self.generator, latent, previous_mask, True)
+                current, d_out = mask_step(self.generator, self.discriminator, latent, mask, True)
                 fake_logits = d_out["logits"]
                 g_loss = self.loss_fn(
                     ops.zeros_like(fake_logits) if real_logits is None else real_logits,
@@ -458,7 +485,7 @@ class AttnGAN(keras.Model):
                 if self.mi_estimator is not None
                 else None
             ),
-            latent_dim=self.latent.noise_dim,
+            latent=keras.saving.serialize_keras_object(self.latent),
             inner_steps=self.inner_steps,
             d_steps=self.d_steps,
             lambda_mi=self.lambda_mi,
@@ -469,7 +496,10 @@ class AttnGAN(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("generator", "discriminator", "mi_estimator"):
+        for key in ("generator", "discriminator", "mi_estimator", "latent"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
+        # Trainers saved before the latent spec was injected stored its size only.
+        if "latent_dim" in config:
+            config["latent"] = LatentSpec(config.pop("latent_dim"))
         return cls(**config)

@@ -1,8 +1,19 @@
 """The latent space: what G's inputs other than the mask are sampled from."""
 
 import keras
+import numpy as np
 
 
+def noise(num, latent_dim, seed):
+    """The seeded z of `attngan synthesize` and `attngan evaluate`: float32 ``[num, latent_dim]``.
+
+    NumPy, outside the graph, so that a seed names the same images in every
+    process and for every exported format.
+    """
+    return np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="keras_attngan")
 class LatentSpec:
     """Describes and samples G's latent inputs.
 
@@ -36,3 +47,7 @@ class LatentSpec:
 
     def get_config(self):
         return {"noise_dim": self.noise_dim}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -16,13 +16,9 @@ import tensorflow as tf
 from keras_attngan import finite, serving
 from keras_attngan import images as images_lib
 from keras_attngan import paths as paths_lib
+from keras_attngan.latent import noise
 
 FORMATS = ("png", "npz", "tfrecord")
-
-
-def noise(num, latent_dim, seed):
-    """The seeded z of `generate` (and of `attngan evaluate`): float32 ``[num, latent_dim]``."""
-    return np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
 
 
 def generate(model_path, num, seed=0, batch_size=64):

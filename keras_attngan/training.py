@@ -25,6 +25,7 @@ from keras_attngan.experiment import (
     training_batches,
     write_config,
 )
+from keras_attngan.mask_sources import MASK_SOURCES
 
 
 def evaluation_callback(config, workdir, source):
@@ -61,7 +62,7 @@ def make_callbacks(config, workdir, manager, source):
         ),
         callbacks.CheckpointSaver(manager, log.checkpoint_every),
     ]
-    if config.model.mask_source != "none":
+    if MASK_SOURCES[config.model.mask_source].uses_mask:
         result.insert(
             2,
             callbacks.MaskUsage(

@@ -10,6 +10,8 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_attngan.gan import AttnGAN  # noqa: E402
+from keras_attngan.latent import LatentSpec  # noqa: E402
+from keras_attngan.mask_sources import MASK_SOURCES  # noqa: E402
 from keras_attngan.networks.discriminator import Discriminator  # noqa: E402
 from keras_attngan.networks.generator import build_generator  # noqa: E402
 from keras_attngan.information import build_mi_estimator  # noqa: E402
@@ -36,13 +38,13 @@ def make_trainer(
     d_steps=1,
 ):
     """A compiled 16x16 AttnGAN with tiny networks."""
-    uses_mask = mask_source != "none"
+    uses_mask = MASK_SOURCES[mask_source].uses_mask
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=mask_source)
     model = AttnGAN(
         generator,
         discriminator,
-        LATENT,
+        LatentSpec(LATENT),
         make_estimator(estimator) if uses_mask else None,
         inner_steps=inner_steps,
         lambda_mi=lambda_mi,

@@ -13,8 +13,9 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from keras_attngan import synthesis
 from keras_attngan.cli import docs
+from keras_attngan.evaluation import EXTRACTORS
 from keras_attngan.experiment import Workdir, build_data, restore_trainer
-from keras_attngan.metrics.evaluate import EXTRACTORS, METRICS
+from keras_attngan.metrics import METRICS
 from keras_attngan.training import describe, export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

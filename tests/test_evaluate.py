@@ -13,7 +13,7 @@ from tensorboard.backend.event_processing import event_accumulator
 
 from keras_attngan import callbacks, serving
 from keras_attngan.metrics import KerasExtractor, MetricOptions, mask_faithfulness
-from keras_attngan.metrics.evaluate import evaluate
+from keras_attngan.evaluation import evaluate
 from keras_attngan.training import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

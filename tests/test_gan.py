@@ -6,6 +6,7 @@ from conftest import CHANNELS, LATENT, SIZE, make_estimator, make_trainer, real_
 
 from keras_attngan import losses, penalties
 from keras_attngan.gan import AttnGAN
+from keras_attngan.latent import LatentSpec
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 from keras_attngan.networks.layers import MaskModulation
@@ -46,7 +47,7 @@ def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_st
     model = AttnGAN(
         RecordingGenerator(build_generator(LATENT, SIZE, CHANNELS, width=8)),
         RecordingDiscriminator(SIZE, CHANNELS, width=8),
-        LATENT,
+        LatentSpec(LATENT),
         make_estimator(),
         inner_steps=inner_steps,
         seed=3,
@@ -208,6 +209,7 @@ def test_save_load_round_trip_of_the_trainer(tmp_path):
         restored.penalty_weight,
         restored.penalty_every,
     ) == ("hinge", "r1", 5.0, 2)
+    assert isinstance(restored.latent, LatentSpec) and restored.latent.noise_dim == LATENT
     for a, b in zip(model.weights, restored.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(restored.train_steps) == 2
@@ -215,6 +217,13 @@ def test_save_load_round_trip_of_the_trainer(tmp_path):
     np.testing.assert_allclose(restored(z), model(z), atol=1e-6)
     restored.fit(real_dataset(8), steps_per_epoch=1, epochs=1, verbose=0)
     assert int(restored.train_steps) == 3
+
+
+def test_a_config_saved_with_latent_dim_still_loads():
+    config = make_trainer().get_config()
+    assert config.pop("latent")["config"] == {"noise_dim": LATENT}
+    restored = AttnGAN.from_config({**config, "latent_dim": LATENT})
+    assert restored.latent.noise_dim == LATENT
 
 
 def test_synthesize_returns_the_refinement_trajectory():
@@ -231,13 +240,14 @@ def test_synthesize_returns_the_refinement_trajectory():
         ({"inner_steps": 0}, "inner_steps.*Received: inner_steps=0"),
         ({"lambda_mi": -1.0}, "lambda_mi.*Received: lambda_mi=-1.0"),
         ({"mi_estimator": None}, "mi_estimator"),
+        ({"latent": LATENT}, "latent.*LatentSpec.*Received: latent=8"),
     ],
 )
 def test_bad_trainer_arguments(kwargs, match):
     arguments = dict(
         generator=build_generator(LATENT, SIZE, CHANNELS, width=8),
         discriminator=Discriminator(SIZE, CHANNELS, width=8),
-        latent_dim=LATENT,
+        latent=LatentSpec(LATENT),
         mi_estimator=make_estimator(),
     )
     arguments.update(kwargs)
@@ -292,7 +302,7 @@ def test_d_steps_updates_d_on_its_own_slices_of_the_batch():
     model = AttnGAN(
         build_generator(LATENT, SIZE, CHANNELS, width=4, use_mask=False),
         RecordingDiscriminator(SIZE, CHANNELS, width=4, attention="none"),
-        LATENT,
+        LatentSpec(LATENT),
         d_steps=3,
         seed=0,
     )

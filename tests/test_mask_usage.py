@@ -100,7 +100,8 @@ def test_mask_usage_callback_writes_scalars(tmp_path):
 
 
 def test_mask_usage_of_a_model_without_a_mask_is_refused_before_any_work():
-    from keras_attngan.metrics.evaluate import check_mask_usage, subject_from_model
+    from keras_attngan.evaluation import subject_from_model
+    from keras_attngan.metrics.evaluate import check_mask_usage
 
     subject = subject_from_model(make_trainer("none"))
     assert subject.generate_with_mask is None

@@ -6,6 +6,8 @@ no downloads.
 
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -366,3 +368,16 @@ def test_unknown_metric_names_list_the_valid_ones():
     assert parse_metrics("fid, kid,fid") == ("fid", "kid")
     with pytest.raises(ValueError, match="fid, kid, is, pr, intra_fid, faithfulness.*unknown: fdi"):
         parse_metrics("fid,fdi")
+
+
+def test_the_metrics_package_imports_nothing_of_the_trainer():
+    trainer = [f"keras_attngan.{name}" for name in ("experiment", "gan", "training", "serving")]
+    code = (
+        "import sys, keras_attngan.metrics, keras_attngan.metrics.evaluate\n"
+        f"print([m for m in {trainer!r} if m in sys.modules])"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip() == "[]"

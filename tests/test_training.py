@@ -10,6 +10,7 @@ import tensorflow as tf
 from conftest import tiny_config
 
 from keras_attngan import callbacks, finite, serving, synthesis
+from keras_attngan.evaluation import load_subject
 from keras_attngan.experiment import (
     Workdir,
     build_data,
@@ -17,7 +18,6 @@ from keras_attngan.experiment import (
     restore_trainer,
     set_determinism,
 )
-from keras_attngan.metrics.evaluate import load_subject
 from keras_attngan.training import train
 
 DIVERGING = {"train.g_learning_rate": 1e6, "train.d_learning_rate": 1e6, "train.steps": 8}

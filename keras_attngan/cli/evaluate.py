@@ -5,7 +5,7 @@
         [--extractor domain|inception] [--inception_weights PATH]
 
 Writes the results (values and exactly what was computed) as JSON and prints
-a table. See `keras_attngan.metrics.evaluate` and docs/evaluation.md.
+a table. See `keras_attngan.evaluation` and docs/evaluation.md.
 """
 
 import json
@@ -16,7 +16,7 @@ from absl import flags
 from keras_attngan import paths
 from keras_attngan.cli import runtime
 
-# `keras_attngan.metrics.evaluate.METRICS` and `EXTRACTORS`, which import
+# `keras_attngan.metrics.METRICS` and `keras_attngan.evaluation.EXTRACTORS`, which import
 # TensorFlow; tests/test_cli.py checks that they agree.
 METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness", "mask_usage")
 EXTRACTORS = ("domain", "inception")
@@ -54,7 +54,8 @@ def main(argv):
     if _CACHE.value:
         paths.output_dir("--cache_dir", _CACHE.value)
     runtime.start_work()
-    from keras_attngan.metrics.evaluate import MetricOptions, evaluate, format_table
+    from keras_attngan.evaluation import evaluate, format_table
+    from keras_attngan.metrics import MetricOptions
 
     result = evaluate(
         _MODEL.value,

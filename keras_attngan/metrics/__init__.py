@@ -9,9 +9,11 @@ Modules, one concept each: `fid` (streaming statistics, FID, intra-class
 FID), `kid`, `inception_score`, `precision_recall`, `control` (latent-code
 accuracy and correlation), `faithfulness` (deletion / insertion curves of D's
 attention), `extractors` (Inception-v3, any Keras model), `domain_classifier`,
-`reference` (cached real statistics), `evaluate` (model + data -> results:
-`keras_attngan.metrics.evaluate.evaluate`). No function is named like its
-module, so ``keras_attngan.metrics.fid`` (etc.) is always the module.
+`reference` (cached real statistics), `evaluate` (a `Subject`, the model
+under evaluation as functions and facts, + reference -> values:
+`compute_metrics`). The package imports nothing of the trainer: loading a
+workdir or an export is `keras_attngan.evaluation`. No function is named like
+its module, so ``keras_attngan.metrics.fid`` (etc.) is always the module.
 """
 
 from keras_attngan.metrics.control import categorical_code_accuracy, continuous_code_correlation
@@ -20,14 +22,7 @@ from keras_attngan.metrics.domain_classifier import (
     get_domain_classifier,
     train_domain_classifier,
 )
-from keras_attngan.metrics.evaluate import (
-    METRICS,
-    MetricOptions,
-    compute_metrics,
-    format_table,
-    load_subject,
-    subject_from_model,
-)
+from keras_attngan.metrics.evaluate import METRICS, MetricOptions, Subject, compute_metrics
 from keras_attngan.metrics.extractors import InceptionExtractor, KerasExtractor, embed
 from keras_attngan.metrics.faithfulness import deletion_insertion, mask_faithfulness
 from keras_attngan.metrics.fid import (
@@ -50,6 +45,7 @@ __all__ = [
     "KerasExtractor",
     "MetricOptions",
     "Reference",
+    "Subject",
     "categorical_code_accuracy",
     "compute_metrics",
     "continuous_code_correlation",
@@ -57,19 +53,16 @@ __all__ = [
     "embed",
     "fid_from_features",
     "fid_from_statistics",
-    "format_table",
     "frechet_distance",
     "get_domain_classifier",
     "improved_precision_recall",
     "inception_score_from_probabilities",
     "intra_class_fid",
     "kid_from_features",
-    "load_subject",
     "mask_faithfulness",
     "mmd2_unbiased",
     "polynomial_kernel",
     "reference_from_images",
     "reference_statistics",
-    "subject_from_model",
     "train_domain_classifier",
 ]

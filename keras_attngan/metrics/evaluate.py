@@ -1,52 +1,42 @@
-"""Evaluating a trained model: an export or a workdir -> metrics that say what they computed.
+"""Computing metrics for a model under evaluation, given as a `Subject`.
 
-`evaluate` is what `attngan evaluate` runs: it checks the request before any
-heavy work, loads the model, the real data, the extractors and the (cached)
-reference statistics, generates `num` images from seeded noise, computes the
-requested metrics and returns a JSON-able dict that records exactly what was
-computed: extractor names and held-out accuracy, numbers of real and fake
-images, split, image size, seeds and versions. `compute_metrics` is the part
-the training callback `keras_attngan.callbacks.Evaluation` shares.
+`compute_metrics` generates images from seeded noise and computes the
+requested metrics against real reference statistics; `attngan evaluate`
+(`keras_attngan.evaluation.evaluate`, which loads the model, the real data
+and the extractors) and the training callback
+`keras_attngan.callbacks.Evaluation` both run it. A `Subject` is a few
+functions and facts, so this package imports nothing of the trainer.
 
 Fake images are drawn as `attngan synthesize` draws them (z from
-``numpy.random.default_rng(seed).standard_normal``, so ``attngan synthesize
---seed S --num N`` writes the very images evaluated) and rounded to uint8,
-like the real images and like images saved to disk.
+`keras_attngan.latent.noise`, so ``attngan synthesize --seed S --num N``
+writes the very images evaluated) and rounded to uint8, like the real images
+and like images saved to disk.
 """
 
 import dataclasses
-import os
-import platform
-import time
 from typing import Callable, Optional
 
-import keras
 import numpy as np
-import scipy
 import tensorflow as tf
 
-import keras_attngan
-from keras_attngan import experiment, finite, serving, synthesis
 from keras_attngan import images as images_lib
+from keras_attngan.latent import noise
 from keras_attngan.metrics import real_data
 from keras_attngan.metrics._validation import check_images_compatible
-from keras_attngan.metrics.domain_classifier import get_domain_classifier
-from keras_attngan.metrics.extractors import InceptionExtractor, KerasExtractor, embed
+from keras_attngan.metrics.extractors import embed
 from keras_attngan.metrics.faithfulness import DEFAULT_STEPS, as_explainer, mask_faithfulness
 from keras_attngan.metrics.fid import MIN_SAMPLES, fid_from_statistics, intra_class_fid
 from keras_attngan.metrics.inception_score import DEFAULT_SPLITS, inception_score_from_probabilities
-from keras_attngan.metrics.mask_usage import mask_usage
 from keras_attngan.metrics.kid import (
     DEFAULT_SUBSET_SIZE,
     DEFAULT_SUBSETS,
     check_subsets,
     kid_from_features,
 )
+from keras_attngan.metrics.mask_usage import mask_usage
 from keras_attngan.metrics.precision_recall import DEFAULT_K, improved_precision_recall
-from keras_attngan.metrics.reference import reference_statistics
 
 METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness", "mask_usage")
-EXTRACTORS = ("domain", "inception")
 # Metrics that need the features themselves (not only their mean and
 # covariance), and metrics that need class probabilities.
 NEEDS_FEATURES = frozenset({"kid", "pr", "intra_fid"})
@@ -159,85 +149,6 @@ def check_request(metrics, num, num_real, options):
         )
 
 
-def subject_from_model(model, info=None):
-    """A `Subject` for an in-memory `AttnGAN`."""
-    d = model.discriminator
-    return Subject(
-        generate=lambda z: np.asarray(model.synthesize({"z": tf.constant(z)})["images"]),
-        discriminator=d,
-        latent_dim=model.latent.noise_dim,
-        image_shape=(d.image_size, d.image_size, d.channels),
-        generate_with_mask=(
-            (lambda z, mask: np.asarray(model.generator({"z": z, "mask": mask})))
-            if model.uses_mask
-            else None
-        ),
-        info={
-            "train_steps": int(model.train_steps.numpy()),
-            "mask_source": d.attention,
-            "inner_steps": model.inner_steps,
-            **(info or {}),
-        },
-    )
-
-
-def load_subject(path):
-    """Loads an export (version directory or TF Serving base) or a workdir.
-
-    A workdir (it holds ``config.json``) is evaluated through its newest
-    export, or, without one, through its latest checkpoint.
-
-    Raises:
-        FileNotFoundError: nothing to evaluate at `path`.
-        keras_attngan.finite.NonFiniteError: the model's weights are not
-            all finite (its training diverged).
-    """
-    workdir = experiment.Workdir(path)
-    if os.path.exists(workdir.config_file):
-        try:
-            return load_subject(serving.resolve_export(workdir.export))
-        except FileNotFoundError:
-            config = experiment.load_config(workdir)
-            model, manager, step = experiment.restore_trainer(config, workdir)
-            if not manager.latest_checkpoint:
-                raise FileNotFoundError(
-                    f"Workdir {path!r} has neither an export nor a checkpoint: train first."
-                ) from None
-            finite.check_variables(model.weights, f"Checkpoint {manager.latest_checkpoint!r}")
-            info = {"path": os.path.abspath(path), "kind": "checkpoint", "config": config.to_dict()}
-            return subject_from_model(model, info)
-    saved_model = serving.resolve_export(path)
-    finite.check_saved_model(saved_model)
-    metadata = serving.load_metadata(saved_model)
-    loaded = tf.saved_model.load(saved_model)
-    serve = loaded.signatures["serving_default"]
-    generate = loaded.signatures["generate"]
-    has_mask = metadata.get("mask_source", "none") != "none"
-    return Subject(
-        generate=lambda z: np.asarray(serve(z=tf.constant(z))["images"]),
-        generate_with_mask=(
-            (
-                lambda z, mask: np.asarray(
-                    generate(z=tf.constant(z), mask=tf.constant(mask, tf.float32))["images"]
-                )
-            )
-            if has_mask
-            else None
-        ),
-        discriminator=loaded,
-        latent_dim=metadata["latent_dim"],
-        image_shape=(metadata["image_size"], metadata["image_size"], metadata["channels"]),
-        info={
-            "path": os.path.abspath(saved_model),
-            "kind": "export",
-            "train_steps": metadata.get("train_steps"),
-            "mask_source": metadata.get("mask_source"),
-            "inner_steps": metadata.get("inner_steps"),
-            "config": metadata.get("config"),
-        },
-    )
-
-
 def _fake_batches(subject, z, batch_size, real_shape):
     for start in range(0, len(z), batch_size):
         images = subject.generate(z[start : start + batch_size])
@@ -260,7 +171,7 @@ def compute_metrics(
     """Generates `num` images and computes `metrics` against `reference`.
 
     Args:
-        subject: the model (`load_subject`, `subject_from_model`).
+        subject: the model, a `Subject` (see `keras_attngan.evaluation`).
         reference: real `Reference` statistics from `extractor` (with
             features when KID, precision / recall or intra-class FID are asked).
         extractor: the feature extractor.
@@ -286,7 +197,7 @@ def compute_metrics(
         extractor,
         _fake_batches(
             subject,
-            synthesis.noise(num, subject.latent_dim, seed),
+            noise(num, subject.latent_dim, seed),
             options.batch_size,
             reference.image_shape,
         ),
@@ -340,7 +251,7 @@ def _mask_usage(subject, seed, options):
     return mask_usage(
         subject.generate_with_mask,
         lambda images: np.asarray(explain(tf.constant(images, tf.float32))["attention"]),
-        synthesis.noise(options.mask_usage_num, subject.latent_dim, seed),
+        noise(options.mask_usage_num, subject.latent_dim, seed),
         subject.image_shape[0],
         cell_size=options.mask_usage_cell_size,
         group_size=min(64, options.mask_usage_num),
@@ -381,216 +292,3 @@ def scalars(values):
     return flat
 
 
-def _versions():
-    return {
-        "keras_attngan": keras_attngan.__version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def _extractor(kind, inception_weights, allow_download, batch_size):
-    """The extractor for `kind`, built now so missing weights fail early; None for domain."""
-    if isinstance(kind, KerasExtractor):
-        return kind
-    if kind not in EXTRACTORS:
-        raise ValueError(
-            f"`extractor` should be one of {list(EXTRACTORS)} or a KerasExtractor. "
-            f"Received: extractor={kind!r}"
-        )
-    if kind == "inception":
-        return InceptionExtractor(
-            inception_weights, allow_download=allow_download, batch_size=batch_size
-        )
-    return None
-
-
-def evaluate(
-    model,
-    data_source=None,
-    metrics=("fid", "kid", "is", "pr"),
-    num=1000,
-    *,
-    extractor="domain",
-    inception_weights=None,
-    allow_download=True,
-    num_real=None,
-    image_size=None,
-    split=None,
-    seed=0,
-    data_seed=None,
-    cache_dir=None,
-    options=None,
-):
-    """Evaluates an export or a workdir against real data.
-
-    Args:
-        model: an export (version directory or TF Serving base) or a workdir.
-        data_source: a `data.source` string; default: the one the model was
-            trained on (from its stored config).
-        metrics: names from `METRICS` (list or comma-separated string).
-        num: generated images.
-        extractor: ``"domain"`` (the domain classifier of `data_source`),
-            ``"inception"`` (Inception-v3 pool features), or a
-            `KerasExtractor`.
-        inception_weights: path of the Inception-v3 weights file.
-        allow_download: let Keras download the Inception weights.
-        num_real: real images (default `num`).
-        image_size: the model's image size (checked; default: from the model).
-        split: TFDS split (default: the training config's, else ``"train"``).
-        seed: seed of the noise, KID subsets and faithfulness orders.
-        data_seed: seed of the real data (symbols rendering, subsets);
-            default: the training config's seed, i.e. the training data.
-        cache_dir: see `keras_attngan.metrics.cache.cache_root`.
-        options: `MetricOptions`.
-
-    Returns:
-        A JSON-able dict: ``metrics`` (values), ``model``, ``data``,
-        ``fake``, ``extractor``, ``classifier``, ``reference``, ``options``,
-        ``versions``, ``seconds``.
-
-    Raises:
-        ValueError: unknown metrics or extractor, too few samples, an image
-            size or channels that do not match the data, an unlabelled
-            source where labels are needed.
-        FileNotFoundError: no model at `model`, or Inception weights not at
-            hand (the message says how to provide them).
-    """
-    start = time.perf_counter()
-    options = options or MetricOptions()
-    metrics = parse_metrics(metrics)
-    num_real = num if num_real is None else num_real
-    check_request(metrics, num, num_real, options)
-    chosen = _extractor(extractor, inception_weights, allow_download, options.batch_size)
-
-    subject = load_subject(model)
-    if "mask_usage" in metrics:
-        check_mask_usage(subject)
-    config = subject.info.get("config") or {}
-    size, _, channels = subject.image_shape
-    if image_size is not None and image_size != size:
-        raise ValueError(
-            f"`image_size` should be the model's ({size}). Received: image_size={image_size}"
-        )
-    data_source = data_source or config.get("data", {}).get("source")
-    if not data_source:
-        raise ValueError("`data_source` is required: the model does not record its training data.")
-    split = split or config.get("data", {}).get("split") or "train"
-    data_seed = config.get("seed", 0) if data_seed is None else data_seed
-    # TFDS sources are read from the training run's data directory.
-    data_dir = config.get("data", {}).get("data_dir")
-    data = real_data.load_real(
-        data_source,
-        image_size=size,
-        num_examples=num_real,
-        seed=data_seed,
-        split=split,
-        data_dir=data_dir,
-    )
-    check_images_compatible((size, size, data.channels), subject.image_shape)
-    num_real = data.num_examples
-    needs_classifier = chosen is None or bool(NEEDS_CLASSIFIER & set(metrics))
-    if needs_classifier and data.num_classes < 2:
-        raise ValueError(
-            f"{data_source!r} has no class labels, which the domain classifier and the metrics "
-            f"{sorted(NEEDS_CLASSIFIER)} need. Use --extractor inception and drop those metrics."
-        )
-
-    classifier = (
-        get_domain_classifier(
-            data_source, size, cache_dir=cache_dir, split=split, data_dir=data_dir
-        )
-        if needs_classifier
-        else None
-    )
-    chosen = chosen or classifier
-    reference = reference_statistics(
-        chosen,
-        data_source,
-        image_size=size,
-        num_examples=num_real,
-        split=split,
-        seed=data_seed,
-        keep_features=bool(NEEDS_FEATURES & set(metrics)),
-        cache_dir=cache_dir,
-        data=data,
-        batch_size=max(options.batch_size, 256),
-    )
-    real_images = None
-    if "faithfulness" in metrics:
-        real_images = next(real_data.batches(data, options.faithfulness_num))[0]
-    values = compute_metrics(
-        subject,
-        reference,
-        chosen,
-        metrics,
-        num,
-        seed,
-        options,
-        classifier=classifier if NEEDS_CLASSIFIER & set(metrics) else None,
-        real_images=real_images,
-    )
-    info = {key: value for key, value in subject.info.items() if key != "config"}
-    return {
-        "metrics": values,
-        "model": info,
-        "data": {
-            "source": data_source,
-            "split": split,
-            "image_size": size,
-            "channels": channels,
-            "num_real": num_real,
-            "seed": data_seed,
-            "loaded_as": "keras_attngan.data.load_source(source, num_examples=num_real, "
-            "seed=seed), "
-            "uint8, no augmentation",
-        },
-        "fake": {
-            "num": num,
-            "seed": seed,
-            "noise": "z ~ N(0, I) from numpy default_rng(seed), as `attngan synthesize --seed`",
-            "quantized": "rounded to uint8, like the real images",
-        },
-        "extractor": chosen.describe(),
-        "classifier": classifier.describe() if classifier is not None else None,
-        "reference": reference.describe(),
-        "options": dataclasses.asdict(options),
-        "versions": _versions(),
-        "seconds": round(time.perf_counter() - start, 2),
-    }
-
-
-def format_table(result):
-    """A readable summary of an `evaluate` result."""
-    model, data, extractor = result["model"], result["data"], result["extractor"]
-    lines = [
-        f"Model:     {model.get('path')} ({model.get('kind')}, "
-        f"train step {model.get('train_steps')}, "
-        f"mask source {model.get('mask_source')}, K={model.get('inner_steps')})",
-        f"Data:      {data['source']} (split {data['split']}, seed {data['seed']}), "
-        f"{data['image_size']}x{data['image_size']}x{data['channels']}",
-        f"Samples:   {data['num_real']} real, {result['fake']['num']} fake "
-        f"(noise seed {result['fake']['seed']})",
-        f"Extractor: {extractor['name']} ({extractor.get('dim')}-d)" + _accuracy(extractor),
-    ]
-    classifier = result.get("classifier")
-    if classifier and classifier["name"] != extractor["name"]:
-        lines.append(
-            f"Classifier (IS, intra-FID labels): {classifier['name']}" + _accuracy(classifier)
-        )
-    lines += ["", f"{'metric':<44} value"]
-    for name, value in scalars(result["metrics"]).items():
-        lines.append(f"{name:<44} {value:.6g}")
-    lines.append("")
-    lines.append(
-        "Faithfulness: lower deletion AUC and higher insertion AUC than `random` = faithful mask."
-    )
-    return "\n".join(lines if "faithfulness" in result["metrics"] else lines[:-1])
-
-
-def _accuracy(description):
-    accuracy = description.get("held_out_accuracy")
-    return "" if accuracy is None else f", held-out accuracy {accuracy:.2%}"

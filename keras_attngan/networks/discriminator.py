@@ -1,31 +1,33 @@
 """The discriminator D: a real/fake classification AND an attention mask."""
 
+from typing import NamedTuple, Optional
+
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
+from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES, get_mask_source
 from keras_attngan.networks.generator import num_stages
 
-MASK_SOURCES = ("learned", "gradcam", "saliency", "none")
-_EPS = 1e-6
+# MASK_SOURCES is re-exported: D's `attention` names one of its keys.
+__all__ = ["MASK_SOURCES", "Discriminator", "Evidence"]
 
 
-def _normalize_peak(maps):
-    """Scales each sample's non-negative map so that its maximum is 1."""
-    peak = ops.max(maps, axis=(1, 2, 3), keepdims=True)
-    return maps / (peak + _EPS)
+class Evidence(NamedTuple):
+    """One forward pass of D: what a mask source explains.
 
+    Attributes:
+        logits: ``[B, 1]``.
+        features: the (gated) flattened last feature maps ``[B, h * w * C]``.
+        feature_maps: the trunk's last feature maps ``[B, h, w, C]``, ungated.
+        cell_attention: the gate's cell weights ``[B, h, w, 1]`` with peak 1,
+            or None without a gate.
+    """
 
-def _normalize_minmax(maps):
-    """Stretches each sample's map to [0, 1]: its minimum becomes 0, its maximum 1."""
-    low = ops.min(maps, axis=(1, 2, 3), keepdims=True)
-    high = ops.max(maps, axis=(1, 2, 3), keepdims=True)
-    return (maps - low) / (high - low + _EPS)
-
-
-# How a raw explanation map becomes a mask in [0, 1], per sample.
-MASK_NORMALIZATIONS = {"peak": _normalize_peak, "minmax": _normalize_minmax}
+    logits: object
+    features: object
+    feature_maps: object
+    cell_attention: Optional[object]
 
 
 @keras.saving.register_keras_serializable(package="keras_attngan")
@@ -41,29 +43,23 @@ class Discriminator(keras.Model):
     penalties stay per-sample); a dense layer classifies the flattened 4x4
     map, as in DCGAN (Radford et al., 2016), so D sees where things are (a
     globally pooled head lets G fool D with texture, and collapses). The mask
-    comes from one of `MASK_SOURCES`:
+    comes from the source named by `attention`, a key of
+    `keras_attngan.mask_sources.MASK_SOURCES` (``learned``, ``gradcam``,
+    ``saliency``, ``none``; each class there documents its map).
 
-    - ``learned``: an attention gate with a budget. A 1x1 convolution scores
-      each cell ``l`` of the last feature map; the cells' features are
-      multiplied by ``w = h * w * softmax(l)`` (mean 1) before the dense
-      head, so the logit is ``b + sum_c w_c <K_c, F_c>``: a cell's own
-      features reach the decision only through its weight (a cell weighted
-      0 contributes nothing). That is faithfulness at the level of D's
-      feature cells, not of pixels: a cell's pixels also feed its
-      neighbours' features (overlapping receptive fields) and every score
-      through the softmax, so how faithful the pixel map is gets measured
-      (deletion / insertion AUCs, `keras_attngan.metrics.faithfulness`).
-      The softmax makes cells compete for a fixed budget, so D learns to
-      spend it where its evidence is (independent sigmoid gates all
-      saturate at 1 and explain nothing). The raw map is
-      ``w / max(w) = exp(l - max l)``.
-    - ``gradcam``: Grad-CAM (Selvaraju et al., 2017) of the decision D made:
-      ``relu(sum_c alpha_c F_c)`` with ``alpha_c`` the spatial mean of
-      ``d(sign(logit) * logit) / dF_c``. The head is linear in F, so that
-      gradient is the head's kernel and Grad-CAM is computed in closed form.
-    - ``saliency``: the input gradient magnitude ``max_c |d logit / d x|``
-      (Simonyan et al., 2014).
-    - ``none``: no explanation; a uniform mask (the plain GAN baseline).
+    A source that ``needs_gate`` (``learned``) gets an attention gate with a
+    budget in D's head. A 1x1 convolution scores each cell ``l`` of the last
+    feature map; the cells' features are multiplied by ``w = h * w *
+    softmax(l)`` (mean 1) before the dense head, so the logit is ``b + sum_c
+    w_c <K_c, F_c>``: a cell's own features reach the decision only through
+    its weight (a cell weighted 0 contributes nothing). That is faithfulness
+    at the level of D's feature cells, not of pixels: a cell's pixels also
+    feed its neighbours' features (overlapping receptive fields) and every
+    score through the softmax, so how faithful the pixel map is gets
+    measured (deletion / insertion AUCs, `keras_attngan.metrics.faithfulness`).
+    The softmax makes cells compete for a fixed budget, so D learns to spend
+    it where its evidence is (independent sigmoid gates all saturate at 1 and
+    explain nothing). The raw map is ``w / max(w) = exp(l - max l)``.
 
     Maps are upsampled bilinearly to input resolution, brought to [0, 1] per
     sample by `mask_normalization`, and raised to ``1 / mask_temperature``.
@@ -72,8 +68,9 @@ class Discriminator(keras.Model):
         image_size: input height and width (4 * 2**n).
         channels: input channels.
         width: channels of the first convolution; stage i has width * 2**i.
-        attention: one of `MASK_SOURCES`.
-        mask_normalization: a key of `MASK_NORMALIZATIONS`: ``"peak"``
+        attention: the name of a mask source, a key of `MASK_SOURCES`.
+        mask_normalization: a key of
+            `keras_attngan.mask_sources.MASK_NORMALIZATIONS`: ``"peak"``
             (divide by the maximum) or ``"minmax"`` (stretch to [0, 1], which
             gives gradcam and saliency maps, rarely zero anywhere, their full
             contrast).
@@ -98,11 +95,7 @@ class Discriminator(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if attention not in MASK_SOURCES:
-            raise ValueError(
-                f"`attention` (the mask source) should be one of {list(MASK_SOURCES)}. "
-                f"Received: attention={attention!r}"
-            )
+        self.mask_source = get_mask_source(attention)
         if mask_normalization not in MASK_NORMALIZATIONS:
             raise ValueError(
                 f"`mask_normalization` should be one of {sorted(MASK_NORMALIZATIONS)}. "
@@ -136,7 +129,7 @@ class Discriminator(keras.Model):
         # score, so a bias would get an exactly-zero gradient and never train.
         self.attention_scores = (
             layers.Conv2D(1, 1, use_bias=False, name="attention_scores")
-            if attention == "learned"
+            if self.mask_source.needs_gate
             else None
         )
         self.classifier = layers.Dense(1, dtype="float32", name="classifier")
@@ -173,7 +166,21 @@ class Discriminator(keras.Model):
         features = ops.reshape(feature_maps, (ops.shape(feature_maps)[0], -1))
         return self.classifier(features), features, relative
 
-    def _to_mask(self, maps):
+    def classify(self, images, training=None):
+        """D's forward pass: trunk, then head.
+
+        Returns:
+            `Evidence`.
+        """
+        feature_maps = self.trunk(images, training=training)
+        logits, features, cell_attention = self._head(feature_maps)
+        return Evidence(logits, features, feature_maps, cell_attention)
+
+    def head_kernel(self):
+        """The classifier's kernel laid out as the last feature maps ``[h, w, C]``."""
+        return ops.reshape(self.classifier.kernel, self._cells)
+
+    def to_mask(self, maps):
         """A raw non-negative map ``[B, h, w, 1]`` -> the mask at input resolution in [0, 1]."""
         maps = ops.cast(maps, "float32")
         if maps.shape[1] != self.image_size:
@@ -186,35 +193,13 @@ class Discriminator(keras.Model):
         return mask
 
     def call(self, images, training=None, return_attention=True):
-        if self.attention == "saliency" and return_attention:
-            with tf.GradientTape() as tape:
-                tape.watch(images)
-                logits, features, _ = self._head(self.trunk(images, training=training))
-            gradients = tape.gradient(logits, images)
-            saliency = ops.max(ops.abs(gradients), axis=-1, keepdims=True)
-            outputs = {"logits": logits, "features": features}
-            outputs["attention"] = self._to_mask(saliency)
-            return outputs
-
-        feature_maps = self.trunk(images, training=training)
-        logits, features, cell_attention = self._head(feature_maps)
-        outputs = {"logits": logits, "features": features}
-        if not return_attention:
-            return outputs
-        if self.attention == "learned":
-            outputs["attention"] = self._to_mask(cell_attention)
-        elif self.attention == "gradcam":
-            # d logit / dF is the kernel laid out as the feature map; alpha is
-            # its spatial mean.
-            kernel = ops.reshape(self.classifier.kernel, self._cells)
-            alpha = ops.cast(ops.mean(kernel, axis=(0, 1)), feature_maps.dtype)
-            sign = ops.cast(ops.sign(logits), feature_maps.dtype)[:, :, None, None]
-            cam = ops.relu(sign * ops.einsum("bhwc,c->bhw", feature_maps, alpha)[..., None])
-            outputs["attention"] = self._to_mask(cam)
+        if return_attention:
+            evidence, mask = self.mask_source.attention(self, images, training)
         else:
-            outputs["attention"] = ops.ones(
-                (ops.shape(images)[0], self.image_size, self.image_size, 1), "float32"
-            )
+            evidence, mask = self.classify(images, training), None
+        outputs = {"logits": evidence.logits, "features": evidence.features}
+        if mask is not None:
+            outputs["attention"] = mask
         return outputs
 
     def get_config(self):
