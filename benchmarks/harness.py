@@ -24,6 +24,7 @@ if ROOT not in sys.path:
 from configs import symbols_attn  # noqa: E402
 from keras_attngan.config import validate_config  # noqa: E402
 from keras_attngan.experiment import build_data, build_trainer  # noqa: E402
+from keras_attngan.study import apply_overrides  # noqa: E402
 
 
 def count_flops(fn, *specs):
@@ -32,14 +33,6 @@ def count_flops(fn, *specs):
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
     return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
-
-
-def apply_overrides(config, overrides):
-    """Sets dotted keys (``{"train.inner_steps": 3}``) on a config; returns it."""
-    for key, value in overrides.items():
-        section, field = key.split(".")
-        config[section][field] = value
-    return config
 
 
 def make_config(num_examples=4096, **overrides):

@@ -6,7 +6,7 @@
 
 Every run trains one variant of `configs/{dataset}_attn.py` from scratch with
 `keras_attngan.training.train` under one step budget, then scores its export
-with `keras_attngan.evaluation.evaluate` (domain-classifier FID and KID,
+with `keras_attngan.metrics.evaluate` (domain-classifier FID and KID,
 precision and recall on `--num` generated and real images, and for models
 with a mask the mask-usage metrics). FID is also logged at half the budget
 (`log.eval_every`), so the table shows whether the ranking is stable between
@@ -22,27 +22,24 @@ The variants separate what the method changes:
 - ``no_mi``: the mask input without the MI term (``lambda_mi = 0``);
 - ``bf16``: the default under ``mixed_bfloat16``.
 
-Resumable: each finished run writes ``RESULTS/DATASET-VARIANT-SEED.json``;
+It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
+each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
 rerunning skips those, so the study can be stopped and continued across
 sessions. The summary (mean, standard deviation and 95% t-interval over
-seeds) goes to ``RESULTS/summary.json`` and ``RESULTS/summary.md``.
+seeds, and whether the FID ranking at half the budget is the full budget's)
+goes to ``RESULTS/summary.json`` and ``RESULTS/summary.md``, the FID curves to
+``RESULTS/fid.png``.
 """
 
 import argparse
 import importlib
-import json
-import math
 import os
 import sys
-import time
-
-import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-from harness import apply_overrides  # noqa: E402
+from keras_attngan import study  # noqa: E402
 
 VARIANTS = {
     "baseline": {"model.mask_source": "none"},
@@ -53,139 +50,49 @@ VARIANTS = {
     "bf16": {"train.dtype_policy": "mixed_bfloat16"},
 }
 DATASETS = ("symbols", "digits")
-QUALITY = ("fid", "kid", "precision", "recall")
-USAGE = ("content_sensitivity", "locality_gain", "mi_bound", "mi_ceiling", "mask_effect")
+METRICS = ("fid", "kid", "pr", "mask_usage")
+# (column title, metric, digits).
+COLUMNS = (
+    ("FID", "fid", 2),
+    ("KID", "kid", 3),
+    ("precision", "precision", 3),
+    ("recall", "recall", 3),
+    ("content sens.", "mask_usage/content_sensitivity", 2),
+    ("locality gain", "mask_usage/locality_gain", 2),
+    ("MI bound (nats)", "mask_usage/mi_bound", 2),
+    ("MI ceiling", "mask_usage/mi_ceiling", 2),
+)
 
 
-def _config(dataset, variant, seed, steps, common=None):
-    config = importlib.import_module(f"configs.{dataset}_attn").get_config()
-    config.seed = seed
-    config.train.steps = steps
-    config.train.steps_per_epoch = steps // 2
-    apply_overrides(config, common or {})
-    apply_overrides(config, VARIANTS[variant])
-    config.log.images_every = steps
-    config.log.checkpoint_every = steps
-    config.log.eval_every = steps // 2
-    config.log.eval_metrics = "fid"
-    return config
-
-
-def _half_budget_fid(logdir, step):
-    from tensorboard.backend.event_processing import event_accumulator
-
-    events = event_accumulator.EventAccumulator(
-        os.path.join(logdir, "eval"), size_guidance={event_accumulator.TENSORS: 0}
-    )
-    events.Reload()
-    import tensorflow as tf
-
-    values = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("fid")}
-    return values.get(step)
-
-
-def run_one(dataset, variant, seed, steps, num, workdir, common=None):
-    """Trains and evaluates one run; returns its JSON-able record.
-
-    `common` holds the study-wide overrides (``--set``), applied before the
-    variant's own.
-    """
-    from keras_attngan.config import validate_config
-    from keras_attngan.evaluation import evaluate
-    from keras_attngan.mask_sources import MASK_SOURCES
-    from keras_attngan.metrics.evaluate import scalars
-    from keras_attngan.training import train
-
-    config = _config(dataset, variant, seed, steps, common)
-    validate_config(config)
-    start = time.perf_counter()
-    run_dir, export_path = train(config, workdir)
-    train_seconds = time.perf_counter() - start
-    metrics = ["fid", "kid", "pr"]
-    if MASK_SOURCES[config.model.mask_source].uses_mask:
-        metrics.append("mask_usage")
-    # The same real images (data seed 0) for every training seed.
-    result = evaluate(export_path, metrics=metrics, num=num, data_seed=0)
-    values = scalars(result["metrics"])
-    record = {
-        "dataset": dataset,
-        "variant": variant,
-        "seed": seed,
-        "steps": steps,
-        "num": num,
-        "common": common or {},
-        "overrides": VARIANTS[variant],
-        "train_seconds": round(train_seconds, 1),
-        "fid_half_budget": _half_budget_fid(run_dir.logs, steps // 2),
-        "extractor": result["extractor"]["name"],
+def entries(datasets, variants):
+    """``{"DATASET-VARIANT": config}``: `configs/DATASET_attn.py` with the variant's overrides."""
+    return {
+        f"{dataset}-{variant}": study.apply_overrides(
+            importlib.import_module(f"configs.{dataset}_attn").get_config(), VARIANTS[variant]
+        )
+        for dataset in datasets
+        for variant in variants
     }
-    record.update({name: values[name] for name in QUALITY})
-    record.update(
-        {name: values[f"mask_usage/{name}"] for name in USAGE if f"mask_usage/{name}" in values}
-    )
-    return record
 
 
-def _parse_value(text):
-    """``32`` -> 32, ``0.5`` -> 0.5, ``true`` -> True; anything else stays a string."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _interval(values):
-    """Mean, standard deviation and the half-width of the 95% t-interval."""
-    from scipy import stats
-
-    values = np.asarray([v for v in values if v is not None], np.float64)
-    if len(values) == 0:
-        return None
-    if len(values) == 1:
-        return {"n": 1, "mean": float(values[0]), "sd": None, "ci95": None}
-    sd = float(values.std(ddof=1))
-    half = float(stats.t.ppf(0.975, len(values) - 1) * sd / math.sqrt(len(values)))
-    return {"n": len(values), "mean": float(values.mean()), "sd": sd, "ci95": half}
-
-
-def summarize(records):
-    """Per dataset and variant: each metric's mean, sd and 95% interval over seeds."""
-    summary = {}
-    for record in records:
-        key = (record["dataset"], record["variant"])
-        summary.setdefault(key, []).append(record)
-    table = {}
-    for (dataset, variant), runs in sorted(summary.items()):
-        names = ("fid_half_budget",) + QUALITY + USAGE + ("train_seconds",)
-        table[f"{dataset}/{variant}"] = {
-            "seeds": sorted(r["seed"] for r in runs),
-            **{name: _interval([r.get(name) for r in runs]) for name in names},
-        }
-    return table
-
-
-def rankings(table):
-    """Per dataset, the variants ordered by mean FID at half and at the full budget.
+def rankings(table, half_step):
+    """Per dataset, the variants ordered by mean FID at `half_step` and at the end.
 
     The two orders agreeing is what "the ranking is stable at this budget"
     means here; ``stable`` says whether they do.
     """
-    by_dataset = {}
+    scores = {}
     for name, row in table.items():
-        dataset, variant = name.split("/")
-        by_dataset.setdefault(dataset, {})[variant] = row
+        dataset, variant = name.split("-", 1)
+        half = row["curve"].get(half_step)
+        full = row["metrics"].get("fid")
+        if half and full:
+            scores.setdefault(dataset, []).append((half["mean"], full["mean"], variant))
     result = {}
-    for dataset, rows in by_dataset.items():
-        orders = {}
-        for key, metric in (("half", "fid_half_budget"), ("full", "fid")):
-            scored = [(row[metric]["mean"], v) for v, row in rows.items() if row[metric]]
-            orders[key] = [variant for _, variant in sorted(scored)]
-        result[dataset] = {**orders, "stable": orders["half"] == orders["full"]}
+    for dataset, rows in scores.items():
+        half = [variant for *_, variant in sorted(rows, key=lambda r: r[0])]
+        full = [variant for *_, variant in sorted(rows, key=lambda r: r[1])]
+        result[dataset] = {"half": half, "full": full, "stable": half == full}
     return result
 
 
@@ -197,39 +104,40 @@ def _cell(stat, digits):
     return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
 
 
-def markdown(table, steps, common=None):
-    overrides = ", ".join(f"{k}={v}" for k, v in (common or {}).items()) or "none"
+def _scaled(stat, factor):
+    """An `interval` in other units (seconds -> milliseconds)."""
+    if stat is None:
+        return None
+    return {key: (value * factor if key in ("mean", "sd", "ci95") and value is not None else value)
+            for key, value in stat.items()}
+
+
+def markdown(table, budget):
+    """The study's table: one row per dataset / variant, then the rankings."""
+    half_step = budget["steps"] // 2
+    overrides = ", ".join(f"{k}={v}" for k, v in budget["overrides"].items()) or "none"
     lines = [
-        f"Mean ± 95% t-interval over seeds; {steps} steps; study-wide overrides: {overrides}; "
-        "FID/KID/precision/recall on domain features; FID@half at half the budget.",
+        f"Mean ± 95% t-interval over seeds; {budget['steps']} steps; study-wide overrides: "
+        f"{overrides}; FID/KID/precision/recall on domain features of {budget['num']} "
+        "generated vs real images; FID@half on 512 at half the budget.",
         "",
-        "| dataset / variant | seeds | FID@half | FID | KID | precision | recall | "
-        "content sens. | locality gain | MI bound (nats) | MI ceiling | s/run |",
-        "|---|---|" + "---:|" * 10,
+        "| dataset / variant | seeds | FID@half | " + " | ".join(c[0] for c in COLUMNS)
+        + " | ms/step |",
+        "|---|---|" + "---:|" * (len(COLUMNS) + 2),
     ]
     for name, row in table.items():
-        lines.append(
-            f"| {name} | {len(row['seeds'])} | {_cell(row['fid_half_budget'], 2)} | "
-            f"{_cell(row['fid'], 2)} | {_cell(row['kid'], 3)} | {_cell(row['precision'], 3)} | "
-            f"{_cell(row['recall'], 3)} | {_cell(row['content_sensitivity'], 2)} | "
-            f"{_cell(row['locality_gain'], 2)} | {_cell(row['mi_bound'], 2)} | "
-            f"{_cell(row['mi_ceiling'], 2)} | {_cell(row['train_seconds'], 0)} |"
-        )
+        cells = [_cell(row["curve"].get(half_step), 2)]
+        cells += [_cell(row["metrics"].get(metric), digits) for _, metric, digits in COLUMNS]
+        cells.append(_cell(_scaled(row["seconds_per_step"], 1000), 0))
+        lines.append(f"| {name.replace('-', ' / ', 1)} | {len(row['seeds'])} | " + " | ".join(cells) + " |")
     lines.append("")
-    for dataset, order in rankings(table).items():
+    for dataset, order in rankings(table, half_step).items():
         lines.append(
             f"{dataset}, best to worst FID: at half the budget {', '.join(order['half'])}; "
             f"at the full budget {', '.join(order['full'])} "
             f"({'the same order' if order['stable'] else 'a different order'})."
         )
     return "\n".join(lines)
-
-
-def _write_json(path, value):
-    temporary = path + ".tmp"
-    with open(temporary, "w") as f:
-        json.dump(value, f, indent=2)
-    os.replace(temporary, path)
 
 
 def main(argv=None):
@@ -255,50 +163,30 @@ def main(argv=None):
         unknown = sorted(set(chosen) - set(valid))
         if unknown or not chosen:
             parser.error(f"{name} takes names from {list(valid)}; unknown: {unknown}")
-    common = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or key.count(".") != 1:
-            parser.error(f"--set takes SECTION.KEY=VALUE; received {item!r}")
-        common[key] = _parse_value(value)
     if args.steps < 2 or args.steps % 2:
         parser.error(f"--steps should be an even number >= 2; received {args.steps}")
-    os.makedirs(args.results, exist_ok=True)
-    # Seed-major order: whenever the study stops, every variant has about as many seeds.
-    for seed in range(args.seeds):
-        for dataset in datasets:
-            for variant in variants:
-                path = os.path.join(args.results, f"{dataset}-{variant}-{seed}.json")
-                if os.path.exists(path):
-                    with open(path) as f:
-                        done = json.load(f)
-                    budget = (done["steps"], done["num"], done.get("common", {}))
-                    if budget != (args.steps, args.num, common):
-                        parser.error(
-                            f"{path} was made with --steps {done['steps']} --num {done['num']} "
-                            f"--set {done.get('common', {})}; use another --results directory "
-                            "for another budget."
-                        )
-                    continue
-                workdir = os.path.join(args.workdir, f"{args.steps}", f"{dataset}-{variant}-{seed}")
-                if os.path.exists(workdir):  # an interrupted run: start it again
-                    import shutil
-
-                    shutil.rmtree(workdir)
-                record = run_one(dataset, variant, seed, args.steps, args.num, workdir, common)
-                _write_json(path, record)
-                print(json.dumps(record), flush=True)
-    records = []
-    for name in sorted(os.listdir(args.results)):
-        if name.endswith(".json") and name != "summary.json":
-            with open(os.path.join(args.results, name)) as f:
-                records.append(json.load(f))
-    table = summarize(records)
+    budget = study.make_budget(
+        args.steps, args.num, METRICS, study.parse_overrides(args.set), curve_every=args.steps // 2
+    )
+    records = study.run(
+        entries(datasets, variants),
+        args.seeds,
+        budget,
+        args.results,
+        log=lambda record: print(record, flush=True),
+        runs=os.path.join(args.workdir, str(args.steps)),
+    )
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    _write_json(os.path.join(args.results, "summary.json"), {"command": command, "table": table, "rankings": rankings(table)})
-    text = markdown(table, args.steps, common)
+    table = study.summarize(records)
+    study.write_json(
+        os.path.join(args.results, "summary.json"),
+        {"command": command, "budget": budget, "table": table,
+         "rankings": rankings(table, args.steps // 2)},
+    )
+    text = markdown(table, budget)
     with open(os.path.join(args.results, "summary.md"), "w") as f:
-        f.write(text + "\n")
+        f.write(f"`{command}`\n\n{text}\n")
+    study.plot_curves(table, "fid", os.path.join(args.results, "fid.png"))
     print(text)
     return table
 

@@ -135,6 +135,7 @@ COMMAND_FLAGS = {
         "model", "data", "metrics", "num", "num_real", "out", "extractor",
         "inception_weights", "seed", "data_seed", "cache_dir", "batch_size",
     ],
+    "study": ["configs", "seeds", "steps", "out", "num", "metrics", "set"],
 }
 SMOKE = "configs/symbols_attn.py:smoke"
 # Runs `attngan ARGS`, then reports its exit code and whether TensorFlow was imported.
@@ -179,6 +180,7 @@ def test_help_offers_the_library_choices():
     assert f"--format={{{','.join(synthesis.FORMATS)}}}" in synthesize
     evaluate = _attngan("evaluate", "--help").stdout
     assert f"--extractor={{{','.join(EXTRACTORS)}}}" in evaluate and ",".join(METRICS) in evaluate
+    assert ",".join(METRICS) in _attngan("study", "--help").stdout
     from keras_attngan import deploy, tflite
     from keras_attngan.cli import export
 
@@ -237,6 +239,18 @@ BAD_INPUTS = {
     "out is a file": (SYNTHESIZE + ["{file}"], ["--out", "is a file"]),
     "out under a file": (SYNTHESIZE + ["{file}/new"], ["--out", "is a file"]),
     "export workdir is a file": (["export", "--workdir", "{file}"], ["--workdir"]),
+    "study config missing": (
+        ["study", "--configs", f"{SMOKE},no.py", "--steps", "2", "--out", "{new}"],
+        ["--configs", "no.py"],
+    ),
+    "study override without a value": (
+        ["study", "--configs", SMOKE, "--steps", "2", "--out", "{new}", "--set", "model.g_width"],
+        ["--set", "SECTION.KEY=VALUE"],
+    ),
+    "study unknown key": (
+        ["study", "--configs", SMOKE, "--steps", "2", "--out", "{new}", "--set", "model.gwidth=8"],
+        ["model.gwidth"],
+    ),
     "evaluate out is a directory": (
         ["evaluate", "--model", "{dir}", "--out", "{dir}"],
         ["--out", "is a directory"],

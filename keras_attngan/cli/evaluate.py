@@ -15,11 +15,7 @@ from absl import flags
 
 from keras_attngan import paths
 from keras_attngan.cli import runtime
-
-# `keras_attngan.metrics.METRICS` and `keras_attngan.evaluation.EXTRACTORS`, which import
-# TensorFlow; tests/test_cli.py checks that they agree.
-METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness", "mask_usage")
-EXTRACTORS = ("domain", "inception")
+from keras_attngan.cli.choices import EXTRACTORS, METRICS
 
 _MODEL = flags.DEFINE_string("model", None, "Export (version dir or TF Serving base) or workdir.")
 _DATA = flags.DEFINE_string(

@@ -24,6 +24,7 @@ COMMANDS = {
     "export": ("keras_attngan.cli.export", "export a workdir's latest checkpoint as a SavedModel"),
     "synthesize": ("keras_attngan.cli.synthesize", "write images from an export (png, npz, tfrecord)"),
     "evaluate": ("keras_attngan.cli.evaluate", "score an export or workdir against real data"),
+    "study": ("keras_attngan.cli.study", "train configs x seeds under one budget; compare them"),
 }
 
 # Flags every command takes, read before absl parses the rest: TensorFlow's
