@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_estimator, make_trainer, real_dataset
 
-from keras_attngan import losses, penalties
+from keras_attngan import gan, losses, penalties
 from keras_attngan.gan import AttnGAN
 from keras_attngan.latent import LatentSpec
 from keras_attngan.networks.discriminator import Discriminator
@@ -55,25 +55,28 @@ def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_st
     model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=True)
     model.train_step(_batch())
 
-    # Each iteration runs G on the previous mask and on the current one, so
-    # that dx = G(z, s) - G(z, s_prev) is differentiated with G's current
-    # parameters.
-    assert len(g_calls) == 2 * inner_steps
+    # G runs once on the uniform mask for D's first mask, then once per
+    # iteration on the previous and the current mask together (one batch:
+    # dx = G(z, s) - G(z, s_prev) differentiated with G's current parameters
+    # and normalized as in inference).
+    assert len(g_calls) == 1 + inner_steps
     assert int(model.g_optimizer.iterations) == inner_steps
     assert int(model.d_optimizer.iterations) == 1
     z0 = g_calls[0][0]["z"]
-    for inputs, _ in g_calls:  # claim 2: z is held constant
-        np.testing.assert_array_equal(inputs["z"], z0)
+    for inputs, _ in g_calls[1:]:  # claim 2: z is held constant
+        np.testing.assert_array_equal(inputs["z"], np.concatenate([z0, z0]))
     np.testing.assert_array_equal(g_calls[0][0]["mask"], 1.0)  # claim 3
     # Claim 1: the mask of iteration k is D's attention on the output of
     # iteration k - 1 (on the uniform-mask output for k = 1).
     np.testing.assert_array_equal(d_calls[0][0], g_calls[0][1])
+    batch = len(z0)
+    previous_mask = g_calls[0][0]["mask"]
     for k in range(1, inner_steps + 1):
-        d_images, d_outputs = d_calls[k - 1]
-        if k > 1:
-            np.testing.assert_array_equal(d_images, g_calls[2 * k - 3][1])
-            np.testing.assert_array_equal(g_calls[2 * k - 2][0]["mask"], g_calls[2 * k - 3][0]["mask"])
-        np.testing.assert_array_equal(g_calls[2 * k - 1][0]["mask"], d_outputs["attention"])
+        masks, images = g_calls[k][0]["mask"], g_calls[k][1]
+        np.testing.assert_array_equal(masks[:batch], previous_mask)
+        np.testing.assert_array_equal(masks[batch:], d_calls[k - 1][1]["attention"])
+        np.testing.assert_array_equal(d_calls[k][0], images[batch:])
+        previous_mask = masks[batch:]
     # The D step sees the real batch and the last fakes, in one call.
     assert d_calls[-1][0].shape[0] == 8
 
@@ -107,10 +110,15 @@ def _generator_gradients(model, latent, with_mi):
     """G's gradient as the inner loop's first iteration defines it (K = 1)."""
     variables = model.generator.trainable_variables
     size = model.discriminator.image_size
+    uniform = tf.ones((4, size, size, 1))
+    first = model.generator({**latent, "mask": uniform}, training=True)
+    mask = tf.stop_gradient(model.discriminator(first, training=True)["attention"])
     with tf.GradientTape() as tape:
-        previous = model.generator({**latent, "mask": tf.ones((4, size, size, 1))}, training=True)
-        mask = tf.stop_gradient(model.discriminator(previous, training=True)["attention"])
-        current = model.generator({**latent, "mask": mask}, training=True)
+        both = model.generator(
+            {"z": tf.concat([latent["z"]] * 2, 0), "mask": tf.concat([uniform, mask], 0)},
+            training=True,
+        )
+        previous, current = both[:4], both[4:]
         fake_logits = model.discriminator(current)["logits"]
         loss = model.loss_fn(tf.zeros_like(fake_logits), fake_logits).g_loss
         if with_mi:
@@ -357,3 +365,21 @@ def test_relativistic_loss_lazy_penalty_and_d_steps_under_xla():
     history = model.fit(real_dataset(8), steps_per_epoch=2, epochs=1, verbose=0)
     assert all(np.isfinite(values[-1]) for values in history.history.values())
     assert int(model.train_steps) == 2 and int(model.d_optimizer.iterations) == 4
+
+
+def test_generate_pair_keeps_the_common_mask_effect_that_separate_calls_normalize_away():
+    """In training mode, batch norm on separate calls removes a mask effect shared by the batch."""
+    z = keras.Input((LATENT,), name="z")
+    mask = keras.Input((SIZE, SIZE, 1), name="mask")
+    shifted = keras.layers.Lambda(lambda t: t[0] + 3.0 * keras.ops.mean(t[1], axis=(1, 2)))([z, mask])
+    generator = keras.Model({"z": z, "mask": mask}, keras.layers.BatchNormalization()(shifted))
+    latent = {"z": tf.random.normal((8, LATENT), seed=1)}
+    uniform, half = tf.ones((8, SIZE, SIZE, 1)), tf.fill((8, SIZE, SIZE, 1), 0.5)
+    separate = generator({**latent, "mask": half}, training=True) - generator(
+        {**latent, "mask": uniform}, training=True
+    )
+    np.testing.assert_allclose(separate, 0.0, atol=1e-4)
+    previous, current = gan.generate_pair(generator, latent, uniform, half, training=True)
+    # Joint statistics: the shift of -1.5 is divided by the joint scale, not removed.
+    change = (current - previous).numpy()
+    assert np.all(change < -0.5) and np.allclose(change, change.flat[0], atol=1e-4)
