@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from keras_attngan import finite
 from keras_attngan import images as images_lib
+from keras_attngan.gan import labelled
 
 
 class _EveryNSteps(keras.callbacks.Callback, abc.ABC):
@@ -155,7 +156,9 @@ class AttentionImages(_EveryNSteps):
                 np.concatenate(cells), columns=len(cells) // rows
             )
             masks["final"] = np.asarray(
-                self.model.discriminator(final, labels=self._latent.get("label"))["attention"]
+                self.model.discriminator(final, **labelled(self._latent.get("label")))[
+                    "attention"
+                ]
             )
             pictures["overlays"] = images_lib.grid(images_lib.overlay(final, masks["final"]))
         return pictures, masks

@@ -34,9 +34,13 @@ def mask_step(generator, discriminator, latent, mask, training=False):
         (x, D's outputs on x).
     """
     images = generate(generator, latent, mask, training)
-    return images, discriminator(
-        images, labels=latent.get("label"), training=training, return_attention=mask is not None
+    outputs = discriminator(
+        images,
+        training=training,
+        return_attention=mask is not None,
+        **labelled(latent.get("label")),
     )
+    return images, outputs
 
 
 def synthesize(generator, discriminator, latent, steps, training=False):
@@ -89,10 +93,15 @@ class _LabelledDiscriminator:
         self._labels = labels
 
     def __call__(self, images, **kwargs):
-        return self._discriminator(images, labels=self._labels, **kwargs)
+        return self._discriminator(images, **labelled(self._labels), **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._discriminator, name)
+
+
+def labelled(labels):
+    """D's keyword arguments for `labels` (None: an unconditional D keeps its label-free call)."""
+    return {} if labels is None else {"labels": labels}
 
 
 def _joined(first, second):
@@ -412,7 +421,7 @@ class AttnGAN(keras.Model):
         if losses.needs_real_logits_for_g(self.loss_fn):
             real_logits = ops.stop_gradient(
                 self.discriminator(
-                    real, labels=real_labels, training=True, return_attention=False
+                    real, training=True, return_attention=False, **labelled(real_labels)
                 )["logits"]
             )
         if self.uses_mask:
@@ -490,9 +499,9 @@ class AttnGAN(keras.Model):
         with tf.GradientTape() as tape:
             logits = self.discriminator(
                 images,
-                labels=_joined(real_labels, fake_labels),
                 training=True,
                 return_attention=False,
+                **labelled(_joined(real_labels, fake_labels)),
             )["logits"]
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss

@@ -95,9 +95,9 @@ class Discriminator(keras.Model):
 
     Call arguments:
         images: ``[B, S, S, channels]`` in [-1, 1].
-        labels: integer ``[B]``, required by (and only by) a projection D.
         training: Keras training flag.
         return_attention: False skips the mask (the D step only needs logits).
+        labels: integer ``[B]``, required by (and only by) a projection D.
     """
 
     def __init__(
@@ -238,7 +238,7 @@ class Discriminator(keras.Model):
             mask = ops.power(ops.maximum(mask, 0.0), 1.0 / self.mask_temperature)
         return mask
 
-    def call(self, images, labels=None, training=None, return_attention=True):
+    def call(self, images, training=None, return_attention=True, labels=None):
         if return_attention:
             evidence, mask = self.mask_source.attention(self, images, training, labels=labels)
         else:
