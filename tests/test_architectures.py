@@ -213,6 +213,8 @@ def test_one_train_step(architecture, source, d_norm):
     assert all(np.isfinite(float(value)) for value in logs.values())
 
 
+# About a minute of XLA compilation: the default run keeps test_gan.py's XLA tests only.
+@pytest.mark.slow
 def test_one_train_step_under_xla():
     model = _trainer("resnet", "learned", d_norm="spectral", jit_compile=True)
     history = model.fit(
