@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from keras_attngan import finite
 from keras_attngan import images as images_lib
+from keras_attngan.gan import labelled
 
 
 class _EveryNSteps(keras.callbacks.Callback, abc.ABC):
@@ -133,11 +134,7 @@ class AttentionImages(_EveryNSteps):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        self._latent = {
-            "z": keras.random.normal(
-                (self.num_images, self.model.latent.noise_dim), seed=self.seed
-            )
-        }
+        self._latent = self.model.latent.sample(self.num_images, self.seed)
 
     def pictures(self):
         """Computes the grids and the masks (uint8 pictures, float masks)."""
@@ -158,7 +155,11 @@ class AttentionImages(_EveryNSteps):
             pictures["inner_loop"] = images_lib.grid(
                 np.concatenate(cells), columns=len(cells) // rows
             )
-            masks["final"] = np.asarray(self.model.discriminator(final)["attention"])
+            masks["final"] = np.asarray(
+                self.model.discriminator(final, **labelled(self._latent.get("label")))[
+                    "attention"
+                ]
+            )
             pictures["overlays"] = images_lib.grid(images_lib.overlay(final, masks["final"]))
         return pictures, masks
 

@@ -39,6 +39,13 @@ def default_config():
     config.model.g_width = 64
     config.model.d_width = 64
     config.model.mask_source = "learned"
+    # Networks (keras_attngan.networks): the architecture of both, and each
+    # one's normalization; num_classes > 0 makes the GAN class-conditional
+    # (G with conditional batch norm, D with a projection head).
+    config.model.architecture = "dcgan"
+    config.model.g_normalization = "batch"
+    config.model.d_normalization = "none"
+    config.model.num_classes = 0
     # How D's raw map becomes a mask in [0, 1]: "peak" (divide by the
     # maximum) or "minmax" (stretch to [0, 1]); then s ** (1 / temperature),
     # so a temperature below 1 raises the contrast.
@@ -142,7 +149,8 @@ def validate_config(config):
     from keras_attngan.distribute import STRATEGIES
     from keras_attngan.information import MI_ESTIMATORS, InfoNCE
     from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
-    from keras_attngan.networks.generator import num_stages
+    from keras_attngan.networks.architectures import ARCHITECTURES, num_stages
+    from keras_attngan.networks.normalizations import NORMALIZATIONS
 
     data, model, train, log = config.data, config.model, config.train, config.log
     parse_source(data.source)
@@ -168,6 +176,47 @@ def validate_config(config):
         model.mask_normalization,
         f"one of {sorted(MASK_NORMALIZATIONS)}",
     )
+    _check(
+        model.architecture in ARCHITECTURES,
+        "model.architecture",
+        model.architecture,
+        f"one of {list(ARCHITECTURES)}",
+    )
+    for key in ("g_normalization", "d_normalization"):
+        _check(
+            model[key] in NORMALIZATIONS, f"model.{key}", model[key], f"one of {list(NORMALIZATIONS)}"
+        )
+    _check(model.num_classes >= 0, "model.num_classes", model.num_classes, "an integer >= 0 (0 = unconditional)")
+    conditional_g = NORMALIZATIONS[model.g_normalization].needs_labels
+    _check(
+        conditional_g == (model.num_classes > 0),
+        "model.g_normalization",
+        model.g_normalization,
+        "'conditional_batch' exactly when model.num_classes > 0 (a class-conditional G "
+        f"reads the labels through it; model.num_classes={model.num_classes})",
+    )
+    _check(
+        not NORMALIZATIONS[model.d_normalization].needs_labels,
+        "model.d_normalization",
+        model.d_normalization,
+        "a normalization without labels (a conditional D reads them through its projection head)",
+    )
+    _check(
+        not model.num_classes or train.strategy != "multi_worker",
+        "train.strategy",
+        train.strategy,
+        "not 'multi_worker' for a class-conditional GAN (model.num_classes > 0): its batches "
+        "carry the images only",
+    )
+    # The evaluation and the serving signatures draw z alone, without labels.
+    for key in ("eval_every", "export_on_end"):
+        _check(
+            not (model.num_classes and log[key]),
+            f"log.{key}",
+            log[key],
+            "0/False for a class-conditional GAN (model.num_classes > 0): evaluation and "
+            "export take no labels yet",
+        )
     _check(model.mask_temperature > 0, "model.mask_temperature", model.mask_temperature, "a number > 0")
     _check(
         model.mi_estimator in MI_ESTIMATORS,
@@ -202,6 +251,16 @@ def validate_config(config):
         "train.penalty",
         train.penalty,
         f"one of {sorted(penalties.PENALTIES)}",
+    )
+    _check(
+        not (
+            NORMALIZATIONS[model.d_normalization].batch_statistics
+            and train.penalty in penalties.PER_EXAMPLE_PENALTIES
+        ),
+        "model.d_normalization",
+        model.d_normalization,
+        f"a normalization without batch statistics with train.penalty={train.penalty!r}: "
+        "the gradient penalty is per example and batch statistics mix the examples",
     )
     _check(
         train.dtype_policy in DTYPE_POLICIES,

@@ -36,6 +36,10 @@ _ARCHITECTURE_KEYS = (
     "model.g_width",
     "model.d_width",
     "model.mask_source",
+    "model.architecture",
+    "model.g_normalization",
+    "model.d_normalization",
+    "model.num_classes",
     "model.mi_estimator",
     "model.mi_critic",
     "model.q_width",
@@ -196,6 +200,23 @@ def _synchronize_batch_statistics(model):
             layer.synchronized = True
 
 
+def check_labels(config, source):
+    """Refuses a class-conditional config the loaded `source`'s labels cannot train.
+
+    Raises:
+        ValueError: `model.num_classes` > 0 differs from the source's number
+            of classes (0 for an unlabelled source: a projection D needs labels).
+    """
+    classes = config.model.num_classes
+    if classes and classes != source.num_classes:
+        raise ValueError(
+            "`model.num_classes` should be 0 (unconditional) or the number of classes of "
+            f"data.source={config.data.source!r}, which has {source.num_classes} (0: "
+            "unlabelled, and a projection discriminator needs labels). "
+            f"Received: model.num_classes={classes}"
+        )
+
+
 def build_trainer(config):
     """Builds and compiles the `AttnGAN` that `config` describes.
 
@@ -223,7 +244,14 @@ def build_trainer(config):
     with strategy.scope():
         with _dtype_policy(train_cfg.dtype_policy):
             generator = build_generator(
-                model_cfg.latent_dim, size, channels, model_cfg.g_width, use_mask=uses_mask
+                model_cfg.latent_dim,
+                size,
+                channels,
+                model_cfg.g_width,
+                use_mask=uses_mask,
+                architecture=model_cfg.architecture,
+                normalization=model_cfg.g_normalization,
+                num_classes=model_cfg.num_classes,
             )
             discriminator = Discriminator(
                 size,
@@ -232,13 +260,16 @@ def build_trainer(config):
                 attention=model_cfg.mask_source,
                 mask_normalization=model_cfg.mask_normalization,
                 mask_temperature=model_cfg.mask_temperature,
+                architecture=model_cfg.architecture,
+                normalization=model_cfg.d_normalization,
+                num_classes=model_cfg.num_classes,
                 name="discriminator",
             )
             mi_estimator = build_mi_estimator_from_config(config) if uses_mask else None
             model = AttnGAN(
                 generator,
                 discriminator,
-                LatentSpec(model_cfg.latent_dim),
+                LatentSpec(model_cfg.latent_dim, model_cfg.num_classes),
                 mi_estimator=mi_estimator,
                 inner_steps=train_cfg.inner_steps,
                 d_steps=train_cfg.d_steps,

@@ -42,6 +42,9 @@ def generate_pair(generator, latent, mask_a, mask_b, training=False):
 def mask_step(generator, discriminator, latent, mask, training=False):
     """One step of the recurrence: ``x = G(z, s)`` and D's outputs on x.
 
+    A class-conditional D judges x as an image of the class G drew it for
+    (``latent["label"]``).
+
     D's attention on x is the next step's mask (claim 1), so a step costs one
     G pass and one D pass, and the train step reads the same D outputs for
     G's adversarial loss. Without a mask source (`mask` None) D returns no
@@ -51,7 +54,13 @@ def mask_step(generator, discriminator, latent, mask, training=False):
         (x, D's outputs on x).
     """
     images = generate(generator, latent, mask, training)
-    return images, discriminator(images, training=training, return_attention=mask is not None)
+    outputs = discriminator(
+        images,
+        training=training,
+        return_attention=mask is not None,
+        **labelled(latent.get("label")),
+    )
+    return images, outputs
 
 
 def synthesize(generator, discriminator, latent, steps, training=False):
@@ -90,6 +99,34 @@ def synthesize(generator, discriminator, latent, steps, training=False):
     if masks:
         outputs["masks"] = ops.stack(masks, axis=1)
     return outputs
+
+
+class _LabelledDiscriminator:
+    """D with a batch's labels bound, for code that calls D on images alone (penalties).
+
+    Every attribute is D's; a call passes the bound labels (None for an
+    unconditional D).
+    """
+
+    def __init__(self, discriminator, labels):
+        self._discriminator = discriminator
+        self._labels = labels
+
+    def __call__(self, images, **kwargs):
+        return self._discriminator(images, **labelled(self._labels), **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._discriminator, name)
+
+
+def labelled(labels):
+    """D's keyword arguments for `labels` (None: an unconditional D keeps its label-free call)."""
+    return {} if labels is None else {"labels": labels}
+
+
+def _joined(first, second):
+    """Two batches' labels as one batch's; None for an unconditional GAN."""
+    return None if first is None else ops.concatenate([first, second], axis=0)
 
 
 def _mean_stats(steps):
@@ -177,8 +214,14 @@ class AttnGAN(keras.Model):
     (`jit_compile=True`) and any `tf.distribute` strategy.
 
     With the discriminator's mask source ``none`` the loop degenerates to the
-    plain non-conditional GAN with K G updates per D update: the baseline
-    every result is compared against.
+    plain GAN with K G updates per D update: the baseline every result is
+    compared against.
+
+    A class-conditional GAN (a projection D, ``discriminator.num_classes >
+    0``, and a latent spec drawing labels for as many classes) reads the
+    real batch's ``"labels"``: D judges each real image with its label and
+    each fake with the label G drew it for, sampled uniformly by the latent
+    spec (Miyato and Koyama, 2018).
 
     Args:
         generator: G, called as ``G({"z": ..., "mask": ...})`` (no mask key
@@ -229,6 +272,13 @@ class AttnGAN(keras.Model):
             raise ValueError(
                 f"`lambda_mi` should be >= 0. Received: lambda_mi={lambda_mi!r}"
             )
+        if latent.num_classes != discriminator.num_classes:
+            raise ValueError(
+                "`latent` should draw labels for as many classes as the discriminator "
+                f"projects. Received: latent.num_classes={latent.num_classes}, "
+                f"discriminator.num_classes={discriminator.num_classes}"
+            )
+        self.conditional = discriminator.num_classes > 0
         self.uses_mask = discriminator.mask_source.uses_mask
         if self.uses_mask and mi_estimator is None:
             raise ValueError(
@@ -367,11 +417,12 @@ class AttnGAN(keras.Model):
         steps = self.inner_steps if steps is None else steps
         return synthesize(self.generator, self.discriminator, latent, steps)
 
-    def _generator_inner_loop(self, real, latent):
+    def _generator_inner_loop(self, real, latent, real_labels=None):
         """Claims 1-5: K updates of G (and the estimator); returns the last fakes and stats.
 
-        `real` is the real batch the fakes are paired with; D's logits on it
-        reach the adversarial loss when its generator term reads them
+        `real` is the real batch the fakes are paired with (`real_labels`
+        its labels, None for an unconditional GAN); D's logits on it reach
+        the adversarial loss when its generator term reads them
         (relativistic losses).
 
         The change ``dx = G(z, s) - G(z, s_prev)`` is differentiated through
@@ -389,7 +440,9 @@ class AttnGAN(keras.Model):
         real_logits = None
         if losses.needs_real_logits_for_g(self.loss_fn):
             real_logits = ops.stop_gradient(
-                self.discriminator(real, training=True, return_attention=False)["logits"]
+                self.discriminator(
+                    real, training=True, return_attention=False, **labelled(real_labels)
+                )["logits"]
             )
         if self.uses_mask:
             previous_mask = uniform_mask(batch_size, self.discriminator.image_size)  # claim 3
@@ -444,34 +497,41 @@ class AttnGAN(keras.Model):
             iterations.append(stats)
         return ops.stop_gradient(current), _mean_stats(iterations)
 
-    def _penalty(self, real, fake):
+    def _penalty(self, real, fake, real_labels=None):
         """The penalty term of D's loss: weighted, and on the lazy schedule of `penalty_every`.
 
         `tf.cond` skips the penalty's D passes at the updates that do not
-        need it, under `tf.function` and XLA alike.
+        need it, under `tf.function` and XLA alike. A conditional D scores
+        the penalty's images (real, or between real and fake) with the real
+        labels, as conditional WGAN-GP implementations do.
         """
 
         def term():
-            penalty = self.penalty_fn(self.discriminator, real, fake, self.seed_generator)
+            discriminator = _LabelledDiscriminator(self.discriminator, real_labels)
+            penalty = self.penalty_fn(discriminator, real, fake, self.seed_generator)
             return self.penalty_weight * self.penalty_every * ops.cast(penalty, "float32")
 
         due = ops.equal(self.d_optimizer.iterations % self.penalty_every, 0)
         return tf.cond(due, term, lambda: ops.zeros((), "float32"))
 
-    def _discriminator_step(self, real, fake):
-        """One D update on a real batch and as many fakes."""
+    def _discriminator_step(self, real, fake, real_labels=None, fake_labels=None):
+        """One D update on a real batch and as many fakes (labels: None when unconditional)."""
         batch_size = ops.shape(real)[0]
         fake = ops.cast(fake, real.dtype)
-        # D has no batch statistics, so one call on both halves is exact and
-        # cheaper than two.
+        # One call on both halves is cheaper than two, and exact for a D
+        # without batch statistics; a batch-normalized D normalizes the two
+        # halves together, as compare_gan's does.
         images = ops.concatenate([real, fake], axis=0)
         with tf.GradientTape() as tape:
-            logits = self.discriminator(images, training=True, return_attention=False)[
-                "logits"
-            ]
+            logits = self.discriminator(
+                images,
+                training=True,
+                return_attention=False,
+                **labelled(_joined(real_labels, fake_labels)),
+            )["logits"]
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss
-            penalty = self._penalty(real, fake)
+            penalty = self._penalty(real, fake, real_labels)
             objective = scaled_loss(self.d_optimizer, d_loss + penalty)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(objective, variables), variables)
@@ -486,16 +546,26 @@ class AttnGAN(keras.Model):
         images = data["images"] if isinstance(data, dict) else data
         # compare_gan's disc_iters: every D update gets real images of its own.
         reals = ops.split(images, self.d_steps, axis=0)
+        # An unconditional GAN ignores labels (unlabelled sources give zeros).
+        labels = (
+            ops.split(data["labels"], self.d_steps, axis=0)
+            if self.conditional
+            else [None] * self.d_steps
+        )
         batch_size = ops.shape(reals[0])[0]
         latent = replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
-        fake, stats = self._generator_inner_loop(reals[0], latent)
-        d_stats = [self._discriminator_step(reals[0], fake)]
-        for real in reals[1:]:
+        fake, stats = self._generator_inner_loop(reals[0], latent, labels[0])
+        d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent.get("label"))]
+        for real, real_labels in zip(reals[1:], labels[1:]):
             latent = replica_latent(self.latent, batch_size, self.seed_generator)
             fake = synthesize(
                 self.generator, self.discriminator, latent, self.inner_steps, training=True
             )["images"]
-            d_stats.append(self._discriminator_step(real, ops.stop_gradient(fake)))
+            d_stats.append(
+                self._discriminator_step(
+                    real, ops.stop_gradient(fake), real_labels, latent.get("label")
+                )
+            )
         stats.update(_mean_stats(d_stats))
         for name, tracker in self._trackers.items():
             tracker.update_state(stats[name])

@@ -17,20 +17,28 @@ def noise(num, latent_dim, seed):
 class LatentSpec:
     """Describes and samples G's latent inputs.
 
-    Today the latent space is the noise vector z ~ N(0, I). The spec returns a
-    dict of G inputs so that latent codes (InfoGAN, seeds 002-003) and labels
-    join as new keys without changing the trainer.
+    The noise vector z ~ N(0, I) and, for a class-conditional GAN, a class
+    label drawn uniformly (the fake labels of Miyato and Koyama, 2018). The
+    spec returns a dict of G inputs so that latent codes (InfoGAN, seeds
+    002-003) join as new keys without changing the trainer.
 
     Args:
         noise_dim: size of z.
+        num_classes: number of labels; > 0 adds the key ``"label"``.
     """
 
-    def __init__(self, noise_dim):
+    def __init__(self, noise_dim, num_classes=0):
         if not isinstance(noise_dim, int) or noise_dim < 1:
             raise ValueError(
                 f"`latent_dim` should be a positive integer. Received: latent_dim={noise_dim!r}"
             )
+        if not isinstance(num_classes, int) or num_classes < 0:
+            raise ValueError(
+                "`num_classes` should be an integer >= 0. "
+                f"Received: num_classes={num_classes!r}"
+            )
         self.noise_dim = noise_dim
+        self.num_classes = num_classes
 
     def sample(self, batch_size, seed):
         """Draws a batch of latent inputs.
@@ -41,12 +49,18 @@ class LatentSpec:
                 goes through it) or an int.
 
         Returns:
-            ``{"z": [batch_size, noise_dim] float32}``.
+            ``{"z": [batch_size, noise_dim] float32}``, plus ``"label"``:
+            int32 ``[batch_size]`` uniform in [0, num_classes) with classes.
         """
-        return {"z": keras.random.normal((batch_size, self.noise_dim), seed=seed)}
+        latent = {"z": keras.random.normal((batch_size, self.noise_dim), seed=seed)}
+        if self.num_classes:
+            latent["label"] = keras.random.randint(
+                (batch_size,), 0, self.num_classes, dtype="int32", seed=seed
+            )
+        return latent
 
     def get_config(self):
-        return {"noise_dim": self.noise_dim}
+        return {"noise_dim": self.noise_dim, "num_classes": self.num_classes}
 
     @classmethod
     def from_config(cls, config):

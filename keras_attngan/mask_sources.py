@@ -1,7 +1,7 @@
 """Mask sources: how the discriminator D explains its decision, chosen from a registry.
 
 Every source has one interface, ``source.attention(discriminator, images,
-training) -> (evidence, mask)``: it runs D's forward pass (`Evidence`:
+training, labels=None) -> (evidence, mask)``: it runs D's forward pass (`Evidence`:
 logits, features, the last feature maps and, with a gate, the cell
 attention) and returns the mask ``[B, S, S, 1]`` in [0, 1] at input
 resolution. The source runs the forward pass itself because ``saliency``
@@ -55,13 +55,14 @@ class MaskSource:
     needs_gate = False
     uses_mask = True
 
-    def attention(self, discriminator, images, training):
+    def attention(self, discriminator, images, training, labels=None):
         """Runs D on `images` and explains its decision.
 
         Args:
             discriminator: a `keras_attngan.networks.Discriminator`.
             images: ``[B, S, S, C]`` in [-1, 1].
             training: Keras training flag.
+            labels: the class labels ``[B]`` a projection D needs, else None.
 
         Returns:
             (`Evidence` of D's forward pass, mask ``[B, S, S, 1]`` in [0, 1]).
@@ -78,8 +79,8 @@ class Learned(MaskSource):
 
     needs_gate = True
 
-    def attention(self, discriminator, images, training):
-        evidence = discriminator.classify(images, training)
+    def attention(self, discriminator, images, training, labels=None):
+        evidence = discriminator.classify(images, training, labels)
         return evidence, discriminator.to_mask(evidence.cell_attention)
 
 
@@ -88,28 +89,32 @@ class GradCAM(MaskSource):
 
     ``relu(sum_c alpha_c F_c)`` with ``alpha_c`` the spatial mean of
     ``d(sign(logit) * logit) / dF_c``. D's head is linear in F, so that
-    gradient is the head's kernel laid out as the feature map, and Grad-CAM
-    needs no gradient computation.
+    gradient is the head's kernel laid out as the feature map (plus the
+    label's embedding for a projection D), and Grad-CAM needs no gradient
+    computation.
     """
 
-    def attention(self, discriminator, images, training):
-        evidence = discriminator.classify(images, training)
+    def attention(self, discriminator, images, training, labels=None):
+        evidence = discriminator.classify(images, training, labels)
         feature_maps = evidence.feature_maps
-        alpha = ops.cast(ops.mean(discriminator.head_kernel(), axis=(0, 1)), feature_maps.dtype)
+        kernel = discriminator.head_kernel(labels)
+        # [C] (one kernel) or [B, C] (per label), broadcast to [(B,) 1, 1, C].
+        alpha = ops.expand_dims(ops.mean(kernel, axis=(-3, -2)), (-3, -2))
         sign = ops.cast(ops.sign(evidence.logits), feature_maps.dtype)[:, :, None, None]
-        cam = ops.relu(sign * ops.einsum("bhwc,c->bhw", feature_maps, alpha)[..., None])
+        weighted = feature_maps * ops.cast(alpha, feature_maps.dtype)
+        cam = ops.relu(sign * ops.sum(weighted, axis=-1, keepdims=True))
         return evidence, discriminator.to_mask(cam)
 
 
 class Saliency(MaskSource):
     """The input-gradient magnitude ``max_c |d logit / d x|`` (Simonyan et al., 2014)."""
 
-    def attention(self, discriminator, images, training):
+    def attention(self, discriminator, images, training, labels=None):
         # The forward pass is recorded once and serves both the outputs and
         # the gradient.
         with tf.GradientTape() as tape:
             tape.watch(images)
-            evidence = discriminator.classify(images, training)
+            evidence = discriminator.classify(images, training, labels)
         gradients = tape.gradient(evidence.logits, images)
         saliency = ops.max(ops.abs(gradients), axis=-1, keepdims=True)
         return evidence, discriminator.to_mask(saliency)
@@ -120,10 +125,10 @@ class NoMask(MaskSource):
 
     uses_mask = False
 
-    def attention(self, discriminator, images, training):
+    def attention(self, discriminator, images, training, labels=None):
         size = discriminator.image_size
         mask = ops.ones((ops.shape(images)[0], size, size, 1), "float32")
-        return discriminator.classify(images, training), mask
+        return discriminator.classify(images, training, labels), mask
 
 
 MASK_SOURCES = {

@@ -10,8 +10,8 @@ D's score of a sample is the mean of its logits (one per sample, or one per
 patch), as the losses average them. The gradient penalties differentiate
 the batch's summed scores and read each sample's gradient from it, which
 assumes D treats samples independently: a D normalization with batch
-statistics (batch norm) would mix them, and must be refused together with
-``wgan_gp``, ``dragan`` and ``r1`` when one is added.
+statistics (batch norm) would mix them, so `keras_attngan.config.validate_config`
+refuses one together with the `PER_EXAMPLE_PENALTIES`.
 
 The registry is a plain dict (`PENALTIES`); `get_penalty` turns a name into
 a function and rejects unknown names with the list of valid ones.
@@ -150,6 +150,10 @@ PENALTIES: dict[str, Callable[..., object]] = {
     "r1": r1,
     "l2": l2,
 }
+
+
+# The gradient penalties, which need D to treat the samples of a batch independently.
+PER_EXAMPLE_PENALTIES = ("wgan_gp", "dragan", "r1")
 
 
 def get_penalty(name):

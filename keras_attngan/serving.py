@@ -179,6 +179,13 @@ def save(model, path, config=None, mask_dir=None):
             as metadata (claim 10).
     """
     discriminator = model.discriminator
+    if model.conditional:
+        # The signatures take z (and masks) only; a label input is not built yet.
+        raise ValueError(
+            "Export supports unconditional models only: the serving signatures have no "
+            f"label input. Received: a class-conditional model (num_classes="
+            f"{discriminator.num_classes})"
+        )
     if config is not None and hasattr(config, "to_dict"):
         config = config.to_dict()
     masks = _collect_masks(mask_dir)

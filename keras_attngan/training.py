@@ -16,6 +16,7 @@ from keras_attngan.config import validate_config
 from keras_attngan.experiment import (
     Workdir,
     build_data,
+    check_labels,
     check_workdir_compatible,
     clean_checkpoint_staging,
     load_config,
@@ -62,7 +63,8 @@ def make_callbacks(config, workdir, manager, source):
         ),
         callbacks.CheckpointSaver(manager, log.checkpoint_every),
     ]
-    if MASK_SOURCES[config.model.mask_source].uses_mask:
+    # mask_usage draws z alone: a class-conditional G, which needs labels too, skips it.
+    if MASK_SOURCES[config.model.mask_source].uses_mask and not config.model.num_classes:
         result.insert(
             2,
             callbacks.MaskUsage(
@@ -153,6 +155,7 @@ def train(config, workdir_path, allow_config_change=False):
             f"Received: data.channels={config.data.channels}"
         )
     config.data.channels = source.channels
+    check_labels(config, source)
     model, manager, step = restore_trainer(config, workdir)
     if step >= config.train.steps:
         past = f", past train.steps={config.train.steps}" if step > config.train.steps else ""

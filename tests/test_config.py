@@ -61,6 +61,10 @@ def test_smoke_is_small():
         ("model.mi_levels", 1, r"model.mi_levels.*>= 2"),
         ("model.mask_normalization", "l2", r"model.mask_normalization.*'minmax', 'peak'.*'l2'"),
         ("model.mask_temperature", 0.0, r"model.mask_temperature.*> 0"),
+        ("model.architecture", "vgg", r"model.architecture.*'dcgan', 'sndcgan', 'resnet'.*'vgg'"),
+        ("model.g_normalization", "group", r"model.g_normalization.*'conditional_batch'.*'group'"),
+        ("model.d_normalization", "conditional_batch", r"model.d_normalization.*without labels"),
+        ("model.num_classes", -1, r"model.num_classes.*>= 0"),
         ("data.batch_size", 1, r"data.batch_size.*at least 2.*model.mi_estimator='infonce'"),
     ],
 )
@@ -72,3 +76,32 @@ def test_bad_values_name_the_key(key, value, match):
         config.train.steps = 1000
     with pytest.raises(ValueError, match=match):
         validate_config(config)
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        (
+            {"model.d_normalization": "batch", "train.penalty": "r1"},
+            r"`model.d_normalization`.*train.penalty='r1'.*per example.*Received: model.d_normalization='batch'",
+        ),
+        ({"model.g_normalization": "conditional_batch"}, r"`model.g_normalization`.*num_classes > 0.*num_classes=0"),
+        ({"model.num_classes": 3}, r"`model.g_normalization`.*'conditional_batch' exactly when"),
+        (
+            {"model.num_classes": 3, "model.g_normalization": "conditional_batch", "train.strategy": "multi_worker", "log.export_on_end": False},
+            r"`train.strategy`.*class-conditional",
+        ),
+        (
+            {"model.num_classes": 3, "model.g_normalization": "conditional_batch"},
+            r"`log.export_on_end`.*class-conditional.*take no labels",
+        ),
+    ],
+)
+def test_incompatible_combinations_are_refused_with_the_reason(overrides, match):
+    config = default_config()
+    for key, value in overrides.items():
+        section, field = key.split(".")
+        config[section][field] = value
+    with pytest.raises(ValueError, match=match):
+        validate_config(config)
+

@@ -28,8 +28,8 @@ def test_unknown_names_list_the_registered_ones():
 class _Centre(MaskSource):
     """A fixed map peaking at the image centre: a source D's head does not shape."""
 
-    def attention(self, discriminator, images, training):
-        evidence = discriminator.classify(images, training)
+    def attention(self, discriminator, images, training, labels=None):
+        evidence = discriminator.classify(images, training, labels)
         line = 1.0 - ops.abs(ops.linspace(-1.0, 1.0, 4))
         cells = (line[:, None] * line[None, :])[None, :, :, None]
         raw = ops.tile(cells, (ops.shape(images)[0], 1, 1, 1))

@@ -7,7 +7,8 @@ import numpy as np
 from keras import layers, ops
 
 from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES, get_mask_source
-from keras_attngan.networks.generator import num_stages
+from keras_attngan.networks.architectures import get_architecture
+from keras_attngan.networks.normalizations import get_normalization
 
 # MASK_SOURCES is re-exported: D's `attention` names one of its keys.
 __all__ = ["MASK_SOURCES", "Discriminator", "Evidence"]
@@ -32,17 +33,20 @@ class Evidence(NamedTuple):
 
 @keras.saving.register_keras_serializable(package="keras_attngan")
 class Discriminator(keras.Model):
-    """DCGAN-style D returning ``{"logits", "attention", "features"}``.
+    """D returning ``{"logits", "attention", "features"}``, on a trunk of any architecture.
 
     Seed 000, claims 1 and 7: D classifies its input as real or generated and
     outputs an attention mask that identifies the parts of the input that drove
     the classification, as a spatial overlay at input resolution in [0, 1].
 
-    The trunk halves the resolution down to 4x4 with LeakyReLU convolutions (no
-    normalization, so real and fake batches can share one call and gradient
-    penalties stay per-sample); a dense layer classifies the flattened 4x4
-    map, as in DCGAN (Radford et al., 2016), so D sees where things are (a
-    globally pooled head lets G fool D with texture, and collapses). The mask
+    The trunk, from `architecture` (a key of
+    `keras_attngan.networks.architectures.ARCHITECTURES`; ``dcgan`` halves
+    the resolution down to 4x4 with LeakyReLU convolutions), ends in 4x4
+    feature cells; a dense layer classifies the flattened 4x4 map, as in
+    DCGAN (Radford et al., 2016), so D sees where things are (a globally
+    pooled head lets G fool D with texture, and collapses). Without a
+    normalization with batch statistics, real and fake batches can share one
+    call and gradient penalties stay per-sample. The mask
     comes from the source named by `attention`, a key of
     `keras_attngan.mask_sources.MASK_SOURCES` (``learned``, ``gradcam``,
     ``saliency``, ``none``; each class there documents its map).
@@ -61,6 +65,12 @@ class Discriminator(keras.Model):
     it where its evidence is (independent sigmoid gates all saturate at 1 and
     explain nothing). The raw map is ``w / max(w) = exp(l - max l)``.
 
+    With ``num_classes > 0`` D is class-conditional with a projection head
+    (Miyato and Koyama, 2018, "cGANs with projection discriminator"):
+    ``logit = psi(phi(x)) + <embed(y), phi(x)>``, with phi the (gated)
+    flattened features and psi the classifier; D is then called with the
+    labels, ``D(images, labels=y)``.
+
     Maps are upsampled bilinearly to input resolution, brought to [0, 1] per
     sample by `mask_normalization`, and raised to ``1 / mask_temperature``.
 
@@ -77,11 +87,17 @@ class Discriminator(keras.Model):
         mask_temperature: the mask is ``normalized ** (1 / temperature)``: a
             temperature below 1 raises the contrast, above 1 flattens it
             (for ``learned`` with ``"peak"``, ``exp((l - max l) / T)``).
+        architecture: the trunk, a key of `ARCHITECTURES`.
+        normalization: the trunk's and head's normalization, a key of
+            `keras_attngan.networks.normalizations.NORMALIZATIONS`
+            (``spectral`` also wraps the classifier and the projection).
+        num_classes: number of labels of a projection D (0: unconditional).
 
     Call arguments:
         images: ``[B, S, S, channels]`` in [-1, 1].
         training: Keras training flag.
         return_attention: False skips the mask (the D step only needs logits).
+        labels: integer ``[B]``, required by (and only by) a projection D.
     """
 
     def __init__(
@@ -92,6 +108,9 @@ class Discriminator(keras.Model):
         attention="learned",
         mask_normalization="peak",
         mask_temperature=1.0,
+        architecture="dcgan",
+        normalization="none",
+        num_classes=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -111,20 +130,14 @@ class Discriminator(keras.Model):
         self.attention = attention
         self.mask_normalization = mask_normalization
         self.mask_temperature = float(mask_temperature)
-        stages = num_stages(image_size)
-        self.trunk = keras.Sequential(
-            [
-                layer
-                for stage in range(stages)
-                for layer in (
-                    layers.Conv2D(
-                        width * 2**stage, 4, strides=2, padding="same", name=f"down_{stage}"
-                    ),
-                    layers.LeakyReLU(0.2, name=f"lrelu_{stage}"),
-                )
-            ],
-            name="trunk",
+        self.architecture = architecture
+        self.normalization = normalization
+        self.num_classes = num_classes
+        norm = get_normalization(normalization, num_classes)
+        self.trunk = get_architecture(architecture).discriminator_trunk(
+            image_size, channels, width, norm
         )
+        # Never spectrally normalized: the gate's sharpness is its scores' scale.
         # No bias: the softmax over cells cancels any constant added to every
         # score, so a bias would get an exactly-zero gradient and never train.
         self.attention_scores = (
@@ -132,7 +145,16 @@ class Discriminator(keras.Model):
             if self.mask_source.needs_gate
             else None
         )
-        self.classifier = layers.Dense(1, dtype="float32", name="classifier")
+        self.classifier = norm.wrap(layers.Dense(1, dtype="float32", name="classifier"))
+        input_shape = (None, image_size, image_size, channels)
+        self.trunk.build(input_shape)
+        self._cells = tuple(self.trunk.compute_output_shape(input_shape)[1:])
+        # phi(x) is the flattened cells, so embed(y) is one vector over them per class.
+        self.projection = (
+            norm.wrap(layers.Embedding(num_classes, int(np.prod(self._cells)), name="projection"))
+            if num_classes
+            else None
+        )
         # Built at once: the input shape is known, and a built D can be
         # inspected piecewise (trunk, head) and restored from checkpoints.
         self.build()
@@ -140,17 +162,17 @@ class Discriminator(keras.Model):
     def build(self, input_shape=None):
         if self.built:
             return
-        input_shape = (None, self.image_size, self.image_size, self.channels)
-        self.trunk.build(input_shape)
-        feature_shape = self.trunk.compute_output_shape(input_shape)
         if self.attention_scores is not None:
-            self.attention_scores.build(feature_shape)
-        self._cells = feature_shape[1:]
+            self.attention_scores.build((None, *self._cells))
         self.classifier.build((None, int(np.prod(self._cells))))
+        if self.projection is not None:
+            self.projection.build((None,))
         self.built = True
 
-    def _head(self, feature_maps):
+    def _head(self, feature_maps, labels=None):
         """Gates (learned attention only), flattens and classifies the last feature maps.
+
+        A projection D adds ``<embed(labels), features>`` to the logit.
 
         Returns:
             (logits, features ``[B, h * w * C]``, cell attention
@@ -164,21 +186,45 @@ class Discriminator(keras.Model):
             weights = cells * relative / ops.sum(relative, axis=(1, 2, 3), keepdims=True)
             feature_maps = feature_maps * ops.cast(weights, feature_maps.dtype)
         features = ops.reshape(feature_maps, (ops.shape(feature_maps)[0], -1))
-        return self.classifier(features), features, relative
+        logits = self.classifier(features)
+        if self.projection is not None:
+            embedded = ops.cast(self.projection(labels), "float32")
+            logits += ops.sum(embedded * ops.cast(features, "float32"), axis=-1, keepdims=True)
+        return logits, features, relative
 
-    def classify(self, images, training=None):
+    def _checked(self, labels):
+        """`labels` as int32 ``[B]``; refuses labels D cannot use, or a missing one it needs."""
+        if (labels is None) == bool(self.num_classes):
+            raise ValueError(
+                "A projection discriminator (num_classes > 0) needs `labels`, and an "
+                "unconditional one takes none. Received: "
+                f"num_classes={self.num_classes}, labels={labels!r}"
+            )
+        return None if labels is None else ops.reshape(ops.cast(labels, "int32"), (-1,))
+
+    def classify(self, images, training=None, labels=None):
         """D's forward pass: trunk, then head.
 
         Returns:
             `Evidence`.
         """
+        labels = self._checked(labels)
         feature_maps = self.trunk(images, training=training)
-        logits, features, cell_attention = self._head(feature_maps)
+        logits, features, cell_attention = self._head(feature_maps, labels)
         return Evidence(logits, features, feature_maps, cell_attention)
 
-    def head_kernel(self):
-        """The classifier's kernel laid out as the last feature maps ``[h, w, C]``."""
-        return ops.reshape(self.classifier.kernel, self._cells)
+    def head_kernel(self, labels=None):
+        """The gradient of the logit with respect to the (gated) last feature maps.
+
+        The head is linear in them: the classifier's kernel laid out as the
+        maps, ``[h, w, C]``; for a projection D, plus each label's
+        embedding, ``[B, h, w, C]``.
+        """
+        kernel = ops.reshape(self.classifier.kernel, self._cells)
+        if self.projection is None:
+            return kernel
+        embedded = self.projection(self._checked(labels))
+        return kernel + ops.reshape(ops.cast(embedded, kernel.dtype), (-1, *self._cells))
 
     def to_mask(self, maps):
         """A raw non-negative map ``[B, h, w, 1]`` -> the mask at input resolution in [0, 1]."""
@@ -192,11 +238,11 @@ class Discriminator(keras.Model):
             mask = ops.power(ops.maximum(mask, 0.0), 1.0 / self.mask_temperature)
         return mask
 
-    def call(self, images, training=None, return_attention=True):
+    def call(self, images, training=None, return_attention=True, labels=None):
         if return_attention:
-            evidence, mask = self.mask_source.attention(self, images, training)
+            evidence, mask = self.mask_source.attention(self, images, training, labels=labels)
         else:
-            evidence, mask = self.classify(images, training), None
+            evidence, mask = self.classify(images, training, labels), None
         outputs = {"logits": evidence.logits, "features": evidence.features}
         if mask is not None:
             outputs["attention"] = mask
@@ -211,5 +257,8 @@ class Discriminator(keras.Model):
             attention=self.attention,
             mask_normalization=self.mask_normalization,
             mask_temperature=self.mask_temperature,
+            architecture=self.architecture,
+            normalization=self.normalization,
+            num_classes=self.num_classes,
         )
         return config

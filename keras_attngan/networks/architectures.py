@@ -1,0 +1,221 @@
+"""Architectures of G's body and D's trunk, chosen from a registry (`ARCHITECTURES`).
+
+An architecture supplies two pieces; everything the attention method needs
+stays in the networks that use them:
+
+- ``generator(z, stages, channels, width, normalization, condition)``
+  builds G's layers on the functional input z and returns the tanh image.
+  It calls ``condition(x, name)`` wherever it normalizes a feature map:
+  `keras_attngan.networks.generator.build_generator` supplies it, and it
+  applies G's normalization (with the labels of a class-conditional G) and
+  the mask modulation, so every architecture carries G's mask input at
+  every resolution it normalizes at.
+- ``discriminator_trunk(image_size, channels, width, normalization)``
+  returns D's trunk, a layer from images to feature maps ``[B, 4, 4, C]``.
+  The `keras_attngan.networks.Discriminator` owns the head on those cells
+  (the attention gate, the classifier, the projection of a conditional D),
+  so every architecture carries every mask source.
+
+Stage ``i`` of D has ``width * 2**i`` channels and G mirrors it, so
+``model.g_width`` and ``model.d_width`` mean the same in every architecture.
+The registry is a plain dict (name -> instance).
+"""
+
+import math
+
+import keras
+from keras import layers
+
+BASE_SIZE = 4
+
+
+def num_stages(image_size):
+    """Number of 2x up- (G) or down-sampling (D) stages for `image_size`.
+
+    Both networks work between 4x4 and `image_size`, doubling each stage, so
+    the size must be 4 * 2**n with n >= 1.
+
+    Raises:
+        ValueError: naming `image_size` when the architecture cannot make it.
+    """
+    stages = math.log2(image_size / BASE_SIZE) if image_size > 0 else -1
+    if stages < 1 or stages != int(stages):
+        raise ValueError(
+            "`image_size` should be 4 * 2**n with n >= 1 (8, 16, 32, 64, ...) "
+            "because the networks double the resolution from 4x4 at each "
+            f"stage. Received: image_size={image_size}"
+        )
+    return int(stages)
+
+
+def _conv(normalization, filters, kernel_size, name, strides=1, use_bias=True, transpose=False):
+    """A (transposed) convolution, wrapped by `normalization` (spectral normalization)."""
+    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
+    return normalization.wrap(
+        conv(filters, kernel_size, strides=strides, padding="same", use_bias=use_bias, name=name)
+    )
+
+
+def _normalized(normalization, name):
+    """`normalization`'s layer after a D convolution, as a list (empty when it has none)."""
+    layer = normalization.layer(name)
+    return [] if layer is None else [layer]
+
+
+def _project(z, filters, normalization):
+    """z -> the 4x4 feature map G starts from."""
+    x = normalization.wrap(
+        layers.Dense(BASE_SIZE * BASE_SIZE * filters, use_bias=False, name="project")
+    )(z)
+    return layers.Reshape((BASE_SIZE, BASE_SIZE, filters))(x)
+
+
+def _to_image(x):
+    # float32 output keeps images exact under a mixed-precision policy.
+    return layers.Activation("tanh", dtype="float32", name="images")(x)
+
+
+class DCGAN:
+    """DCGAN (Radford et al., 2016): strided (transposed) 4x4 convolutions.
+
+    G: z -> dense 4x4 -> [transposed conv 2x, normalization, ReLU] per stage
+    -> tanh. D: [conv 4x4 stride 2, normalization (not after the first,
+    as in DCGAN), LeakyReLU 0.2] per stage down to 4x4.
+    """
+
+    def generator(self, z, stages, channels, width, normalization, condition):
+        filters = width * 2 ** (stages - 1)
+        x = _project(z, filters, normalization)
+        x = layers.ReLU(name="relu_0")(condition(x, "0"))
+        for stage in range(1, stages):
+            filters //= 2
+            x = _conv(
+                normalization, filters, 4, f"up_{stage}", strides=2, use_bias=False, transpose=True
+            )(x)
+            x = layers.ReLU(name=f"relu_{stage}")(condition(x, str(stage)))
+        x = _conv(normalization, channels, 4, "to_image", strides=2, transpose=True)(x)
+        return _to_image(x)
+
+    def discriminator_trunk(self, image_size, channels, width, normalization):
+        stages = num_stages(image_size)
+        return keras.Sequential(
+            [
+                layer
+                for stage in range(stages)
+                for layer in (
+                    _conv(normalization, width * 2**stage, 4, f"down_{stage}", strides=2),
+                    *(_normalized(normalization, f"norm_{stage}") if stage else []),
+                    layers.LeakyReLU(0.2, name=f"lrelu_{stage}"),
+                )
+            ],
+            name="trunk",
+        )
+
+
+class SNDCGAN(DCGAN):
+    """The standard CNN of SN-GAN (Miyato et al., 2018, table 3); G as DCGAN.
+
+    D: per stage a 3x3 stride-1 and a 4x4 stride-2 convolution, then a 3x3
+    convolution at 4x4, all with LeakyReLU 0.1. The spectral normalization
+    of the paper is `model.d_normalization=spectral` (`configs/
+    symbols_sndcgan.py`), as in compare_gan, where architecture and
+    normalization are separate choices.
+    """
+
+    def discriminator_trunk(self, image_size, channels, width, normalization):
+        stages = num_stages(image_size)
+        convolutions = [
+            (width * 2**stage, kernel, strides, f"{name}_{stage}")
+            for stage in range(stages)
+            for kernel, strides, name in ((3, 1, "conv"), (4, 2, "down"))
+        ] + [(width * 2**stages, 3, 1, f"conv_{stages}")]
+        return keras.Sequential(
+            [
+                layer
+                for index, (filters, kernel, strides, name) in enumerate(convolutions)
+                for layer in (
+                    _conv(normalization, filters, kernel, name, strides=strides),
+                    *(_normalized(normalization, f"norm_{name}") if index else []),
+                    layers.LeakyReLU(0.1, name=f"lrelu_{name}"),
+                )
+            ],
+            name="trunk",
+        )
+
+
+class ResNet:
+    """The ResNet GAN of Miyato et al. (2018, appendix B.4) and compare_gan (32x32 and 64x64).
+
+    G: z -> dense 4x4 -> one up-block per stage -> normalization, ReLU, 3x3
+    conv -> tanh. An up-block (Gulrajani et al., 2017) is ``shortcut(x) +
+    residual(x)`` with the shortcut ``conv1x1(upsample(x))`` and the residual
+    ``conv3x3(ReLU(norm(conv3x3(upsample(ReLU(norm(x)))))))``.
+
+    D: one down-block per stage to 4x4, then ReLU. The first block is the
+    "optimized" one (conv, ReLU, conv, average pool; shortcut average pool,
+    conv1x1), the others ``ReLU, conv, ReLU, conv, average pool`` with the
+    shortcut ``average pool(conv1x1(x))``. The paper sums the last features
+    over space; here D's head reads the 4x4 cells (the gate and Grad-CAM
+    explain D through them), as in DCGAN.
+    """
+
+    def generator(self, z, stages, channels, width, normalization, condition):
+        filters = width * 2 ** (stages - 1)
+        x = _project(z, filters, normalization)
+        for stage in range(stages):
+            out = max(filters // 2, width)
+            shortcut = layers.UpSampling2D(name=f"up_{stage}_skip_upsample")(x)
+            shortcut = _conv(normalization, out, 1, f"up_{stage}_skip")(shortcut)
+            h = layers.ReLU(name=f"up_{stage}_relu_a")(condition(x, f"{stage}a"))
+            h = layers.UpSampling2D(name=f"up_{stage}_upsample")(h)
+            h = _conv(normalization, out, 3, f"up_{stage}_conv_a")(h)
+            h = layers.ReLU(name=f"up_{stage}_relu_b")(condition(h, f"{stage}b"))
+            h = _conv(normalization, out, 3, f"up_{stage}_conv_b")(h)
+            x = layers.Add(name=f"up_{stage}")([shortcut, h])
+            filters = out
+        x = layers.ReLU(name="relu_out")(condition(x, "out"))
+        return _to_image(_conv(normalization, channels, 3, "to_image")(x))
+
+    def discriminator_trunk(self, image_size, channels, width, normalization):
+        images = keras.Input((image_size, image_size, channels), name="images")
+
+        def conv(x, filters, kernel, name):
+            x = _conv(normalization, filters, kernel, name)(x)
+            for layer in _normalized(normalization, f"{name}_norm"):
+                x = layer(x)
+            return x
+
+        x = images
+        for stage in range(num_stages(image_size)):
+            filters, name = width * 2**stage, f"down_{stage}"
+            # The optimized first block: no ReLU on the image, pool before the skip conv.
+            h = x if stage == 0 else layers.ReLU(name=f"{name}_relu_a")(x)
+            h = conv(h, filters, 3, f"{name}_conv_a")
+            h = layers.ReLU(name=f"{name}_relu_b")(h)
+            h = conv(h, filters, 3, f"{name}_conv_b")
+            h = layers.AveragePooling2D(2, name=f"{name}_pool")(h)
+            if stage == 0:
+                shortcut = layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
+                shortcut = _conv(normalization, filters, 1, f"{name}_skip")(shortcut)
+            else:
+                shortcut = _conv(normalization, filters, 1, f"{name}_skip")(x)
+                shortcut = layers.AveragePooling2D(2, name=f"{name}_skip_pool")(shortcut)
+            x = layers.Add(name=name)([shortcut, h])
+        return keras.Model(images, layers.ReLU(name="relu_out")(x), name="trunk")
+
+
+ARCHITECTURES = {"dcgan": DCGAN(), "sndcgan": SNDCGAN(), "resnet": ResNet()}
+
+
+def get_architecture(name):
+    """The architecture registered as `name`.
+
+    Raises:
+        ValueError: `name` is not a key of `ARCHITECTURES` (the message lists them).
+    """
+    if name not in ARCHITECTURES:
+        raise ValueError(
+            f"`architecture` should be one of {list(ARCHITECTURES)}. "
+            f"Received: architecture={name!r}"
+        )
+    return ARCHITECTURES[name]
