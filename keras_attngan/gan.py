@@ -464,7 +464,9 @@ class AttnGAN(keras.Model):
                     previous, current = generate_pair(
                         self.generator, latent, previous_mask, mask, True
                     )
-                    d_out = self.discriminator(current, training=True)
+                    d_out = self.discriminator(
+                        current, training=True, **labelled(latent.get("label"))
+                    )
                 else:
                     current, d_out = mask_step(
                         self.generator, self.discriminator, latent, None, True
