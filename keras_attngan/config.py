@@ -69,6 +69,10 @@ def default_config():
     # D updates per train step (compare_gan's disc_iters), each on its own
     # data.batch_size real images: a step reads d_steps batches.
     config.train.d_steps = 1
+    # Exponential moving average of G's weights (0 = off), averaged from
+    # train step `ema_start` on; the average is what is evaluated and exported.
+    config.train.ema_decay = 0.0
+    config.train.ema_start = 0
     config.train.g_learning_rate = 2e-4
     config.train.d_learning_rate = 2e-4
     # Shared by both Adam optimizers.
@@ -238,6 +242,8 @@ def validate_config(config):
     _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
     for key in ("lambda_mi", "penalty_weight"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
+    _check(0 <= train.ema_decay < 1, "train.ema_decay", train.ema_decay, "in [0, 1) (0 = off)")
+    _check(train.ema_start >= 0, "train.ema_start", train.ema_start, "an integer >= 0")
     for key in ("g_learning_rate", "d_learning_rate"):
         _check(train[key] > 0, f"train.{key}", train[key], "a number > 0")
     for key in ("beta_1", "beta_2"):

@@ -41,6 +41,8 @@ _ARCHITECTURE_KEYS = (
     "model.q_width",
     # The step count is D's update count over d_steps.
     "train.d_steps",
+    # Turning the average on or off adds or removes a network of the checkpoint.
+    "train.ema_decay",
 )
 
 # Keys that change how a run is executed, logged or stopped, not what it
@@ -244,6 +246,8 @@ def build_trainer(config):
                 d_steps=train_cfg.d_steps,
                 lambda_mi=train_cfg.lambda_mi,
                 seed=config.seed,
+                ema_decay=train_cfg.ema_decay,
+                ema_start=train_cfg.ema_start,
             )
         if train_cfg.strategy != "default":
             _synchronize_batch_statistics(model)
@@ -336,6 +340,8 @@ def checkpoint_manager(model, directory, max_to_keep=3, config=None):
     }
     if model.mi_estimator is not None:
         trackables["mi_estimator"] = model.mi_estimator
+    if model.ema_generator is not None:
+        trackables["ema_generator"] = model.ema_generator
     state = tf.train.Checkpoint(**trackables)
     if config is not None:
         trackables["config"] = _ConfigState(config)

@@ -72,6 +72,35 @@ def synthesize(generator, discriminator, latent, steps, training=False):
     return outputs
 
 
+def update_moving_average(averages, values, decay):
+    """``average <- decay * average + (1 - decay) * value`` for each pair of variables.
+
+    Under a `tf.distribute` strategy the update runs in cross-replica context,
+    as Keras' optimizers update their variables: a mirrored variable cannot
+    be assigned from one replica.
+
+    Args:
+        averages: the variables holding the averages.
+        values: as many variables (or tensors) of the same shapes.
+        decay: a scalar in [0, 1); 0 copies `values`.
+    """
+
+    def update(strategy, values, decay):
+        for average, value in zip(averages, values):
+            strategy.extended.update(
+                average,
+                lambda variable, value, decay: variable.assign(
+                    decay * variable + (1.0 - decay) * ops.cast(value, variable.dtype)
+                ),
+                args=(value, decay),
+                group=False,
+            )
+
+    tf.__internal__.distribute.interim.maybe_merge_call(
+        update, tf.distribute.get_strategy(), [ops.convert_to_tensor(v) for v in values], decay
+    )
+
+
 def _mean_stats(steps):
     """Each statistic's mean over a list of per-update stat dicts."""
     return {
@@ -175,6 +204,19 @@ class AttnGAN(keras.Model):
             the first slice's size.
         lambda_mi: weight of the mutual-information term in G's loss (>= 0).
         seed: seed of the model's `keras.random.SeedGenerator`.
+        ema_decay: decay of the exponential moving average of G's weights
+            (Yazici et al., 2019, "The unusual effectiveness of averaging in
+            GAN training"; BigGAN, Brock et al., 2019, samples from it with
+            0.9999); 0 turns it off. With it on, `ema_generator` holds the
+            average, updated at the end of every train step, and is the G that
+            `call`, `synthesize`, the evaluation and the export use
+            (`inference_generator`). Every weight is averaged, the batch-norm
+            moving statistics too (as BigGAN-PyTorch averages G's whole
+            state): the average then normalizes with statistics of the same
+            stretch of training as its weights.
+        ema_start: the train step from which G's weights are averaged; before
+            it the average copies them, so that it forgets the early weights
+            far from any good G (BigGAN-PyTorch starts at 20000 steps).
     """
 
     def __init__(
@@ -187,6 +229,8 @@ class AttnGAN(keras.Model):
         lambda_mi=1.0,
         seed=None,
         d_steps=1,
+        ema_decay=0.0,
+        ema_start=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -209,6 +253,12 @@ class AttnGAN(keras.Model):
             raise ValueError(
                 f"`lambda_mi` should be >= 0. Received: lambda_mi={lambda_mi!r}"
             )
+        if not 0 <= ema_decay < 1:
+            raise ValueError(f"`ema_decay` should be in [0, 1). Received: ema_decay={ema_decay!r}")
+        if not isinstance(ema_start, int) or ema_start < 0:
+            raise ValueError(
+                f"`ema_start` should be an integer >= 0. Received: ema_start={ema_start!r}"
+            )
         self.uses_mask = discriminator.mask_source.uses_mask
         if self.uses_mask and mi_estimator is None:
             raise ValueError(
@@ -224,6 +274,14 @@ class AttnGAN(keras.Model):
         self.lambda_mi = float(lambda_mi)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.ema_decay = float(ema_decay)
+        self.ema_start = ema_start
+        self.ema_generator = None
+        if self.ema_decay > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            # Updated by averaging only, never by an optimizer.
+            self.ema_generator.trainable = False
 
         names = ["d_loss", "d_penalty", "g_loss", "d_real", "d_fake"]
         if self.uses_mask:
@@ -236,6 +294,11 @@ class AttnGAN(keras.Model):
     @property
     def metrics(self):
         return list(self._trackers.values())
+
+    @property
+    def inference_generator(self):
+        """The G that is sampled, evaluated and exported: the weight average with EMA on."""
+        return self.generator if self.ema_generator is None else self.ema_generator
 
     @property
     def estimator_variables(self):
@@ -339,13 +402,13 @@ class AttnGAN(keras.Model):
         if not isinstance(latent, dict):
             latent = {"z": latent}
         return synthesize(
-            self.generator, self.discriminator, latent, self.inner_steps, training
+            self.inference_generator, self.discriminator, latent, self.inner_steps, training
         )["images"]
 
     def synthesize(self, latent, steps=None):
-        """`synthesize` with this model's networks; steps defaults to K."""
+        """`synthesize` with `inference_generator` and D; steps defaults to K."""
         steps = self.inner_steps if steps is None else steps
-        return synthesize(self.generator, self.discriminator, latent, steps)
+        return synthesize(self.inference_generator, self.discriminator, latent, steps)
 
     def _generator_inner_loop(self, real, latent):
         """Claims 1-5: K updates of G (and the estimator); returns the last fakes and stats.
@@ -456,7 +519,13 @@ class AttnGAN(keras.Model):
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
         }
 
+    def _update_ema(self, step):
+        """Averages G's weights after train step `step` (0-based); a copy before `ema_start`."""
+        decay = ops.where(step >= self.ema_start, self.ema_decay, 0.0)
+        update_moving_average(self.ema_generator.weights, self.generator.weights, decay)
+
     def train_step(self, data):
+        step = self.train_steps
         images = data["images"] if isinstance(data, dict) else data
         # compare_gan's disc_iters: every D update gets real images of its own.
         reals = ops.split(images, self.d_steps, axis=0)
@@ -471,6 +540,10 @@ class AttnGAN(keras.Model):
             )["images"]
             d_stats.append(self._discriminator_step(real, ops.stop_gradient(fake)))
         stats.update(_mean_stats(d_stats))
+        # Last: with d_steps > 1 the later D updates' G passes move G's batch
+        # statistics, which belong to this step's G.
+        if self.ema_generator is not None:
+            self._update_ema(step)
         for name, tracker in self._trackers.items():
             tracker.update_state(stats[name])
         return {name: tracker.result() for name, tracker in self._trackers.items()}
@@ -490,6 +563,8 @@ class AttnGAN(keras.Model):
             d_steps=self.d_steps,
             lambda_mi=self.lambda_mi,
             seed=self.seed,
+            ema_decay=self.ema_decay,
+            ema_start=self.ema_start,
         )
         return config
 
