@@ -71,6 +71,11 @@ def default_config():
     config.train.d_steps = 1
     # Exponential moving average of G's weights (0 = off), averaged from
     # train step `ema_start` on; the average is what is evaluated and exported.
+    # Loss terms with their own networks (keras_attngan.terms.TERMS),
+    # comma-separated, e.g. "rotation" (SS-GAN), with their weights.
+    config.train.terms = ""
+    config.train.rotation_weight_d = 1.0
+    config.train.rotation_weight_g = 0.2
     config.train.ema_decay = 0.0
     config.train.ema_start = 0
     config.train.g_learning_rate = 2e-4
@@ -147,6 +152,7 @@ def validate_config(config):
     from keras_attngan.information import MI_ESTIMATORS, InfoNCE
     from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
     from keras_attngan.networks.generator import num_stages
+    from keras_attngan.terms import parse_terms
 
     data, model, train, log = config.data, config.model, config.train, config.log
     parse_source(data.source)
@@ -240,7 +246,8 @@ def validate_config(config):
         "in (0, 1) (the learning rates are multiplied by it at each rollback)",
     )
     _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
-    for key in ("lambda_mi", "penalty_weight"):
+    parse_terms(train.terms)
+    for key in ("lambda_mi", "penalty_weight", "rotation_weight_d", "rotation_weight_g"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     _check(0 <= train.ema_decay < 1, "train.ema_decay", train.ema_decay, "in [0, 1) (0 = off)")
     _check(train.ema_start >= 0, "train.ema_start", train.ema_start, "an integer >= 0")

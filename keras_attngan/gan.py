@@ -217,6 +217,9 @@ class AttnGAN(keras.Model):
         ema_start: the train step from which G's weights are averaged; before
             it the average copies them, so that it forgets the early weights
             far from any good G (BigGAN-PyTorch starts at 20000 steps).
+        terms: `keras_attngan.terms.LossTerm`s (built): each adds its losses
+            to D's and/or G's objective inside their tapes and reports them;
+            its variables train with its `player`.
     """
 
     def __init__(
@@ -231,6 +234,7 @@ class AttnGAN(keras.Model):
         d_steps=1,
         ema_decay=0.0,
         ema_start=0,
+        terms=(),
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -274,6 +278,7 @@ class AttnGAN(keras.Model):
         self.lambda_mi = float(lambda_mi)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.terms = list(terms)
         self.ema_decay = float(ema_decay)
         self.ema_start = ema_start
         self.ema_generator = None
@@ -287,6 +292,7 @@ class AttnGAN(keras.Model):
         if self.uses_mask:
             names += ["mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"]
             names += ["mi_loss", "mi_bound", "mi_ceiling"]
+        names += [name for term in self.terms for name in term.reported]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         # Every network arrives built, so the trainer is too (and saves whole).
         self.built = True
@@ -305,10 +311,36 @@ class AttnGAN(keras.Model):
         """The MI estimator's variables (none without a mask source)."""
         return [] if self.mi_estimator is None else list(self.mi_estimator.trainable_variables)
 
+    def _term_variables(self, player):
+        return [v for term in self.terms if term.player == player for v in term.trainable_variables]
+
     @property
     def generator_variables(self):
-        """The variables the inner loop updates: G's, then the estimator's."""
-        return list(self.generator.trainable_variables) + self.estimator_variables
+        """The variables the inner loop updates: G's, the estimator's, then G's terms'."""
+        return (
+            list(self.generator.trainable_variables)
+            + self.estimator_variables
+            + self._term_variables("g")
+        )
+
+    @property
+    def discriminator_variables(self):
+        """The variables a D update updates: D's, then D's terms'."""
+        return list(self.discriminator.trainable_variables) + self._term_variables("d")
+
+    def _terms(self, contribution_of):
+        """(Sum of the terms' losses, their reported values) for one update.
+
+        Args:
+            contribution_of: term -> its `Contribution` to this update.
+        """
+        total, reported = 0.0, {}
+        for term in self.terms:
+            contribution = contribution_of(term)
+            total += sum(contribution.losses.values())
+            reported.update(contribution.losses)
+            reported.update(contribution.metrics)
+        return total, reported
 
     def compile(
         self,
@@ -365,7 +397,7 @@ class AttnGAN(keras.Model):
 
     def build_optimizers(self):
         """Creates the optimizers' slots now, so checkpoints restore eagerly."""
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.d_optimizer.build(self.discriminator_variables)
         self.g_optimizer.build(self.generator_variables)
 
     def get_compile_config(self):
@@ -437,7 +469,7 @@ class AttnGAN(keras.Model):
         if self.uses_mask:
             previous_mask = uniform_mask(batch_size, self.discriminator.image_size)  # claim 3
         mask = None
-        g_variables = list(self.generator.trainable_variables)
+        g_variables = list(self.generator.trainable_variables) + self._term_variables("g")
         q_variables = self.estimator_variables
         iterations = []
         # A Python loop, unrolled when traced: a tf.while_loop carrying
@@ -458,13 +490,23 @@ class AttnGAN(keras.Model):
                     ops.zeros_like(fake_logits) if real_logits is None else real_logits,
                     fake_logits,
                 ).g_loss
-                stats = {"g_loss": g_loss}
-                objective = g_loss
+                context = {
+                    "real": real,
+                    "fake": current,
+                    "latent": latent,
+                    "mask": mask,
+                    "generator": self.generator,
+                    "discriminator": self.discriminator,
+                    "seed_generator": self.seed_generator,
+                }
+                terms, stats = self._terms(lambda term: term.g_terms(context))
+                stats["g_loss"] = g_loss
+                objective = g_loss + terms
                 if self.uses_mask:
                     mi = self.mi_estimator(mask, current - previous, training=True)
                     stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
                     if self.lambda_mi > 0:
-                        objective = g_loss + self.lambda_mi * mi.loss
+                        objective += self.lambda_mi * mi.loss
                     estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
                 objective = scaled_loss(self.g_optimizer, objective)
             gradients = tape.gradient(objective, g_variables)
@@ -509,10 +551,19 @@ class AttnGAN(keras.Model):
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss
             penalty = self._penalty(real, fake)
-            objective = scaled_loss(self.d_optimizer, d_loss + penalty)
-        variables = self.discriminator.trainable_variables
+            context = {
+                "real": real,
+                "fake": fake,
+                "generator": self.generator,
+                "discriminator": self.discriminator,
+                "seed_generator": self.seed_generator,
+            }
+            terms, stats = self._terms(lambda term: term.d_terms(context))
+            objective = scaled_loss(self.d_optimizer, d_loss + penalty + terms)
+        variables = self.discriminator_variables
         self.d_optimizer.apply(tape.gradient(objective, variables), variables)
         return {
+            **stats,
             "d_loss": d_loss,
             "d_penalty": penalty,
             "d_real": ops.mean(ops.sigmoid(real_logits)),
@@ -565,6 +616,7 @@ class AttnGAN(keras.Model):
             seed=self.seed,
             ema_decay=self.ema_decay,
             ema_start=self.ema_start,
+            terms=[keras.saving.serialize_keras_object(term) for term in self.terms],
         )
         return config
 
@@ -574,6 +626,7 @@ class AttnGAN(keras.Model):
         for key in ("generator", "discriminator", "mi_estimator", "latent"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["terms"] = [keras.saving.deserialize_keras_object(t) for t in config.get("terms", ())]
         # Trainers saved before the latent spec was injected stored its size only.
         if "latent_dim" in config:
             config["latent"] = LatentSpec(config.pop("latent_dim"))
