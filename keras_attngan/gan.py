@@ -170,13 +170,18 @@ class AttnGAN(keras.Model):
        (`synthesize`, K refinements) and its own slice of the real batch.
        D's loss is the adversarial loss plus the weighted penalty.
 
+    Loss terms (`keras_attngan.terms`) add their losses to D's loss in every
+    D update and to G's in every inner-loop iteration. With ``ema_decay > 0``
+    the step ends by updating the moving average of G's weights.
+
     Reported values (per step; G's are averaged over the K iterations, D's
     over the D updates): ``d_loss`` (adversarial), ``d_penalty`` (the term
     added to it: weighted, and on a lazy schedule ``penalty_every`` times
     larger every ``penalty_every`` D updates and 0 otherwise), ``g_loss``,
     ``d_real``, ``d_fake``, and with a mask source
     the `keras_attngan.masks.mask_statistics` of the masks G received and
-    ``mi_loss``, ``mi_bound``, ``mi_ceiling`` (nats per mask). The trackers
+    ``mi_loss``, ``mi_bound``, ``mi_ceiling`` (nats per mask), and each
+    loss term's `reported` values. The trackers
     average over steps until reset: `keras_attngan.callbacks.ScalarSummaries`
     resets them at each write, so every logged point is the mean of its
     logging window.

@@ -114,13 +114,52 @@ def features_of(network, images, batch_size=256):
     ).astype(np.float32)
 
 
+def classify_features(features, labels, fraction, seed=0):
+    """S3GAN's steps (2)-(3) on given features: a linear classifier from a fraction, labels.
+
+    Args:
+        features: float ``[N, F]``.
+        labels: int ``[N]``: the true labels, of which only the labelled
+            fraction is used to fit; the rest only measure the accuracy.
+        fraction: the labelled fraction, in (0, 1).
+        seed: seeds the labelled subset and the classifier.
+
+    Returns:
+        (pseudo-labels ``[N]``, labelled mask ``[N]``, accuracy on the
+        unlabelled examples).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    labels = np.asarray(labels).astype(np.int32)
+    labelled = labelled_subset(labels, fraction, seed)
+    classifier = make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed)
+    ).fit(features[labelled], labels[labelled])
+    result = np.where(labelled, labels, classifier.predict(features).astype(np.int32))
+    return result, labelled, float(np.mean(result[~labelled] == labels[~labelled]))
+
+
+def rotation_features(images, seed=0, epochs=5, batch_size=64, width=16):
+    """S3GAN's step (1): rotation pre-training on `images`, then their features.
+
+    Returns:
+        (features ``[N, F]``, the rotation accuracy on the first ``4 *
+        batch_size`` images after pre-training; chance is 0.25).
+    """
+    images = np.asarray(images, np.float32)
+    network, rotation = pretrain_rotation(images, epochs, batch_size, width, seed=seed)
+    _, rotation_accuracy = rotation.loss(network, tf.constant(images[: 4 * batch_size]))
+    return features_of(network, images), float(rotation_accuracy)
+
+
 def pseudo_label(images, labels, fraction, seed=0, epochs=5, batch_size=64, width=16):
     """S3GAN's steps (1)-(3): rotation pre-training, a linear classifier, pseudo-labels.
 
     Args:
         images: float ``[N, S, S, C]`` in [-1, 1] (all of them, labelled or not).
-        labels: int ``[N]``: the true labels, of which only the labelled
-            fraction is used to fit; the rest only measure the accuracy.
+        labels: int ``[N]``, as `classify_features`.
         fraction: the labelled fraction, in (0, 1).
         seed: seeds the labelled subset, the network and the classifier.
         epochs, batch_size, width: of `pretrain_rotation`.
@@ -128,22 +167,9 @@ def pseudo_label(images, labels, fraction, seed=0, epochs=5, batch_size=64, widt
     Returns:
         `PseudoLabels`.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    images = np.asarray(images, np.float32)
-    labels = np.asarray(labels).astype(np.int32)
-    labelled = labelled_subset(labels, fraction, seed)
-    network, rotation = pretrain_rotation(images, epochs, batch_size, width, seed=seed)
-    _, rotation_accuracy = rotation.loss(network, tf.constant(images[: 4 * batch_size]))
-    features = features_of(network, images)
-    classifier = make_pipeline(
-        StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed)
-    ).fit(features[labelled], labels[labelled])
-    result = np.where(labelled, labels, classifier.predict(features).astype(np.int32))
-    accuracy = float(np.mean(result[~labelled] == labels[~labelled]))
-    return PseudoLabels(result, labelled, accuracy, float(rotation_accuracy))
+    features, rotation_accuracy = rotation_features(images, seed, epochs, batch_size, width)
+    result, labelled, accuracy = classify_features(features, labels, fraction, seed)
+    return PseudoLabels(result, labelled, accuracy, rotation_accuracy)
 
 
 def pseudo_labelled_source(data, fraction, seed=0, **options):
