@@ -217,7 +217,7 @@ class MaskUsage(_EveryNSteps):
             (self.num, model.latent.noise_dim)
         ).astype(np.float32)
         values = mask_usage(
-            lambda z, mask: model.generator({"z": z, "mask": mask}),
+            lambda z, mask: model.inference_generator({"z": z, "mask": mask}),
             lambda images: model.discriminator(images)["attention"],
             z,
             model.discriminator.image_size,

@@ -76,6 +76,15 @@ def default_config():
     # D updates per train step (compare_gan's disc_iters), each on its own
     # data.batch_size real images: a step reads d_steps batches.
     config.train.d_steps = 1
+    # Exponential moving average of G's weights (0 = off), averaged from
+    # train step `ema_start` on; the average is what is evaluated and exported.
+    # Loss terms with their own networks (keras_attngan.terms.TERMS),
+    # comma-separated, e.g. "rotation" (SS-GAN), with their weights.
+    config.train.terms = ""
+    config.train.rotation_weight_d = 1.0
+    config.train.rotation_weight_g = 0.2
+    config.train.ema_decay = 0.0
+    config.train.ema_start = 0
     config.train.g_learning_rate = 2e-4
     config.train.d_learning_rate = 2e-4
     # Shared by both Adam optimizers.
@@ -151,6 +160,7 @@ def validate_config(config):
     from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
     from keras_attngan.networks.architectures import ARCHITECTURES, num_stages
     from keras_attngan.networks.normalizations import NORMALIZATIONS
+    from keras_attngan.terms import parse_terms
 
     data, model, train, log = config.data, config.model, config.train, config.log
     parse_source(data.source)
@@ -295,8 +305,11 @@ def validate_config(config):
         "in (0, 1) (the learning rates are multiplied by it at each rollback)",
     )
     _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
-    for key in ("lambda_mi", "penalty_weight"):
+    parse_terms(train.terms)
+    for key in ("lambda_mi", "penalty_weight", "rotation_weight_d", "rotation_weight_g"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
+    _check(0 <= train.ema_decay < 1, "train.ema_decay", train.ema_decay, "in [0, 1) (0 = off)")
+    _check(train.ema_start >= 0, "train.ema_start", train.ema_start, "an integer >= 0")
     for key in ("g_learning_rate", "d_learning_rate"):
         _check(train[key] > 0, f"train.{key}", train[key], "a number > 0")
     for key in ("beta_1", "beta_2"):

@@ -55,7 +55,7 @@ def subject_from_model(model, info=None):
         latent_dim=model.latent.noise_dim,
         image_shape=(d.image_size, d.image_size, d.channels),
         generate_with_mask=(
-            (lambda z, mask: np.asarray(model.generator({"z": z, "mask": mask})))
+            (lambda z, mask: np.asarray(model.inference_generator({"z": z, "mask": mask})))
             if model.uses_mask
             else None
         ),

@@ -26,6 +26,7 @@ from keras_attngan.latent import LatentSpec
 from keras_attngan.mask_sources import MASK_SOURCES
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
+from keras_attngan.terms import build_terms
 
 # Keys whose change makes an existing checkpoint meaningless or unloadable:
 # refused even with `allow_change`.
@@ -45,6 +46,10 @@ _ARCHITECTURE_KEYS = (
     "model.q_width",
     # The step count is D's update count over d_steps.
     "train.d_steps",
+    # Turning the average on or off adds or removes a network of the checkpoint.
+    "train.ema_decay",
+    # Each term's network is part of the checkpoint.
+    "train.terms",
 )
 
 # Keys that change how a run is executed, logged or stopped, not what it
@@ -275,6 +280,9 @@ def build_trainer(config):
                 d_steps=train_cfg.d_steps,
                 lambda_mi=train_cfg.lambda_mi,
                 seed=config.seed,
+                ema_decay=train_cfg.ema_decay,
+                ema_start=train_cfg.ema_start,
+                terms=build_terms(train_cfg.terms, train_cfg, generator, discriminator),
             )
         if train_cfg.strategy != "default":
             _synchronize_batch_statistics(model)
@@ -367,6 +375,10 @@ def checkpoint_manager(model, directory, max_to_keep=3, config=None):
     }
     if model.mi_estimator is not None:
         trackables["mi_estimator"] = model.mi_estimator
+    if model.ema_generator is not None:
+        trackables["ema_generator"] = model.ema_generator
+    for term in model.terms:
+        trackables[f"term_{term.name}"] = term
     state = tf.train.Checkpoint(**trackables)
     if config is not None:
         trackables["config"] = _ConfigState(config)

@@ -129,6 +129,35 @@ def _joined(first, second):
     return None if first is None else ops.concatenate([first, second], axis=0)
 
 
+def update_moving_average(averages, values, decay):
+    """``average <- decay * average + (1 - decay) * value`` for each pair of variables.
+
+    Under a `tf.distribute` strategy the update runs in cross-replica context,
+    as Keras' optimizers update their variables: a mirrored variable cannot
+    be assigned from one replica.
+
+    Args:
+        averages: the variables holding the averages.
+        values: as many variables (or tensors) of the same shapes.
+        decay: a scalar in [0, 1); 0 copies `values`.
+    """
+
+    def update(strategy, values, decay):
+        for average, value in zip(averages, values):
+            strategy.extended.update(
+                average,
+                lambda variable, value, decay: variable.assign(
+                    decay * variable + (1.0 - decay) * ops.cast(value, variable.dtype)
+                ),
+                args=(value, decay),
+                group=False,
+            )
+
+    tf.__internal__.distribute.interim.maybe_merge_call(
+        update, tf.distribute.get_strategy(), [ops.convert_to_tensor(v) for v in values], decay
+    )
+
+
 def _mean_stats(steps):
     """Each statistic's mean over a list of per-update stat dicts."""
     return {
@@ -198,13 +227,18 @@ class AttnGAN(keras.Model):
        (`synthesize`, K refinements) and its own slice of the real batch.
        D's loss is the adversarial loss plus the weighted penalty.
 
+    Loss terms (`keras_attngan.terms`) add their losses to D's loss in every
+    D update and to G's in every inner-loop iteration. With ``ema_decay > 0``
+    the step ends by updating the moving average of G's weights.
+
     Reported values (per step; G's are averaged over the K iterations, D's
     over the D updates): ``d_loss`` (adversarial), ``d_penalty`` (the term
     added to it: weighted, and on a lazy schedule ``penalty_every`` times
     larger every ``penalty_every`` D updates and 0 otherwise), ``g_loss``,
     ``d_real``, ``d_fake``, and with a mask source
     the `keras_attngan.masks.mask_statistics` of the masks G received and
-    ``mi_loss``, ``mi_bound``, ``mi_ceiling`` (nats per mask). The trackers
+    ``mi_loss``, ``mi_bound``, ``mi_ceiling`` (nats per mask), and each
+    loss term's `reported` values. The trackers
     average over steps until reset: `keras_attngan.callbacks.ScalarSummaries`
     resets them at each write, so every logged point is the mean of its
     logging window.
@@ -238,6 +272,22 @@ class AttnGAN(keras.Model):
             the first slice's size.
         lambda_mi: weight of the mutual-information term in G's loss (>= 0).
         seed: seed of the model's `keras.random.SeedGenerator`.
+        ema_decay: decay of the exponential moving average of G's weights
+            (Yazici et al., 2019, "The unusual effectiveness of averaging in
+            GAN training"; BigGAN, Brock et al., 2019, samples from it with
+            0.9999); 0 turns it off. With it on, `ema_generator` holds the
+            average, updated at the end of every train step, and is the G that
+            `call`, `synthesize`, the evaluation and the export use
+            (`inference_generator`). Every weight is averaged, the batch-norm
+            moving statistics too (as BigGAN-PyTorch averages G's whole
+            state): the average then normalizes with statistics of the same
+            stretch of training as its weights.
+        ema_start: the train step from which G's weights are averaged; before
+            it the average copies them, so that it forgets the early weights
+            far from any good G (BigGAN-PyTorch starts at 20000 steps).
+        terms: `keras_attngan.terms.LossTerm`s (built): each adds its losses
+            to D's and/or G's objective inside their tapes and reports them;
+            its variables train with its `player`.
     """
 
     def __init__(
@@ -250,6 +300,9 @@ class AttnGAN(keras.Model):
         lambda_mi=1.0,
         seed=None,
         d_steps=1,
+        ema_decay=0.0,
+        ema_start=0,
+        terms=(),
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -279,6 +332,12 @@ class AttnGAN(keras.Model):
                 f"discriminator.num_classes={discriminator.num_classes}"
             )
         self.conditional = discriminator.num_classes > 0
+        if not 0 <= ema_decay < 1:
+            raise ValueError(f"`ema_decay` should be in [0, 1). Received: ema_decay={ema_decay!r}")
+        if not isinstance(ema_start, int) or ema_start < 0:
+            raise ValueError(
+                f"`ema_start` should be an integer >= 0. Received: ema_start={ema_start!r}"
+            )
         self.uses_mask = discriminator.mask_source.uses_mask
         if self.uses_mask and mi_estimator is None:
             raise ValueError(
@@ -294,11 +353,21 @@ class AttnGAN(keras.Model):
         self.lambda_mi = float(lambda_mi)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.terms = list(terms)
+        self.ema_decay = float(ema_decay)
+        self.ema_start = ema_start
+        self.ema_generator = None
+        if self.ema_decay > 0:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            # Updated by averaging only, never by an optimizer.
+            self.ema_generator.trainable = False
 
         names = ["d_loss", "d_penalty", "g_loss", "d_real", "d_fake"]
         if self.uses_mask:
             names += ["mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"]
             names += ["mi_loss", "mi_bound", "mi_ceiling"]
+        names += [name for term in self.terms for name in term.reported]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         # Every network arrives built, so the trainer is too (and saves whole).
         self.built = True
@@ -308,14 +377,45 @@ class AttnGAN(keras.Model):
         return list(self._trackers.values())
 
     @property
+    def inference_generator(self):
+        """The G that is sampled, evaluated and exported: the weight average with EMA on."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
+    @property
     def estimator_variables(self):
         """The MI estimator's variables (none without a mask source)."""
         return [] if self.mi_estimator is None else list(self.mi_estimator.trainable_variables)
 
+    def _term_variables(self, player):
+        return [v for term in self.terms if term.player == player for v in term.trainable_variables]
+
     @property
     def generator_variables(self):
-        """The variables the inner loop updates: G's, then the estimator's."""
-        return list(self.generator.trainable_variables) + self.estimator_variables
+        """The variables the inner loop updates: G's, the estimator's, then G's terms'."""
+        return (
+            list(self.generator.trainable_variables)
+            + self.estimator_variables
+            + self._term_variables("g")
+        )
+
+    @property
+    def discriminator_variables(self):
+        """The variables a D update updates: D's, then D's terms'."""
+        return list(self.discriminator.trainable_variables) + self._term_variables("d")
+
+    def _terms(self, contribution_of):
+        """(Sum of the terms' losses, their reported values) for one update.
+
+        Args:
+            contribution_of: term -> its `Contribution` to this update.
+        """
+        total, reported = 0.0, {}
+        for term in self.terms:
+            contribution = contribution_of(term)
+            total += sum(contribution.losses.values())
+            reported.update(contribution.losses)
+            reported.update(contribution.metrics)
+        return total, reported
 
     def compile(
         self,
@@ -372,7 +472,7 @@ class AttnGAN(keras.Model):
 
     def build_optimizers(self):
         """Creates the optimizers' slots now, so checkpoints restore eagerly."""
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.d_optimizer.build(self.discriminator_variables)
         self.g_optimizer.build(self.generator_variables)
 
     def get_compile_config(self):
@@ -409,13 +509,13 @@ class AttnGAN(keras.Model):
         if not isinstance(latent, dict):
             latent = {"z": latent}
         return synthesize(
-            self.generator, self.discriminator, latent, self.inner_steps, training
+            self.inference_generator, self.discriminator, latent, self.inner_steps, training
         )["images"]
 
     def synthesize(self, latent, steps=None):
-        """`synthesize` with this model's networks; steps defaults to K."""
+        """`synthesize` with `inference_generator` and D; steps defaults to K."""
         steps = self.inner_steps if steps is None else steps
-        return synthesize(self.generator, self.discriminator, latent, steps)
+        return synthesize(self.inference_generator, self.discriminator, latent, steps)
 
     def _generator_inner_loop(self, real, latent, real_labels=None):
         """Claims 1-5: K updates of G (and the estimator); returns the last fakes and stats.
@@ -447,7 +547,7 @@ class AttnGAN(keras.Model):
         if self.uses_mask:
             previous_mask = uniform_mask(batch_size, self.discriminator.image_size)  # claim 3
         mask = None
-        g_variables = list(self.generator.trainable_variables)
+        g_variables = list(self.generator.trainable_variables) + self._term_variables("g")
         q_variables = self.estimator_variables
         iterations = []
         # A Python loop, unrolled when traced: a tf.while_loop carrying
@@ -476,13 +576,26 @@ class AttnGAN(keras.Model):
                     ops.zeros_like(fake_logits) if real_logits is None else real_logits,
                     fake_logits,
                 ).g_loss
-                stats = {"g_loss": g_loss}
-                objective = g_loss
+                context = {
+                    "real": real,
+                    "fake": current,
+                    "latent": latent,
+                    "mask": mask,
+                    "generator": self.generator,
+                    # Terms judge the fakes in G's step: their drawn labels go with them.
+                    "discriminator": _LabelledDiscriminator(
+                        self.discriminator, latent.get("label")
+                    ),
+                    "seed_generator": self.seed_generator,
+                }
+                terms, stats = self._terms(lambda term: term.g_terms(context))
+                stats["g_loss"] = g_loss
+                objective = g_loss + terms
                 if self.uses_mask:
                     mi = self.mi_estimator(mask, current - previous, training=True)
                     stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
                     if self.lambda_mi > 0:
-                        objective = g_loss + self.lambda_mi * mi.loss
+                        objective += self.lambda_mi * mi.loss
                     estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
                 objective = scaled_loss(self.g_optimizer, objective)
             gradients = tape.gradient(objective, g_variables)
@@ -534,17 +647,33 @@ class AttnGAN(keras.Model):
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss
             penalty = self._penalty(real, fake, real_labels)
-            objective = scaled_loss(self.d_optimizer, d_loss + penalty)
-        variables = self.discriminator.trainable_variables
+            context = {
+                "real": real,
+                "fake": fake,
+                "generator": self.generator,
+                # Terms judge the real batch in D's step: its labels go with it.
+                "discriminator": _LabelledDiscriminator(self.discriminator, real_labels),
+                "seed_generator": self.seed_generator,
+            }
+            terms, stats = self._terms(lambda term: term.d_terms(context))
+            objective = scaled_loss(self.d_optimizer, d_loss + penalty + terms)
+        variables = self.discriminator_variables
         self.d_optimizer.apply(tape.gradient(objective, variables), variables)
         return {
+            **stats,
             "d_loss": d_loss,
             "d_penalty": penalty,
             "d_real": ops.mean(ops.sigmoid(real_logits)),
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
         }
 
+    def _update_ema(self, step):
+        """Averages G's weights after train step `step` (0-based); a copy before `ema_start`."""
+        decay = ops.where(step >= self.ema_start, self.ema_decay, 0.0)
+        update_moving_average(self.ema_generator.weights, self.generator.weights, decay)
+
     def train_step(self, data):
+        step = self.train_steps
         images = data["images"] if isinstance(data, dict) else data
         # compare_gan's disc_iters: every D update gets real images of its own.
         reals = ops.split(images, self.d_steps, axis=0)
@@ -569,6 +698,10 @@ class AttnGAN(keras.Model):
                 )
             )
         stats.update(_mean_stats(d_stats))
+        # Last: with d_steps > 1 the later D updates' G passes move G's batch
+        # statistics, which belong to this step's G.
+        if self.ema_generator is not None:
+            self._update_ema(step)
         for name, tracker in self._trackers.items():
             tracker.update_state(stats[name])
         return {name: tracker.result() for name, tracker in self._trackers.items()}
@@ -588,6 +721,9 @@ class AttnGAN(keras.Model):
             d_steps=self.d_steps,
             lambda_mi=self.lambda_mi,
             seed=self.seed,
+            ema_decay=self.ema_decay,
+            ema_start=self.ema_start,
+            terms=[keras.saving.serialize_keras_object(term) for term in self.terms],
         )
         return config
 
@@ -597,6 +733,7 @@ class AttnGAN(keras.Model):
         for key in ("generator", "discriminator", "mi_estimator", "latent"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["terms"] = [keras.saving.deserialize_keras_object(t) for t in config.get("terms", ())]
         # Trainers saved before the latent spec was injected stored its size only.
         if "latent_dim" in config:
             config["latent"] = LatentSpec(config.pop("latent_dim"))

@@ -202,7 +202,7 @@ def save(model, path, config=None, mask_dir=None):
         "config": config,
         "logged_mask_steps": sorted({key.split("/")[0] for key in masks}),
     }
-    module = ServingModule(model.generator, discriminator, model.latent.noise_dim, model.inner_steps)
+    module = ServingModule(model.inference_generator, discriminator, model.latent.noise_dim, model.inner_steps)
     # Saving copies the asset files into the SavedModel's assets/.
     with tempfile.TemporaryDirectory() as sources:
         with open(os.path.join(sources, METADATA_FILE), "w") as f:

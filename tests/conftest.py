@@ -36,8 +36,9 @@ def make_trainer(
     compile_kwargs=None,
     estimator="infonce",
     d_steps=1,
+    **kwargs,
 ):
-    """A compiled 16x16 AttnGAN with tiny networks."""
+    """A compiled 16x16 AttnGAN with tiny networks; `kwargs` go to `AttnGAN`."""
     uses_mask = MASK_SOURCES[mask_source].uses_mask
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=mask_source)
@@ -50,6 +51,7 @@ def make_trainer(
         lambda_mi=lambda_mi,
         seed=0,
         d_steps=d_steps,
+        **kwargs,
     )
     model.compile(
         keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), **(compile_kwargs or {})

@@ -5,7 +5,7 @@ import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_estimator, make_trainer, real_dataset
 
 from keras_attngan import gan, losses, penalties
-from keras_attngan.gan import AttnGAN
+from keras_attngan.gan import AttnGAN, synthesize
 from keras_attngan.latent import LatentSpec
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
@@ -383,3 +383,38 @@ def test_generate_pair_keeps_the_common_mask_effect_that_separate_calls_normaliz
     # Joint statistics: the shift of -1.5 is divided by the joint scale, not removed.
     change = (current - previous).numpy()
     assert np.all(change < -0.5) and np.allclose(change, change.flat[0], atol=1e-4)
+
+
+def test_ema_is_the_closed_form_average_of_the_generator_weights():
+    model = make_trainer(ema_decay=0.5, ema_start=1)
+    raw = []
+    for _ in range(3):
+        model.fit(real_dataset(), steps_per_epoch=1, epochs=1, verbose=0)
+        raw.append([w.numpy() for w in model.generator.weights])
+    # Step 0 copies (before ema_start); steps 1 and 2 average with decay 0.5.
+    expected = [0.25 * a + 0.25 * b + 0.5 * c for a, b, c in zip(*raw)]
+    averaged = [w.numpy() for w in model.ema_generator.weights]
+    assert any(not np.allclose(a, w) for a, w in zip(averaged, raw[-1]))
+    for a, e in zip(averaged, expected):
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6)
+    assert not model.ema_generator.trainable_weights
+    assert model.inference_generator is model.ema_generator
+    z = {"z": tf.random.normal((2, LATENT), seed=1)}
+    np.testing.assert_allclose(
+        model(z), synthesize(model.ema_generator, model.discriminator, z, 2)["images"], atol=1e-6
+    )
+
+
+def test_ema_under_xla_and_steps_per_execution_and_its_save_load_round_trip(tmp_path):
+    model = make_trainer(
+        ema_decay=0.9, compile_kwargs={"jit_compile": True, "steps_per_execution": 2}
+    )
+    model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)
+    path = str(tmp_path / "trainer.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert (restored.ema_decay, restored.ema_start) == (0.9, 0)
+    for a, b in zip(model.ema_generator.weights, restored.ema_generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    z = {"z": tf.random.normal((2, LATENT), seed=1)}
+    np.testing.assert_allclose(restored(z), model(z), atol=1e-6)

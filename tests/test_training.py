@@ -11,6 +11,7 @@ from conftest import tiny_config
 
 from keras_attngan import callbacks, finite, serving, synthesis
 from keras_attngan.evaluation import load_subject
+from keras_attngan.gan import synthesize
 from keras_attngan.experiment import (
     Workdir,
     build_data,
@@ -241,3 +242,20 @@ def _run_cli(workdir, *flags):
                "configs/symbols_attn.py:smoke", "--workdir", workdir, *flags]  # fmt: skip
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=repo)
     return subprocess.run(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_an_ema_run_checkpoints_both_generators_and_exports_the_average(tmp_path):
+    config = tiny_config(**{"train.ema_decay": 0.5, "log.images_every": 4})
+    workdir, export_path = train(config, str(tmp_path))
+    names = {name for name, _ in tf.train.list_variables(_latest(workdir))}
+    assert any(name.startswith("ema_generator/") for name in names)
+    model, _, step = restore_trainer(config, workdir)
+    assert step == 4
+    z = tf.random.normal((2, config.model.latent_dim), seed=1)
+    served = tf.saved_model.load(export_path).signatures["serving_default"](z=z)["images"]
+
+    def images(generator):
+        return synthesize(generator, model.discriminator, {"z": z}, model.inner_steps)["images"]
+
+    np.testing.assert_allclose(served, images(model.ema_generator), atol=1e-5)
+    assert not np.allclose(served, images(model.generator), atol=1e-3)

@@ -1,0 +1,42 @@
+"""Loss terms with their own networks: the extension point of D's and G's objectives.
+
+A term is a `LossTerm` (see `keras_attngan.terms.base`), registered in
+`TERMS` under the name the config uses (``train.terms``, comma-separated).
+docs/design.md walks through adding one, with `Rotation` as the example.
+"""
+
+from keras_attngan.terms.base import NOTHING, Contribution, LossTerm
+from keras_attngan.terms.rotation import Rotation
+
+TERMS = {"rotation": Rotation}
+
+__all__ = ["NOTHING", "TERMS", "Contribution", "LossTerm", "Rotation", "build_terms", "parse_terms"]
+
+
+def parse_terms(text):
+    """The term names of a ``train.terms`` value (``"a,b"``; empty for none).
+
+    Raises:
+        ValueError: an unknown name, listing the registered ones.
+    """
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in TERMS]
+    if unknown or len(set(names)) != len(names):
+        raise ValueError(
+            f"`train.terms` should be distinct names from {sorted(TERMS)}, comma-separated. "
+            f"Received: train.terms={text!r}"
+        )
+    return names
+
+
+def build_terms(text, train_config, generator, discriminator):
+    """The terms `text` names, each built for the networks with its ``train.*`` options."""
+    return [
+        TERMS[name].from_networks(
+            generator,
+            discriminator,
+            name=name,
+            **{arg: train_config[key] for arg, key in TERMS[name].CONFIG_KEYS.items()},
+        )
+        for name in parse_terms(text)
+    ]

@@ -1,0 +1,68 @@
+"""The loss-term interface: parts with their own networks that join D's or G's objective."""
+
+from typing import NamedTuple
+
+import keras
+
+
+class Contribution(NamedTuple):
+    """What a term adds to one step.
+
+    Attributes:
+        losses: name -> scalar, already weighted: their sum joins the step's
+            objective, and each is reported under its name.
+        metrics: name -> scalar, reported only (no gradient is taken).
+    """
+
+    losses: dict
+    metrics: dict
+
+
+NOTHING = Contribution({}, {})
+
+
+class LossTerm(keras.layers.Layer):
+    """A loss term: a layer with its own variables that adds to D's and/or G's loss.
+
+    The trainer calls `d_terms` inside each D update's tape and `g_terms`
+    inside each G update's tape (every iteration of the inner loop), adds
+    the returned losses to that step's objective, and reports the losses and
+    metrics through its trackers (averaged like the step's own values). The
+    term's trainable variables are updated with the player named by
+    `player`, from whatever objective that player's step minimizes.
+
+    A step hands its terms one `ctx` dict, filled once:
+
+    - both steps: ``real`` (this update's real batch), ``fake`` (its fakes;
+      in the G step differentiable with respect to G), ``discriminator``,
+      ``generator``, ``seed_generator`` (the trainer's, for any randomness);
+    - the G step also: ``latent`` (G's latent inputs) and ``mask`` (the
+      mask G received, None without a mask source).
+
+    Subclasses set the class attributes below, implement `from_networks`
+    and whichever of `d_terms` / `g_terms` they need, and `get_config`.
+
+    Attributes:
+        CONFIG_KEYS: constructor argument -> key of the ``train`` config
+            section that sets it.
+        player: ``"d"`` or ``"g"``: whose optimizer trains the variables.
+        reported: every name the term's contributions use, in both steps
+            (the trainer makes one tracker per name).
+    """
+
+    CONFIG_KEYS = {}
+    player = "d"
+    reported = ()
+
+    @classmethod
+    def from_networks(cls, generator, discriminator, **options):
+        """Builds the term for these networks (its heads take their shapes from them)."""
+        raise NotImplementedError
+
+    def d_terms(self, ctx):
+        """The term's `Contribution` to one D update."""
+        return NOTHING
+
+    def g_terms(self, ctx):
+        """The term's `Contribution` to one G update."""
+        return NOTHING
