@@ -105,3 +105,9 @@ def test_incompatible_combinations_are_refused_with_the_reason(overrides, match)
     with pytest.raises(ValueError, match=match):
         validate_config(config)
 
+
+
+def test_configs_readme_lists_every_config_file():
+    with open(os.path.join(os.path.dirname(__file__), "..", "configs", "README.md")) as f:
+        listed = {line.split("`")[1][:-3] for line in f if line.startswith("| `")}
+    assert listed == set(CONFIGS)
