@@ -154,6 +154,9 @@ def main(argv=None):
         metavar="KEY=VALUE",
         help="a config override for every run, e.g. model.g_width=32 (repeatable)",
     )
+    parser.add_argument(
+        "--report", action="store_true", help="only summarize the records already in --results"
+    )
     parser.add_argument("--workdir", default=os.path.join(ROOT, "runs", "quality"))
     parser.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results", "quality"))
     args = parser.parse_args(argv)
@@ -168,14 +171,17 @@ def main(argv=None):
     budget = study.make_budget(
         args.steps, args.num, METRICS, study.parse_overrides(args.set), curve_every=args.steps // 2
     )
-    records = study.run(
-        entries(datasets, variants),
-        args.seeds,
-        budget,
-        args.results,
-        log=lambda record: print(record, flush=True),
-        runs=os.path.join(args.workdir, str(args.steps)),
-    )
+    if args.report:
+        records = study.load_records(args.results)
+    else:
+        records = study.run(
+            entries(datasets, variants),
+            args.seeds,
+            budget,
+            args.results,
+            log=lambda record: print(record, flush=True),
+            runs=os.path.join(args.workdir, str(args.steps)),
+        )
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     table = study.summarize(records)
     study.write_json(
