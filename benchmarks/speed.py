@@ -144,6 +144,25 @@ def measure_training(steps, repeats, quick, conv_peak):
     return rows
 
 
+def count_training_flops(quick):
+    """Floating-point operations per train step of every variant without XLA (exact, untimed).
+
+    TensorFlow's profiler counts the traced step, so the figures do not depend
+    on what else the machine runs, unlike the timings.
+    """
+    rows = []
+    for name, overrides, model_fn in training_variants(quick):
+        if overrides.get("train.jit_compile"):
+            continue  # the profiler counts the graph, which XLA does not change
+        config = make_config(num_examples=256, **overrides)
+        variant = build_variant(name, config, model_fn)
+        rows.append({"variant": name, "gflop_per_step": variant.flops_per_step / 1e9})
+    baseline = next(row["gflop_per_step"] for row in rows if row["variant"] == "baseline")
+    for row in rows:
+        row["vs_baseline"] = row["gflop_per_step"] / baseline
+    return rows
+
+
 def measure_pipeline(batches, quick):
     results = {}
     for source in ("symbols", "digits", "colored_digits"):
@@ -189,10 +208,21 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=40, help="timed steps per round")
     parser.add_argument("--repeats", type=int, default=3, help="rounds; the best is kept")
     parser.add_argument("--quick", action="store_true", help="a smoke run: no XLA, three variants, small data")
+    parser.add_argument(
+        "--flops", action="store_true", help="only count each variant's FLOPs per step (no timing)"
+    )
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "speed.json"))
     args = parser.parse_args(argv)
     if args.steps % 10:
         parser.error("--steps should be a multiple of 10 (the default steps_per_execution)")
+    if args.flops:
+        rows = count_training_flops(args.quick)
+        text = "| variant | GFLOP/step | vs baseline |\n|---|---:|---:|\n" + "\n".join(
+            f"| {r['variant']} | {r['gflop_per_step']:.1f} | {r['vs_baseline']:.2f}x |" for r in rows
+        )
+        command = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_report({"command": command, "training": rows}, args.out, text)
+        return rows
     peak = measure_peak(args.repeats, args.quick)
     conv_peak = max(value for name, value in peak.items() if name.startswith("conv") and "XLA" not in name)
     report = {

@@ -79,6 +79,10 @@ class MIEstimator(layers.Layer):
     """
 
     def __init__(self, cell_size=8, width=16, **kwargs):
+        # float32 under any global policy: a bound is a log-sum-exp of
+        # differences of scores, which bfloat16's 8 bits of mantissa blur, and
+        # a bfloat16 layer would cast its float32 inputs (masks) down.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if not isinstance(cell_size, int) or cell_size < 1:
             raise ValueError(

@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import tiny_config
+from conftest import real_dataset, tiny_config
 
 from keras_attngan.experiment import (
     Workdir,
@@ -75,6 +75,10 @@ def test_mixed_precision_policy_is_scoped_to_the_networks():
     assert model.generator.get_layer("up_1").compute_dtype == "bfloat16"
     assert model.generator.output.dtype == "float32"  # images stay float32
     assert keras.config.dtype_policy().name == "float32"  # global policy restored
+    # The MI bound is computed in float32; a step of the whole trainer runs.
+    assert model.mi_estimator.compute_dtype == "float32"
+    history = model.fit(real_dataset(), steps_per_epoch=1, epochs=1, verbose=0)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
 
 
 def test_unset_channels_is_an_error():
