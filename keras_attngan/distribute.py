@@ -21,6 +21,8 @@ import os
 
 import tensorflow as tf
 
+from keras_attngan.registry import lookup
+
 
 def _mirrored():
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
@@ -52,13 +54,9 @@ def get_strategy(name):
     Raises:
         ValueError: `name` is not in `STRATEGIES`.
     """
-    if name not in STRATEGIES:
-        raise ValueError(
-            f"`train.strategy` should be one of {list(STRATEGIES)}. "
-            f"Received: train.strategy={name!r}"
-        )
+    create = lookup(STRATEGIES, name, "train.strategy")
     if name not in _CREATED:
-        _CREATED[name] = STRATEGIES[name]()
+        _CREATED[name] = create()
     return _CREATED[name]
 
 

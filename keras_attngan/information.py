@@ -27,6 +27,8 @@ from typing import NamedTuple
 import keras
 from keras import layers, ops
 
+from keras_attngan.registry import lookup
+
 
 class MutualInformation(NamedTuple):
     """The MI term of one inner-loop iteration (all in nats per mask)."""
@@ -310,11 +312,7 @@ def build_mi_estimator(kind, image_size, channels, **kwargs):
         ValueError: listing the registered names when `kind` is unknown, or
             when ``cell_size`` does not divide `image_size`.
     """
-    if kind not in MI_ESTIMATORS:
-        raise ValueError(
-            f"`mi_estimator` should be one of {sorted(MI_ESTIMATORS)}. Received: {kind!r}"
-        )
-    estimator = MI_ESTIMATORS[kind](**kwargs)
+    estimator = lookup(MI_ESTIMATORS, kind, "mi_estimator")(**kwargs)
     if image_size % estimator.cell_size:
         raise ValueError(
             f"`cell_size` should divide the image size {image_size}. "

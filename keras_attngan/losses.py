@@ -21,6 +21,8 @@ from typing import Callable, NamedTuple
 
 from keras import ops
 
+from keras_attngan.registry import lookup
+
 
 class LossResult(NamedTuple):
     """The two players' losses.
@@ -192,8 +194,4 @@ def get_loss(name):
     Raises:
         ValueError: if `name` is not registered.
     """
-    if name not in LOSSES:
-        raise ValueError(
-            f"`loss` should be one of {sorted(LOSSES)}. Received: loss={name!r}"
-        )
-    return LOSSES[name]
+    return lookup(LOSSES, name, "loss")

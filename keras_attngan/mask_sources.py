@@ -24,6 +24,8 @@ is a new class and one entry.
 import tensorflow as tf
 from keras import ops
 
+from keras_attngan.registry import lookup
+
 _EPS = 1e-6
 
 
@@ -145,9 +147,4 @@ def get_mask_source(name):
     Raises:
         ValueError: `name` is not a key of `MASK_SOURCES` (the message lists them).
     """
-    if name not in MASK_SOURCES:
-        raise ValueError(
-            f"`attention` (the mask source) should be one of {list(MASK_SOURCES)}. "
-            f"Received: attention={name!r}"
-        )
-    return MASK_SOURCES[name]()
+    return lookup(MASK_SOURCES, name, "attention")()

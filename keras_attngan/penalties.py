@@ -23,6 +23,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_attngan.registry import lookup
+
 # Inside the square root of a gradient norm: sqrt has an infinite derivative
 # at 0, which a D that ignores its input reaches.
 _EPS = 1e-12
@@ -165,8 +167,4 @@ def get_penalty(name):
     Raises:
         ValueError: if `name` is not registered.
     """
-    if name not in PENALTIES:
-        raise ValueError(
-            f"`penalty` should be one of {sorted(PENALTIES)}. Received: penalty={name!r}"
-        )
-    return PENALTIES[name]
+    return lookup(PENALTIES, name, "penalty")

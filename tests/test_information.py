@@ -145,7 +145,7 @@ def test_save_load_round_trip(kind, tmp_path):
 
 
 def test_bad_estimator_arguments():
-    with pytest.raises(ValueError, match=r"one of \['barber_agakov', 'infonce'\].*'mine'"):
+    with pytest.raises(ValueError, match=r"one of \['infonce', 'barber_agakov'\].*'mine'"):
         build_mi_estimator("mine", SIZE, CHANNELS)
     with pytest.raises(ValueError, match="cell_size.*divide.*16.*Received: cell_size=3"):
         build_mi_estimator("infonce", SIZE, CHANNELS, cell_size=3)

@@ -109,7 +109,8 @@ def test_the_flag_says_whether_g_loss_reads_the_real_logits(name):
 
 def test_unknown_loss_lists_the_valid_names():
     with pytest.raises(
-        ValueError, match="'hinge', 'least_squares', 'minimax', 'non_saturating'.*Received: loss='hinge2'"
+        ValueError, match="'non_saturating', 'minimax', 'wasserstein', 'hinge', 'least_squares', "
+        "'relativistic_average'.*Received: loss='hinge2'"
     ):
         losses.get_loss("hinge2")
     assert losses.get_loss("non_saturating") is losses.non_saturating

@@ -90,7 +90,7 @@ def test_random_points_come_from_the_seed_generator(name):
 
 def test_unknown_penalty_lists_the_valid_names():
     with pytest.raises(
-        ValueError, match=r"\['dragan', 'l2', 'none', 'r1', 'wgan_gp'\].*Received: penalty='gp'"
+        ValueError, match=r"\['none', 'wgan_gp', 'dragan', 'r1', 'l2'\].*Received: penalty='gp'"
     ):
         penalties.get_penalty("gp")
     assert penalties.get_penalty("r1") is penalties.r1

@@ -26,6 +26,8 @@ import math
 import keras
 from keras import layers
 
+from keras_attngan.registry import lookup
+
 BASE_SIZE = 4
 
 
@@ -213,9 +215,4 @@ def get_architecture(name):
     Raises:
         ValueError: `name` is not a key of `ARCHITECTURES` (the message lists them).
     """
-    if name not in ARCHITECTURES:
-        raise ValueError(
-            f"`architecture` should be one of {list(ARCHITECTURES)}. "
-            f"Received: architecture={name!r}"
-        )
-    return ARCHITECTURES[name]
+    return lookup(ARCHITECTURES, name, "architecture")

@@ -24,6 +24,8 @@ name into an instance.
 import keras
 from keras import layers, ops
 
+from keras_attngan.registry import lookup
+
 
 @keras.saving.register_keras_serializable(package="keras_attngan")
 class ConditionalBatchNormalization(layers.Layer):
@@ -190,9 +192,4 @@ def get_normalization(name, num_classes=0):
     Raises:
         ValueError: `name` is not a key of `NORMALIZATIONS` (the message lists them).
     """
-    if name not in NORMALIZATIONS:
-        raise ValueError(
-            f"`normalization` should be one of {list(NORMALIZATIONS)}. "
-            f"Received: normalization={name!r}"
-        )
-    return NORMALIZATIONS[name](num_classes)
+    return lookup(NORMALIZATIONS, name, "normalization")(num_classes)
