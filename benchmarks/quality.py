@@ -32,6 +32,7 @@ goes to ``RESULTS/summary.json`` and ``RESULTS/summary.md``, the FID curves to
 """
 
 import argparse
+import functools
 import importlib
 import os
 import sys
@@ -51,6 +52,8 @@ VARIANTS = {
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")
+# A table cell: mean ± 95% half-width with a fixed number of decimals.
+_cell = functools.partial(study.format_interval, kind="f")
 # (column title, metric, digits).
 COLUMNS = (
     ("FID", "fid", 2),
@@ -94,14 +97,6 @@ def rankings(table, half_step):
         full = [variant for *_, variant in sorted(rows, key=lambda r: r[1])]
         result[dataset] = {"half": half, "full": full, "stable": half == full}
     return result
-
-
-def _cell(stat, digits):
-    if stat is None:
-        return "-"
-    if stat["ci95"] is None:
-        return f"{stat['mean']:.{digits}f}"
-    return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
 
 
 def _scaled(stat, factor):

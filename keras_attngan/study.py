@@ -325,12 +325,19 @@ def summarize(records):
     return table
 
 
-def _cell(stat, digits=3):
+def format_interval(stat, digits=3, kind="g"):
+    """An `interval` as ``mean ± half-width`` (``-`` for none, the mean alone for one seed).
+
+    Args:
+        stat: an `interval` or None.
+        digits: precision of the format.
+        kind: ``"g"`` (significant digits) or ``"f"`` (decimals).
+    """
     if stat is None:
         return "-"
     if stat["ci95"] is None:
-        return f"{stat['mean']:.{digits}g}"
-    return f"{stat['mean']:.{digits}g} ± {stat['ci95']:.{digits - 1}g}"
+        return f"{stat['mean']:.{digits}{kind}}"
+    return f"{stat['mean']:.{digits}{kind}} ± {stat['ci95']:.{digits}{kind}}"
 
 
 def markdown(table, columns):
@@ -340,10 +347,10 @@ def markdown(table, columns):
         "|---|---:|" + "---:|" * (len(columns) + 1),
     ]
     for name, row in table.items():
-        cells = [_cell(row["metrics"].get(column)) for column in columns]
+        cells = [format_interval(row["metrics"].get(column)) for column in columns]
         lines.append(
             f"| {name} | {len(row['seeds'])} | " + " | ".join(cells)
-            + f" | {_cell(row['seconds_per_step'])} |"
+            + f" | {format_interval(row['seconds_per_step'])} |"
         )
     return "\n".join(lines)
 
