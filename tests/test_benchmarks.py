@@ -9,6 +9,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 
 
+@pytest.mark.slow  # the slowest test of the suite (about a minute)
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_speed_quick_run_writes_results(tmp_path):
     import speed
