@@ -21,7 +21,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_attngan.data.base import SourceData
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.terms.rotation import Rotation
 
