@@ -136,7 +136,10 @@ def main(argv=None):
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as base:
         start = time.perf_counter()
-        path = deploy.export(model, base, "savedmodel,tflite,onnx", QUANTIZATIONS)
+        try:
+            path = deploy.export(model, base, "savedmodel,tflite,onnx", QUANTIZATIONS)
+        except deploy.DeploymentError as error:  # timed without them; `failures` says why
+            path = error.path
         export_seconds = time.perf_counter() - start
         deployment = deploy.Deployment(path)
         report = deploy.load_report(path)
@@ -170,6 +173,7 @@ def main(argv=None):
         "fastest": fastest,
         "fastest_float": fastest_float,
         "parity": report["parity"],
+        "failures": report["failures"],
         "sizes": {
             "savedmodel": report["savedmodel_bytes"],
             **{a: report["artifacts"][a]["serving_default"]["bytes"] for a in report["artifacts"]},
@@ -179,7 +183,7 @@ def main(argv=None):
         f"\n\nFastest at batch 1: {fastest}; fastest float path: {fastest_float} "
         f"({results[fastest_float]['latency_b1']['median_ms']:.2f} ms/image). "
         f"{flops / 1e9:.3f} GFLOP per image. Export took {export_seconds:.0f} s."
-    )
+    ) + "".join(f"\nNot measured, {artifact}: {why}" for artifact, why in report["failures"].items())
     write_report(output, args.out, text)
     return output
 

@@ -17,10 +17,11 @@ The variants separate what the method changes:
 - ``baseline``: the plain GAN (mask source ``none``) with the same K generator
   updates per D update as the attention model (with the default K = 1 it is
   the plain GAN itself, so no separate "plain GAN with K updates" is needed);
-- ``attention``: the default config (learned mask, InfoNCE locality term);
-- ``gradcam``, ``saliency``: the other mask sources;
+- ``learned``, ``gradcam``, ``saliency``: attention with each mask source
+  (InfoNCE locality term);
 - ``no_mi``: the mask input without the MI term (``lambda_mi = 0``);
-- ``bf16``: the default under ``mixed_bfloat16``.
+- ``bf16``: the dataset's default config (`configs/DATASET_attn.py`) under
+  ``mixed_bfloat16``.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -44,7 +45,7 @@ from keras_attngan import study  # noqa: E402
 
 VARIANTS = {
     "baseline": {"model.mask_source": "none"},
-    "attention": {},
+    "learned": {"model.mask_source": "learned"},
     "gradcam": {"model.mask_source": "gradcam"},
     "saliency": {"model.mask_source": "saliency"},
     "no_mi": {"train.lambda_mi": 0.0},

@@ -18,7 +18,9 @@ prior for ``serving_default``; the SavedModel's images for ``explain``) and
 reports, per output, the maximum absolute difference and the PSNR against the
 SavedModel. A float artifact whose float outputs differ by more than its
 `TOLERANCES` entry (times the output's magnitude when above 1) is deleted and
-the export fails; quantized int8 artifacts are reported, not judged. A
+the export fails; quantized int8 artifacts are reported, not judged, unless
+they fail to run (LiteRT aborts a full-int8 division whose divisor quantizes
+to zero, as Grad-CAM's peak normalization can), which deletes them alike. A
 conversion that fails is reported with what the converter refused; the other
 artifacts are published all the same, then the export fails naming it.
 """
@@ -186,14 +188,24 @@ def parity(deployment, artifacts, count=16, seed=0):
     """Max |difference| and PSNR of each artifact's outputs against the SavedModel.
 
     Returns:
-        ``{artifact: {signature: {output: {"max_abs_diff", "psnr_db"}}}}``.
+        ``({artifact: {signature: {output: {"max_abs_diff", "psnr_db"}}}},
+        {artifact: error})``: the figures, and the artifacts that converted
+        but fail to run (a full-int8 division whose divisor quantizes to zero
+        is one: LiteRT aborts the call).
     """
     inputs = verification_inputs(deployment, count, seed)
-    results = {}
+    results, errors = {}, {}
     for signature, signature_inputs in inputs.items():
         reference = deployment.runner("savedmodel", signature)(signature_inputs)
         for artifact in artifacts:
-            outputs = deployment.runner(artifact, signature)(signature_inputs)
+            if artifact in errors:
+                continue
+            try:
+                outputs = deployment.runner(artifact, signature)(signature_inputs)
+            except RuntimeError as error:
+                errors[artifact] = f"{signature} fails to run: {str(error).strip()[:500]}"
+                results.pop(artifact, None)
+                continue
             figures = {}
             for name, expected in reference.items():
                 peak = _OUTPUT_RANGES.get(name) or float(np.ptp(expected)) or 1.0
@@ -204,7 +216,7 @@ def parity(deployment, artifacts, count=16, seed=0):
                     "magnitude": float(np.abs(expected).max()),
                 }
             results.setdefault(artifact, {})[signature] = figures
-    return results
+    return results, errors
 
 
 def _out_of_tolerance(artifact, figures):
@@ -258,13 +270,16 @@ def build(saved_model_dir, formats, quantizations, count=16, seed=0):
     }
     # Written before verifying: `Deployment` finds the artifact files through it.
     _write_report(saved_model_dir, report)
-    report["parity"] = parity(deployment, list(artifacts), count, seed)
+    report["parity"], errors = parity(deployment, list(artifacts), count, seed)
+    problems = {artifact: f"{error}, deleted" for artifact, error in errors.items()}
     for artifact, figures in report["parity"].items():
-        problems = _out_of_tolerance(artifact, figures)
-        if problems:
-            for entry in artifacts.pop(artifact).values():
-                os.remove(os.path.join(saved_model_dir, entry["file"]))
-            failures[artifact] = "out of tolerance, deleted: " + "; ".join(problems)
+        beyond = _out_of_tolerance(artifact, figures)
+        if beyond:
+            problems[artifact] = "out of tolerance, deleted: " + "; ".join(beyond)
+    for artifact, problem in problems.items():
+        for entry in artifacts.pop(artifact).values():
+            os.remove(os.path.join(saved_model_dir, entry["file"]))
+        failures[artifact] = problem
     _write_report(saved_model_dir, report)
     return report
 

@@ -83,6 +83,10 @@ def load_config(name, arg="smoke"):
 def tiny_config(name="symbols_attn", **overrides):
     """A smoke config shrunk further for tests: 16x16, a few steps."""
     config = load_config(name)
+    if config.model.mask_source != "none":
+        # The learned mask is the widest path (D's attention head, its own
+        # losses); tests that want another source say so.
+        config.model.mask_source = "learned"
     config.data.image_size = 16
     config.data.num_examples = 64
     config.data.batch_size = 8

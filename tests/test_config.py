@@ -26,7 +26,7 @@ def test_baseline_is_the_attention_config_with_the_method_off():
     attention = load_config("symbols_attn", None).to_dict()
     baseline = load_config("symbols_baseline", None).to_dict()
     assert baseline["model"].pop("mask_source") == "none"
-    assert attention["model"].pop("mask_source") == "learned"
+    assert attention["model"].pop("mask_source") == "gradcam"
     assert attention == baseline
 
 

@@ -86,11 +86,24 @@ def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypat
             raise tflite.ConversionError("TFLite (dynamic_int8) cannot convert: unsupported op(s) tf.Betainc")
         real_convert(saved_model_dir, path, signature, quantization, representative)
 
+    real_runner = deploy.Deployment.runner
+
+    def int8_aborts(self, artifact, signature="serving_default", num_threads=None):
+        if artifact != "tflite/int8":
+            return real_runner(self, artifact, signature, num_threads)
+
+        def run(inputs):  # what LiteRT raises when a quantized divisor is its zero point
+            raise RuntimeError("tflite/kernels/div.cc:262 data[i] != zero_point was not true.")
+
+        return run
+
     monkeypatch.setattr(tflite, "convert", refuses_int8)
+    monkeypatch.setattr(deploy.Deployment, "runner", int8_aborts)
     monkeypatch.setitem(deploy.TOLERANCES, "tflite/float16", -1.0)  # nothing can pass: out of tolerance
     with pytest.raises(deploy.DeploymentError, match="tf.Betainc") as raised:
-        deploy.export(make_trainer("none"), str(tmp_path), "tflite", "float32,float16,dynamic_int8")
+        deploy.export(make_trainer("none"), str(tmp_path), "tflite", "float32,float16,dynamic_int8,int8")
     assert "tflite/float16: out of tolerance, deleted" in str(raised.value)
+    assert "tflite/int8: serving_default fails to run: tflite/kernels/div.cc" in str(raised.value)
     deployment = deploy.Deployment(raised.value.path)
     assert deployment.artifacts() == ["savedmodel", "tflite/float32"]
     assert sorted(os.listdir(os.path.join(deployment.path, "tflite"))) == [
