@@ -32,13 +32,6 @@ def test_unknown_strategy_lists_the_valid_ones():
         distribute.get_strategy("horovod")
 
 
-@pytest.mark.xfail(
-    reason="Open bug: since the inner loop's two G passes became one call (gan.generate_pair), "
-    "a 4-step mirrored run differs from one device beyond 1e-3 in some of G's weights "
-    "(before, equal); cause not found yet (synchronized batch norm on the paired batch is "
-    "the first suspect).",
-    strict=False,
-)
 def test_mirrored_on_two_devices_equals_one_device(tmp_path):
     out = tmp_path / "states.npz"
     result = subprocess.run(
