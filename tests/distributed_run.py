@@ -21,8 +21,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from conftest import tiny_config  # noqa: E402
 
-# The mirrored comparison runs three steps: by the fourth, a unit near a kink (a leaky ReLU's corner) can
-# turn a last-digit rounding difference into a 0.6% one in a few weights.
+# The mirrored comparison runs three steps: by the fourth, a unit near a kink
+# (a leaky ReLU's corner) can turn a last-digit rounding difference into a 0.6%
+# one in a few weights.
 STEPS = int(os.environ.get("STEPS", 3))
 
 
