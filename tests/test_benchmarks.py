@@ -30,6 +30,7 @@ def test_speed_quick_run_writes_results(tmp_path):
     assert report["peak_gflop_per_s"]["matmul"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_deploy_quick_run_writes_results(tmp_path):
     import deploy
