@@ -18,6 +18,6 @@ def get_config(arg=None):
     config.train.d_steps = 5
     config.train.g_learning_rate = 1e-4
     config.train.d_learning_rate = 1e-4
-    config.train.beta_1 = 0.0
-    config.train.beta_2 = 0.9
+    config.train.g_beta_1 = config.train.d_beta_1 = 0.0
+    config.train.g_beta_2 = config.train.d_beta_2 = 0.9
     return smoke(config) if arg == "smoke" else config

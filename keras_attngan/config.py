@@ -87,9 +87,12 @@ def default_config():
     config.train.ema_start = 0
     config.train.g_learning_rate = 2e-4
     config.train.d_learning_rate = 2e-4
-    # Shared by both Adam optimizers.
-    config.train.beta_1 = 0.5
-    config.train.beta_2 = 0.999
+    # Adam's moments per player (DCGAN's 0.5, 0.999; WGAN-GP and SN-GAN
+    # use 0, 0.9 for both, TTUR-style setups may split them).
+    config.train.g_beta_1 = 0.5
+    config.train.g_beta_2 = 0.999
+    config.train.d_beta_1 = 0.5
+    config.train.d_beta_2 = 0.999
     config.train.jit_compile = False
     config.train.steps_per_execution = 10
     config.train.dtype_policy = "float32"
@@ -312,7 +315,7 @@ def validate_config(config):
     _check(train.ema_start >= 0, "train.ema_start", train.ema_start, "an integer >= 0")
     for key in ("g_learning_rate", "d_learning_rate"):
         _check(train[key] > 0, f"train.{key}", train[key], "a number > 0")
-    for key in ("beta_1", "beta_2"):
+    for key in ("g_beta_1", "g_beta_2", "d_beta_1", "d_beta_2"):
         _check(0 <= train[key] < 1, f"train.{key}", train[key], "in [0, 1)")
     for key in ("steps", "steps_per_epoch", "steps_per_execution", "penalty_every", "d_steps"):
         _check(train[key] >= 1, f"train.{key}", train[key], "an integer >= 1")

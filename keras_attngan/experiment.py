@@ -287,12 +287,16 @@ def build_trainer(config):
         if train_cfg.strategy != "default":
             _synchronize_batch_statistics(model)
 
-        def adam(learning_rate):
-            return keras.optimizers.Adam(learning_rate, train_cfg.beta_1, train_cfg.beta_2)
+        def adam(player):
+            return keras.optimizers.Adam(
+                train_cfg[f"{player}_learning_rate"],
+                train_cfg[f"{player}_beta_1"],
+                train_cfg[f"{player}_beta_2"],
+            )
 
         model.compile(
-            d_optimizer=adam(train_cfg.d_learning_rate),
-            g_optimizer=adam(train_cfg.g_learning_rate),
+            d_optimizer=adam("d"),
+            g_optimizer=adam("g"),
             loss=train_cfg.loss,
             penalty=train_cfg.penalty,
             penalty_weight=train_cfg.penalty_weight,

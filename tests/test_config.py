@@ -50,7 +50,7 @@ def test_smoke_is_small():
         ("train.inner_steps", 0, r"train.inner_steps.*K.*Received: train.inner_steps=0"),
         ("train.lambda_mi", -0.5, r"train.lambda_mi.*>= 0.*Received: train.lambda_mi=-0.5"),
         ("train.g_learning_rate", 0.0, r"train.g_learning_rate"),
-        ("train.beta_1", 1.0, r"train.beta_1"),
+        ("train.d_beta_1", 1.0, r"train.d_beta_1"),
         ("train.steps", 1001, r"train.steps.*multiple of train.steps_per_epoch"),
         ("train.steps_per_epoch", 125, r"train.steps_per_epoch.*multiple of train.steps_per_execution"),
         ("train.dtype_policy", "float16", r"train.dtype_policy.*mixed_bfloat16"),

@@ -173,3 +173,15 @@ def test_checkpoints_store_their_config_and_older_ones_still_restore(tmp_path):
     assert step == 7
     manager.save(checkpoint_number=8)
     assert stored_config(workdir).train.steps == 12  # from the checkpoint now
+
+
+def test_each_player_gets_its_own_adam_settings():
+    config = tiny_config(**{
+        "train.g_learning_rate": 1e-4, "train.g_beta_1": 0.0, "train.g_beta_2": 0.9,
+        "train.d_learning_rate": 4e-4, "train.d_beta_1": 0.5, "train.d_beta_2": 0.99,
+        "data.channels": 1,
+    })  # fmt: skip
+    model = build_trainer(config)
+    settings = lambda o: (float(o.learning_rate), o.beta_1, o.beta_2)  # noqa: E731
+    assert settings(model.g_optimizer) == pytest.approx((1e-4, 0.0, 0.9))
+    assert settings(model.d_optimizer) == pytest.approx((4e-4, 0.5, 0.99))
