@@ -30,6 +30,11 @@ def default_config():
     config.data.data_dir = ml_collections.config_dict.placeholder(str)
     config.data.download = True
     config.data.skip_bad_files = False
+    # The fraction of the labels a class-conditional GAN may read. Below 1 it
+    # trains on S3GAN's pseudo-labels (`keras_attngan.semi_supervised`): a
+    # rotation network learns features from all images, a linear classifier
+    # fitted on this fraction labels the rest.
+    config.data.label_fraction = 1.0
     # Filled in by `attngan train` from the data; stored with the run so that
     # `export` rebuilds the networks without loading the data.
     config.data.channels = ml_collections.config_dict.placeholder(int)
@@ -200,6 +205,14 @@ def validate_config(config):
             model[key] in NORMALIZATIONS, f"model.{key}", model[key], f"one of {list(NORMALIZATIONS)}"
         )
     _check(model.num_classes >= 0, "model.num_classes", model.num_classes, "an integer >= 0 (0 = unconditional)")
+    _check(0 < data.label_fraction <= 1, "data.label_fraction", data.label_fraction, "in (0, 1]")
+    _check(
+        data.label_fraction == 1 or model.num_classes > 0,
+        "data.label_fraction",
+        data.label_fraction,
+        "1 for an unconditional GAN (model.num_classes=0): pseudo-labels train a "
+        "class-conditional one",
+    )
     conditional_g = NORMALIZATIONS[model.g_normalization].needs_labels
     _check(
         conditional_g == (model.num_classes > 0),

@@ -100,6 +100,11 @@ class Workdir:
         return os.path.join(self.root, "export")
 
     @property
+    def pseudo_labels(self):
+        """S3GAN's pseudo-labels of the run (`data.label_fraction` < 1), computed once."""
+        return os.path.join(self.root, "pseudo_labels.npz")
+
+    @property
     def config_file(self):
         return os.path.join(self.root, "config.json")
 

@@ -5,7 +5,9 @@ Lucic et al., 2019, "High-Fidelity Image Generation With Fewer Labels", section
 rotation of unlabelled images (Gidaris et al., 2018), (2) a linear classifier
 is fitted on its features from the labelled fraction, (3) it labels the rest,
 and (4) a class-conditional GAN trains on those labels. This module does (1)
-to (3) and hands (4) a `SourceData` whose labels are the pseudo-labels.
+to (3) and hands (4) a `SourceData` whose labels are the pseudo-labels;
+`attngan train` does so when ``data.label_fraction`` < 1, keeping them in the
+workdir (`cached_pseudo_labels`).
 
 The rotation network is a `keras_attngan.networks.discriminator.Discriminator`
 (mask source ``none``) with SS-GAN's rotation head (`keras_attngan.terms.Rotation`),
@@ -16,6 +18,7 @@ standardized features.
 """
 
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -186,10 +189,48 @@ def pseudo_labelled_source(data, fraction, seed=0, **options):
     """
     if not data.num_classes:
         raise ValueError("Pseudo-labelling needs a labelled source: this one has no classes.")
-    examples = next(data.dataset.batch(data.num_examples).as_numpy_iterator())
+    examples = _examples(data)
     images = examples["images"].astype(np.float32) / 127.5 - 1.0
     result = pseudo_label(images, examples["labels"], fraction, seed, **options)
-    dataset = tf.data.Dataset.from_tensor_slices(
-        {"images": examples["images"], "labels": result.labels}
-    )
-    return dataclasses.replace(data, dataset=dataset), result
+    return _with_labels(data, result.labels, examples["images"]), result
+
+
+def _examples(data):
+    """All of `data`'s examples as NumPy arrays, in order."""
+    return next(data.dataset.batch(data.num_examples).as_numpy_iterator())
+
+
+def _with_labels(data, labels, images=None):
+    """`data` with the same images in the same order and `labels`."""
+    images = _examples(data)["images"] if images is None else images
+    dataset = tf.data.Dataset.from_tensor_slices({"images": images, "labels": labels.astype(np.int32)})
+    return dataclasses.replace(data, dataset=dataset)
+
+
+def cached_pseudo_labels(data, fraction, seed, path, **options):
+    """`pseudo_labelled_source`, computed once per run and kept at `path`.
+
+    A resumed run must train on the labels it started with, and the rotation
+    pre-training costs minutes, so the first call writes them (atomically) and
+    later calls with the same fraction, seed and examples read them back.
+
+    Returns:
+        As `pseudo_labelled_source`.
+    """
+    key = np.array([fraction, seed, data.num_examples], np.float64)
+    if os.path.exists(path):
+        with np.load(path) as stored:
+            if np.array_equal(stored["key"], key):
+                result = PseudoLabels(
+                    stored["labels"],
+                    stored["labelled"],
+                    float(stored["accuracy"]),
+                    float(stored["rotation_accuracy"]),
+                )
+                return _with_labels(data, result.labels), result
+    labelled_data, result = pseudo_labelled_source(data, fraction, seed, **options)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    partial = path + ".partial.npz"
+    np.savez(partial, key=key, **dataclasses.asdict(result))
+    os.replace(partial, path)
+    return labelled_data, result

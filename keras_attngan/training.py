@@ -11,7 +11,7 @@ SavedModel.
 
 import os
 
-from keras_attngan import callbacks, deploy, distribute, finite, serving
+from keras_attngan import callbacks, deploy, distribute, finite, semi_supervised, serving
 from keras_attngan.config import validate_config
 from keras_attngan.experiment import (
     Workdir,
@@ -156,6 +156,15 @@ def train(config, workdir_path, allow_config_change=False):
         )
     config.data.channels = source.channels
     check_labels(config, source)
+    if config.data.label_fraction < 1:
+        source, labels = semi_supervised.cached_pseudo_labels(
+            source, config.data.label_fraction, config.seed, workdir.pseudo_labels
+        )
+        print(
+            f"S3GAN pseudo-labels from {config.data.label_fraction:.0%} of the labels: "
+            f"{labels.accuracy:.1%} right on the rest (rotation pre-training "
+            f"{labels.rotation_accuracy:.1%}); {workdir.pseudo_labels}."
+        )
     model, manager, step = restore_trainer(config, workdir)
     if step >= config.train.steps:
         past = f", past train.steps={config.train.steps}" if step > config.train.steps else ""
