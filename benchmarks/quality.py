@@ -125,7 +125,7 @@ def markdown(table, budget):
         cells = [_cell(row["curve"].get(half_step), 2)]
         cells += [_cell(row["metrics"].get(metric), digits) for _, metric, digits in COLUMNS]
         cells.append(_cell(_scaled(row["seconds_per_step"], 1000), 0))
-        lines.append(f"| {name.replace('-', ' / ', 1)} | {len(row['seeds'])} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name.replace('-', ' / ', 1)} | {study.seeds_cell(row)} | " + " | ".join(cells) + " |")
     lines.append("")
     for dataset, order in rankings(table, half_step).items():
         lines.append(

@@ -176,9 +176,13 @@ def run_one(name, config, seed, budget, workdir):
     Returns:
         The run's record: name, seed, budget, train seconds, extractor, the
         flat metric values (`keras_attngan.metrics.evaluate.scalars`) and the
-        curve ``{metric: {step: value}}``.
+        curve ``{metric: {step: value}}``. A run that diverges (non-finite
+        values, `keras_attngan.finite`) is a result, not a crash of the study:
+        its record says so under ``diverged`` and has no metrics.
     """
     from keras_attngan.evaluation import evaluate
+    from keras_attngan.experiment import Workdir
+    from keras_attngan.finite import NonFiniteError
     from keras_attngan.metrics.evaluate import scalars
     from keras_attngan.training import train
 
@@ -186,7 +190,18 @@ def run_one(name, config, seed, budget, workdir):
     if os.path.exists(workdir):  # an interrupted run: start it again
         shutil.rmtree(workdir)
     start = time.perf_counter()
-    run_dir, export_path = train(config, workdir)
+    try:
+        run_dir, export_path = train(config, workdir)
+    except NonFiniteError as error:
+        return {
+            "name": name,
+            "seed": seed,
+            "budget": budget,
+            "train_seconds": round(time.perf_counter() - start, 1),
+            "diverged": str(error),
+            "metrics": {},
+            "curve": _curve(Workdir(workdir), budget),
+        }
     train_seconds = time.perf_counter() - start
     # The same real images (data seed 0) for every seed and config.
     result = evaluate(
@@ -199,13 +214,14 @@ def run_one(name, config, seed, budget, workdir):
         "train_seconds": round(train_seconds, 1),
         "extractor": result["extractor"]["name"],
         "metrics": scalars(result["metrics"]),
-        "curve": {
-            budget["curve_metric"]: {
-                str(step): value
-                for step, value in sorted(metric_curve(run_dir.logs, budget["curve_metric"]).items())
-            }
-        },
+        "curve": _curve(run_dir, budget),
     }
+
+
+def _curve(run_dir, budget):
+    """A record's ``{metric: {step: value}}`` from the run's evaluation events."""
+    metric = budget["curve_metric"]
+    return {metric: {str(step): value for step, value in sorted(metric_curve(run_dir.logs, metric).items())}}
 
 
 def make_budget(steps, num=1000, metrics=("fid", "kid"), overrides=None, curve_every=None):
@@ -300,8 +316,9 @@ def summarize(records):
 
     Returns:
         ``{name: {"seeds": [...], "seconds_per_step": interval, "metrics":
-        {metric: interval}, "curve": {step: interval}}}`` in the order the
-        names first appear.
+        {metric: interval}, "curve": {step: interval}, "diverged": count}}``
+        in the order the names first appear; a diverged run counts among the
+        seeds and adds no metric values.
     """
     grouped = {}
     for record in records:
@@ -313,6 +330,7 @@ def summarize(records):
         steps = sorted({int(s) for r in runs for s in r["curve"].get(curve_metric, {})})
         table[name] = {
             "seeds": sorted(r["seed"] for r in runs),
+            "diverged": sum(1 for r in runs if r.get("diverged")),
             "seconds_per_step": interval(
                 [r["train_seconds"] / r["budget"]["steps"] for r in runs]
             ),
@@ -340,6 +358,12 @@ def format_interval(stat, digits=3, kind="g"):
     return f"{stat['mean']:.{digits}{kind}} ± {stat['ci95']:.{digits}{kind}}"
 
 
+def seeds_cell(row):
+    """A table's seed count, with how many of them diverged."""
+    diverged = row.get("diverged", 0)
+    return f"{len(row['seeds'])} ({diverged} diverged)" if diverged else str(len(row["seeds"]))
+
+
 def markdown(table, columns):
     """A markdown table: one row per config, `columns` metrics as mean ± 95% half-width."""
     lines = [
@@ -349,7 +373,7 @@ def markdown(table, columns):
     for name, row in table.items():
         cells = [format_interval(row["metrics"].get(column)) for column in columns]
         lines.append(
-            f"| {name} | {len(row['seeds'])} | " + " | ".join(cells)
+            f"| {name} | {seeds_cell(row)} | " + " | ".join(cells)
             + f" | {format_interval(row['seconds_per_step'])} |"
         )
     return "\n".join(lines)

@@ -112,3 +112,13 @@ def test_a_config_that_does_not_validate_is_refused_before_training(tmp_path, mo
     with pytest.raises(ValueError, match="'tiny'.*model.mask_source"):
         study.run({"tiny": tiny_config()}, 1, budget, str(tmp_path / "out"))
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_a_diverging_run_is_recorded_as_such_and_the_study_goes_on(tmp_path):
+    diverging = tiny_config(**{"train.g_learning_rate": 1e6, "train.d_learning_rate": 1e6})
+    budget = study.make_budget(8, num=16, metrics="fid", curve_every=8)
+    (record,) = study.run({"diverging": diverging}, 1, budget, str(tmp_path / "study"))
+    assert "non-finite" in record["diverged"].lower() and record["metrics"] == {}
+    row = study.summarize([record])["diverging"]
+    assert row["diverged"] == 1 and row["metrics"] == {}
+    assert "| diverging | 1 (1 diverged) |" in study.markdown(study.summarize([record]), ["fid"])
