@@ -68,12 +68,15 @@ COLUMNS = (
 )
 
 
+def dataset_config(dataset):
+    """`configs/DATASET_attn.py`'s config: the default experiment on `dataset`."""
+    return importlib.import_module(f"configs.{dataset}_attn").get_config()
+
+
 def entries(datasets, variants):
     """``{"DATASET-VARIANT": config}``: `configs/DATASET_attn.py` with the variant's overrides."""
     return {
-        f"{dataset}-{variant}": study.apply_overrides(
-            importlib.import_module(f"configs.{dataset}_attn").get_config(), VARIANTS[variant]
-        )
+        f"{dataset}-{variant}": study.apply_overrides(dataset_config(dataset), VARIANTS[variant])
         for dataset in datasets
         for variant in variants
     }

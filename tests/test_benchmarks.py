@@ -88,3 +88,32 @@ def test_quality_table_and_rankings():
     # FID@half then FID (mean ± 95% half-width), and 100 ms per step (the same in every run).
     assert "| symbols / baseline | 3 | 12.00 ± 2.48 | 2.00 ± 2.48 |" in text
     assert text.splitlines()[4].endswith("| 100 ± 0 |")
+
+
+def test_toolbox_screen_picks_the_lowest_fid_per_axis_and_checks_lucic():
+    import toolbox
+
+    from keras_attngan import losses, penalties
+    from keras_attngan.config import validate_config
+
+    screen = toolbox.screen_entries()
+    assert len(screen) == len(losses.LOSSES) + len(penalties.PENALTIES) - 1
+    for config in screen.values():  # every screened combination is a valid plain GAN
+        assert config.model.mask_source == "none"
+        config.data.channels = 1
+        validate_config(config)
+    fid = lambda mean: {"metrics": {"fid": {"mean": mean, "ci95": 0.5}}}  # noqa: E731
+    table = {f"loss-{name}": fid(10.0) for name in losses.LOSSES}
+    table["loss-hinge"] = fid(7.0)
+    table["penalty-r1"] = fid(8.0)
+    table["penalty-wgan_gp"] = {"metrics": {}}  # diverged: ranks last
+    assert toolbox.best(table) == {"train.loss": "hinge", "train.penalty": "r1"}
+    entries = toolbox.comparison_entries(toolbox.best(table))
+    assert entries["symbols-best"].train.loss == "hinge" and entries["symbols-best"].model.mask_source == "none"
+    assert entries["digits-best_attention"].train.penalty == "r1"
+    # The attention rows are quality.py's runs of the default mask source.
+    assert {"symbols-gradcam", "digits-learned", "symbols-baseline"} <= set(entries)
+    assert "as Lucic et al. found" in toolbox.agreement(
+        {"digits-baseline": fid(3.0), "digits-best": fid(2.5)}, "digits")
+    assert "unlike Lucic" in toolbox.agreement({"digits-baseline": fid(3.0), "digits-best": fid(1.0)}, "digits")
+    assert toolbox.agreement({}, "digits") is None
