@@ -82,8 +82,8 @@ def measure_peak(repeats, quick):
     return results
 
 
-def training_variants(quick):
-    """(name, config overrides, model_fn) for every timed variant."""
+def training_variants(quick, only=None):
+    """(name, config overrides, model_fn) for every timed variant, or for those named in `only`."""
     variants = [("peer (keras-io DCGAN)", {"model.mask_source": "none"}, build_peer)]
     sources = ["learned"] if quick else ["learned", "gradcam", "saliency"]
     for jit in (False,) if quick else (False, True):
@@ -97,20 +97,28 @@ def training_variants(quick):
                         None,
                     )
                 )
-    for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned")):
-        variants.append(
-            (f"{name} steps_per_execution=1", {"model.mask_source": source, "train.steps_per_execution": 1}, None)
-        )
+    for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
+        if source != "gradcam":
+            variants.append(
+                (f"{name} steps_per_execution=1", {"model.mask_source": source, "train.steps_per_execution": 1}, None)
+            )
         variants.append(
             (f"{name} mixed_bfloat16", {"model.mask_source": source, "train.dtype_policy": "mixed_bfloat16"}, None)
         )
+    if only:
+        unknown = sorted(set(only) - {name for name, _, _ in variants})
+        if unknown:
+            raise ValueError(f"Unknown variants {unknown}; valid: {[name for name, _, _ in variants]}")
+        # The table's ratios need the peer and the baseline (with XLA, for XLA rows).
+        kept = {"peer (keras-io DCGAN)", "baseline", *(["baseline XLA"] if any("XLA" in n for n in only) else [])}
+        variants = [v for v in variants if v[0] in set(only) | kept]
     return variants
 
 
-def measure_training(steps, repeats, quick, conv_peak):
+def measure_training(steps, repeats, quick, conv_peak, only=None):
     keras.utils.set_random_seed(0)
     built = []
-    for name, overrides, model_fn in training_variants(quick):
+    for name, overrides, model_fn in training_variants(quick, only):
         config = make_config(num_examples=1024 if quick else 4096, **overrides)
         built.append(build_variant(name, config, model_fn))
     time_variants(built, steps, repeats)
@@ -211,6 +219,10 @@ def main(argv=None):
     parser.add_argument(
         "--flops", action="store_true", help="only count each variant's FLOPs per step (no timing)"
     )
+    parser.add_argument(
+        "--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+        help="time only these training variants (comma-separated names of the table)",
+    )
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "speed.json"))
     args = parser.parse_args(argv)
     if args.steps % 10:
@@ -240,7 +252,7 @@ def main(argv=None):
         # cost the long training measurements.
         "pipeline_images_per_s": measure_pipeline(20 if args.quick else 200, args.quick),
     }
-    report["training"] = measure_training(args.steps, args.repeats, args.quick, conv_peak)
+    report["training"] = measure_training(args.steps, args.repeats, args.quick, conv_peak, args.variants)
     write_report(report, args.out, tables(report))
     return report
 
