@@ -50,6 +50,10 @@ _ARCHITECTURE_KEYS = (
     "train.ema_decay",
     # Each term's network is part of the checkpoint.
     "train.terms",
+    "train.encoder",
+    "train.encoder_width",
+    "train.encoder_lipschitz",
+    "data.scale",
 )
 
 # Keys that change how a run is executed, logged or stopped, not what it
