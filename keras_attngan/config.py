@@ -426,3 +426,16 @@ def _validate_super_resolution(config):
         model.num_classes,
         "0 with data.scale > 0 (the super-resolution G takes no labels)",
     )
+    _check(
+        config.log.eval_every == 0,
+        "log.eval_every",
+        config.log.eval_every,
+        "0 with data.scale > 0 (the evaluation metrics sample from noise; "
+        "benchmarks/super_resolution.py measures PSNR and SSIM)",
+    )
+    _check(
+        config.train.strategy != "multi_worker",
+        "train.strategy",
+        config.train.strategy,
+        "not 'multi_worker' with data.scale > 0 (its batches carry the images only)",
+    )

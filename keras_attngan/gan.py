@@ -7,6 +7,7 @@ from keras import ops
 from keras_attngan import losses, penalties
 from keras_attngan.latent import LatentSpec
 from keras_attngan.masks import mask_statistics
+from keras_attngan.networks.upscaler import upscale_factor
 
 
 def uniform_mask(batch_size, size):
@@ -341,7 +342,8 @@ class AttnGAN(keras.Model):
         self.uses_mask = discriminator.mask_source.uses_mask
         # Seed 001's paired mode: G maps a low-res image to its high-res
         # original (super-resolution), and the batches carry both.
-        self.paired = "lowres" in [tensor.name for tensor in generator.inputs]
+        self.scale = upscale_factor(generator, discriminator.channels)
+        self.paired = self.scale is not None
         if self.paired and (self.uses_mask or self.conditional):
             raise ValueError(
                 "A super-resolution generator (input 'lowres') trains without a mask source "

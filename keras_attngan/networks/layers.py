@@ -1,6 +1,7 @@
 """Layers shared by the networks."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -51,3 +52,40 @@ class MaskModulation(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="keras_attngan")
+class BilinearUpsampling(keras.layers.Layer):
+    """Bilinear upsampling by an integer factor, for inputs of any (dynamic) size.
+
+    Keras' ``UpSampling2D(interpolation="bilinear")`` needs static height and
+    width in graph mode, which a fully convolutional network served on any
+    input size does not have (seed 001: the super-resolution export). The
+    size is read at run time here; ``tf.image.resize`` (half-pixel centers)
+    converts to TFLite's RESIZE_BILINEAR and ONNX's Resize.
+
+    Args:
+        factor: integer factor >= 1 (1 passes the input through).
+    """
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(factor, int) or factor < 1:
+            raise ValueError(f"`factor` should be an integer >= 1. Received: factor={factor!r}")
+        self.factor = factor
+
+    def call(self, inputs):
+        if self.factor == 1:
+            return inputs
+        size = tf.shape(inputs)[1:3] * self.factor
+        return tf.cast(tf.image.resize(inputs, size, method="bilinear"), inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        scaled = [None if side is None else side * self.factor for side in (height, width)]
+        return (batch, *scaled, channels)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor)
+        return config

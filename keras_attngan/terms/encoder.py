@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_attngan.lipschitz import get_lipschitz, violation
 from keras_attngan.networks.encoder import build_encoder
+from keras_attngan.networks.upscaler import upscale_factor
 from keras_attngan.terms.base import Contribution, LossTerm
 
 # Inside the square root of a distance: its gradient is finite at 0 (a fake
@@ -165,14 +166,12 @@ class LatentRegularizer(LossTerm):
     def from_networks(cls, generator, discriminator, **options):
         """E for G's output and latent shapes (a low-res input for super-resolution)."""
         size, channels = discriminator.image_size, discriminator.channels
-        names = [tensor.name for tensor in generator.inputs]
-        if "lowres" in names:
-            # G is fully convolutional: its scale is its output's size over a probe's.
-            probe = 4
-            output = generator({"lowres": ops.zeros((1, probe, probe, channels))})
-            scale = int(output.shape[1]) // probe
-            return cls((None, None, channels), (size // scale, size // scale, channels), scale=scale, **options)
-        return cls((size, size, channels), (int(generator.inputs[names.index("z")].shape[-1]),), **options)
+        scale = upscale_factor(generator, channels)
+        if scale:
+            # E reads high-res images of any size and returns the low-res size.
+            return cls((None, None, channels), (None, None, channels), scale=scale, **options)
+        z = next(tensor for tensor in generator.inputs if tensor.name == "z")
+        return cls((size, size, channels), (int(z.shape[-1]),), **options)
 
     def _distances(self, fake, real, paired, training):
         """(latent squared, latent RMS, pixel absolute, pixel RMS) per sample or per batch.
