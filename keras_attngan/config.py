@@ -375,8 +375,16 @@ def _validate_encoder(config, enabled):
     for key in ("encoder_lipschitz_k", "encoder_learning_rate"):
         _check(train[key] > 0, f"train.{key}", train[key], "a number > 0")
     _check(train.encoder_width >= 1, "train.encoder_width", train.encoder_width, "an integer >= 1")
+    if not enabled:
+        return
+    _check(
+        train.encoder != "vgg" or config.data.channels in (None, 3),
+        "data.channels",
+        config.data.channels,
+        "3 with train.encoder='vgg' (VGG reads RGB images)",
+    )
     weights = train.encoder_weights
-    if not enabled or weights is None:
+    if weights is None:
         return
     _check(
         train.encoder == "vgg",
@@ -390,12 +398,6 @@ def _validate_encoder(config, enabled):
         weights,
         "None or an existing file: Keras' VGG19 ImageNet weights "
         "(vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5; nothing is downloaded)",
-    )
-    _check(
-        config.data.channels in (None, 3),
-        "data.channels",
-        config.data.channels,
-        "3 with train.encoder='vgg' (VGG reads RGB images)",
     )
 
 

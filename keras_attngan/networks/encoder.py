@@ -26,7 +26,7 @@ import os
 import keras
 from keras import layers
 
-from keras_attngan.networks.layers import BilinearUpsampling
+from keras_attngan.networks.layers import DynamicUpsampling
 
 from keras_attngan.registry import lookup
 
@@ -61,7 +61,7 @@ def _head(features, stride, latent_shape, width, wrap):
     # An image Z (the low-res input): the bottleneck is at 1/stride of the
     # high-res input, Z at 1/scale, so an upscaling layer of stride/scale
     # restores Z's resolution for any input size.
-    x = BilinearUpsampling(stride, name="upscale")(features)
+    x = DynamicUpsampling(stride, name="upscale")(features)
     x = wrap(layers.Conv2D(width, 3, padding="same", name="upscale_conv"))(x)
     x = layers.LeakyReLU(0.2)(x)
     return wrap(layers.Conv2D(latent_shape[-1], 1, name="project"))(x)

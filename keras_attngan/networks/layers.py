@@ -55,30 +55,41 @@ class MaskModulation(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_attngan")
-class BilinearUpsampling(keras.layers.Layer):
-    """Bilinear upsampling by an integer factor, for inputs of any (dynamic) size.
+class DynamicUpsampling(keras.layers.Layer):
+    """Upsampling by an integer factor, for inputs of any (dynamic) size.
 
-    Keras' ``UpSampling2D(interpolation="bilinear")`` needs static height and
-    width in graph mode, which a fully convolutional network served on any
-    input size does not have (seed 001: the super-resolution export). The
-    size is read at run time here; ``tf.image.resize`` (half-pixel centers)
-    converts to TFLite's RESIZE_BILINEAR and ONNX's Resize.
+    Keras' ``UpSampling2D`` needs static height and width in graph mode
+    (bilinear), or loses the channel dimension without them (nearest), and
+    a fully convolutional network served on any input size has neither
+    (seed 001: the super-resolution export; TFLite then refuses the next
+    convolution). The size is read at run time here; ``tf.image.resize``
+    (half-pixel centers) converts to TFLite's RESIZE_BILINEAR /
+    RESIZE_NEAREST_NEIGHBOR and ONNX's Resize.
 
     Args:
         factor: integer factor >= 1 (1 passes the input through).
+        interpolation: ``bilinear`` or ``nearest``.
     """
 
-    def __init__(self, factor, **kwargs):
+    INTERPOLATIONS = ("bilinear", "nearest")
+
+    def __init__(self, factor, interpolation="bilinear", **kwargs):
         super().__init__(**kwargs)
         if not isinstance(factor, int) or factor < 1:
             raise ValueError(f"`factor` should be an integer >= 1. Received: factor={factor!r}")
+        if interpolation not in self.INTERPOLATIONS:
+            raise ValueError(
+                f"`interpolation` should be one of {list(self.INTERPOLATIONS)}. "
+                f"Received: interpolation={interpolation!r}"
+            )
         self.factor = factor
+        self.interpolation = interpolation
 
     def call(self, inputs):
         if self.factor == 1:
             return inputs
         size = tf.shape(inputs)[1:3] * self.factor
-        return tf.cast(tf.image.resize(inputs, size, method="bilinear"), inputs.dtype)
+        return tf.cast(tf.image.resize(inputs, size, method=self.interpolation), inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
@@ -87,5 +98,5 @@ class BilinearUpsampling(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(factor=self.factor)
+        config.update(factor=self.factor, interpolation=self.interpolation)
         return config

@@ -5,7 +5,7 @@ import math
 import keras
 from keras import layers
 
-from keras_attngan.networks.layers import BilinearUpsampling
+from keras_attngan.networks.layers import DynamicUpsampling
 
 SCALES = (2, 4)
 
@@ -44,10 +44,10 @@ def build_upscaler(scale, channels, width=32, blocks=2, name="generator"):
         y = layers.Conv2D(width, 3, padding="same", name=f"res_{block}_b")(y)
         x = layers.Add(name=f"res_{block}")([x, y])
     for stage in range(int(math.log2(scale))):
-        x = layers.UpSampling2D(2, name=f"up_{stage}")(x)
+        x = DynamicUpsampling(2, "nearest", name=f"up_{stage}")(x)
         x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"up_{stage}_conv")(x)
     detail = layers.Conv2D(channels, 3, padding="same", kernel_initializer="zeros", name="detail")(x)
-    interpolated = BilinearUpsampling(scale, name="interpolate")(lowres)
+    interpolated = DynamicUpsampling(scale, name="interpolate")(lowres)
     images = layers.Add(name="images")([interpolated, detail])
     return keras.Model({"lowres": lowres}, images, name=name)
 
