@@ -58,7 +58,8 @@ def upscale_factor(generator, channels):
     Read from one G pass on a 4x4 probe: G is fully convolutional, so the
     factor is all its shapes say.
     """
-    if "lowres" not in [tensor.name for tensor in generator.inputs]:
+    # A subclassed G (no functional inputs) is a G(z).
+    if "lowres" not in [tensor.name for tensor in getattr(generator, "inputs", None) or []]:
         return None
     probe = 4
     return int(generator({"lowres": keras.ops.zeros((1, probe, probe, channels))}).shape[1]) // probe
