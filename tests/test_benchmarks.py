@@ -87,3 +87,21 @@ def test_quality_table_and_rankings():
     # FID@half then FID (mean ± 95% half-width), and 100 ms per step (the same in every run).
     assert "| symbols / baseline | 3 | 12.00 ± 2.48 | 2.00 ± 2.48 |" in text
     assert text.splitlines()[4].endswith("| 100 ± 0 |")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_super_resolution_tiny_run_writes_results_and_resumes(tmp_path, capsys):
+    import super_resolution
+
+    args = ["--smoke", "--steps", "2", "--seeds", "2", "--num_test", "4", "--speed_side", "8",
+            "--speed_repeats", "1", "--out_dir", str(tmp_path)]
+    table = super_resolution.main(args)
+    assert set(table) == {"bicubic", "no_encoder", "encoder"}
+    assert table["encoder"]["psnr"]["n"] == 2 and table["encoder"]["psnr"]["ci95"] is not None
+    assert table["bicubic"]["psnr"]["mean"] > 0 and table["no_encoder"]["megapixels_per_s"]["mean"] > 0
+    assert json.loads((tmp_path / "summary.json").read_text())["summary"]["encoder"]["ssim"]["n"] == 2
+    # Rerun: every (variant, seed) is read back, nothing trains again.
+    mtime = os.path.getmtime(tmp_path / "encoder_seed1.json")
+    assert super_resolution.main(args) == table
+    assert os.path.getmtime(tmp_path / "encoder_seed1.json") == mtime
