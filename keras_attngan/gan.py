@@ -229,7 +229,14 @@ class AttnGAN(keras.Model):
        D's loss is the adversarial loss plus the weighted penalty.
 
     Loss terms (`keras_attngan.terms`) add their losses to D's loss in every
-    D update and to G's in every inner-loop iteration. With ``ema_decay > 0``
+    D update and to G's in every inner-loop iteration; a term with its own
+    optimizer (``player == "own"``, seed 001's encoder) takes its own update
+    after each D update.
+
+    Paired mode (seed 001, claims 15-16): a G whose input is ``lowres``
+    (`keras_attngan.networks.upscaler`) maps low-res images to high-res;
+    each batch then carries ``"lowres"`` beside ``"images"`` and G's input
+    is the low-res version of D's real slice instead of sampled noise. With ``ema_decay > 0``
     the step ends by updating the moving average of G's weights.
 
     Reported values (per step; G's are averaged over the K iterations, D's
