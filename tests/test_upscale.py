@@ -106,3 +106,14 @@ def test_sr_export_converts_to_tflite_and_onnx_with_parity(sr_export, tmp_path):
             ours = deployment.runner(artifact)({"lowres": lowres})["images"]
             reference = deployment.runner("savedmodel")({"lowres": lowres})["images"]
             np.testing.assert_allclose(ours, reference, atol=1e-4)
+
+
+def test_noise_commands_refuse_a_super_resolution_export(sr_export):
+    from keras_attngan.evaluation import load_subject
+    from keras_attngan.synthesis import generate
+
+    _, path = sr_export
+    with pytest.raises(ValueError, match=r"--model.*attngan upscale"):
+        generate(path, 2)
+    with pytest.raises(ValueError, match=r"--model.*super-resolution"):
+        load_subject(path)
