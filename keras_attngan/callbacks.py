@@ -183,6 +183,60 @@ class AttentionImages(_EveryNSteps):
             os.replace(path + ".tmp.npz", path)
 
 
+class SuperResolutionImages(_EveryNSteps):
+    """Super-resolution pictures (seed 001), in TensorBoard and as PNG files.
+
+    Each row shows one held patch: low-res input (enlarged by nearest
+    neighbour), its bicubic upscale, G's super-resolved image and the
+    high-res ground truth, side by side, written as ``super_resolution``
+    (TensorBoard under ``images``; ``image_dir/super_resolution.png`` and its
+    ``history/``).
+
+    Args:
+        logdir: TensorBoard log directory.
+        image_dir: directory of the PNG files.
+        targets: float ``[N, S, S, C]`` high-res patches in [-1, 1].
+        scale: the super-resolution factor.
+        every: period in train steps.
+    """
+
+    COLUMNS = ("lowres", "bicubic", "super_resolved", "ground_truth")
+
+    def __init__(self, logdir, image_dir, targets, scale, every=500):
+        super().__init__(every)
+        from keras_attngan.data import downscale
+
+        self.writer = tf.summary.create_file_writer(os.path.join(logdir, "images"))
+        self.image_dir = image_dir
+        self.targets = tf.constant(targets, tf.float32)
+        self.scale = scale
+        self.lowres = downscale(self.targets, scale)
+
+    def pictures(self):
+        """The uint8 grid, one row of `COLUMNS` per patch."""
+        size = self.targets.shape[1:3]
+        columns = {
+            "lowres": tf.image.resize(self.lowres, size, method="nearest"),
+            "bicubic": tf.image.resize(self.lowres, size, method="bicubic"),
+            "super_resolved": self.model.inference_generator({"lowres": self.lowres}, training=False),
+            "ground_truth": self.targets,
+        }
+        rows = np.stack([images_lib.to_uint8(columns[name], rgb=True) for name in self.COLUMNS], axis=1)
+        return {"super_resolution": images_lib.grid(rows.reshape(-1, *rows.shape[2:]), columns=len(self.COLUMNS))}
+
+    def run(self, step, logs):
+        pictures = self.pictures()
+        with self.writer.as_default(step=step):
+            for name, picture in pictures.items():
+                tf.summary.image(name, picture[None])
+        self.writer.flush()
+        for name, picture in pictures.items():
+            images_lib.write_png(os.path.join(self.image_dir, f"{name}.png"), picture)
+            images_lib.write_png(
+                os.path.join(self.image_dir, "history", f"step_{step:07d}_{name}.png"), picture
+            )
+
+
 class MaskUsage(_EveryNSteps):
     """Mask-usage metrics during training, as TensorBoard scalars (``logdir/mask_usage``).
 

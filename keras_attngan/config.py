@@ -38,6 +38,10 @@ def default_config():
     # Filled in by `attngan train` from the data; stored with the run so that
     # `export` rebuilds the networks without loading the data.
     config.data.channels = ml_collections.config_dict.placeholder(int)
+    # Paired super-resolution (seed 001, claims 15-20): 0 = off, else 2 or 4.
+    # Batches pair each image (data.image_size, the high-res target) with
+    # its bicubic downscale by `scale`, and G maps the low-res to high-res.
+    config.data.scale = 0
 
     config.model = ml_collections.ConfigDict()
     config.model.latent_dim = 64
@@ -88,6 +92,21 @@ def default_config():
     config.train.terms = ""
     config.train.rotation_weight_d = 1.0
     config.train.rotation_weight_g = 0.2
+    # Seed 001's encoder term ("encoder"): E (conv, or vgg with optional
+    # ImageNet weights from `encoder_weights`, a local file) trains with its
+    # own Adam on ||E(G(z)) - E(y)||^2; G's loss gains mu1 * |G(z) - y| +
+    # mu2 * ||E(G(z)) - E(y)||^2; the Lipschitz mechanism
+    # (keras_attngan.lipschitz.LIPSCHITZ) bounds ||G(z) - y|| by K times the
+    # latent distance.
+    config.train.encoder = "conv"
+    config.train.encoder_width = 32
+    config.train.encoder_weights = ml_collections.config_dict.placeholder(str)
+    config.train.encoder_mu1 = 1.0
+    config.train.encoder_mu2 = 1.0
+    config.train.encoder_lipschitz = "spectral_penalty"
+    config.train.encoder_lipschitz_k = 1.0
+    config.train.encoder_lipschitz_weight = 1.0
+    config.train.encoder_learning_rate = 2e-4
     config.train.ema_decay = 0.0
     config.train.ema_start = 0
     config.train.g_learning_rate = 2e-4
@@ -321,7 +340,9 @@ def validate_config(config):
         "in (0, 1) (the learning rates are multiplied by it at each rollback)",
     )
     _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
-    parse_terms(train.terms)
+    terms = parse_terms(train.terms)
+    _validate_encoder(config, "encoder" in terms)
+    _validate_super_resolution(config)
     for key in ("lambda_mi", "penalty_weight", "rotation_weight_d", "rotation_weight_g"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     _check(0 <= train.ema_decay < 1, "train.ema_decay", train.ema_decay, "in [0, 1) (0 = off)")
@@ -348,3 +369,91 @@ def validate_config(config):
     for key in ("scalars_every", "images_every", "checkpoint_every", "keep_checkpoints", "num_images"):
         _check(log[key] >= 1, f"log.{key}", log[key], "an integer >= 1")
 
+
+
+def _validate_encoder(config, enabled):
+    """The ``train.encoder*`` keys of seed 001's term; the weights file must exist."""
+    import os
+
+    from keras_attngan.lipschitz import LIPSCHITZ
+    from keras_attngan.networks.encoder import ENCODERS
+
+    train = config.train
+    _check(train.encoder in ENCODERS, "train.encoder", train.encoder, f"one of {list(ENCODERS)}")
+    _check(
+        train.encoder_lipschitz in LIPSCHITZ,
+        "train.encoder_lipschitz",
+        train.encoder_lipschitz,
+        f"one of {list(LIPSCHITZ)}",
+    )
+    for key in ("encoder_mu1", "encoder_mu2", "encoder_lipschitz_weight"):
+        _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
+    for key in ("encoder_lipschitz_k", "encoder_learning_rate"):
+        _check(train[key] > 0, f"train.{key}", train[key], "a number > 0")
+    _check(train.encoder_width >= 1, "train.encoder_width", train.encoder_width, "an integer >= 1")
+    if not enabled:
+        return
+    _check(
+        train.encoder != "vgg" or config.data.channels in (None, 3),
+        "data.channels",
+        config.data.channels,
+        "3 with train.encoder='vgg' (VGG reads RGB images)",
+    )
+    weights = train.encoder_weights
+    if weights is None:
+        return
+    _check(
+        train.encoder == "vgg",
+        "train.encoder_weights",
+        weights,
+        "None with train.encoder='conv' (only the vgg encoder has pretrained weights)",
+    )
+    _check(
+        os.path.isfile(weights),
+        "train.encoder_weights",
+        weights,
+        "None or an existing file: Keras' VGG19 ImageNet weights "
+        "(vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5; nothing is downloaded)",
+    )
+
+
+SCALES = (0, 2, 4)
+
+
+def _validate_super_resolution(config):
+    """``data.scale``: a factor that divides the image size, on a plain, unconditional D."""
+    data, model = config.data, config.model
+    _check(data.scale in SCALES, "data.scale", data.scale, f"one of {list(SCALES)} (0 = off)")
+    if not data.scale:
+        return
+    _check(
+        data.image_size % data.scale == 0,
+        "data.image_size",
+        data.image_size,
+        f"a multiple of data.scale={data.scale} (the low-res input is image_size / scale)",
+    )
+    _check(
+        model.mask_source == "none",
+        "model.mask_source",
+        model.mask_source,
+        "'none' with data.scale > 0 (the super-resolution G takes no mask)",
+    )
+    _check(
+        model.num_classes == 0,
+        "model.num_classes",
+        model.num_classes,
+        "0 with data.scale > 0 (the super-resolution G takes no labels)",
+    )
+    _check(
+        config.log.eval_every == 0,
+        "log.eval_every",
+        config.log.eval_every,
+        "0 with data.scale > 0 (the evaluation metrics sample from noise; "
+        "benchmarks/super_resolution.py measures PSNR and SSIM)",
+    )
+    _check(
+        config.train.strategy != "multi_worker",
+        "train.strategy",
+        config.train.strategy,
+        "not 'multi_worker' with data.scale > 0 (its batches carry the images only)",
+    )

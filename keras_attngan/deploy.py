@@ -8,8 +8,8 @@ serving SavedModel and, converted from it, the requested artifacts:
     VERSION/onnx/SIGNATURE.onnx                    ONNX Runtime (`keras_attngan.onnx`)
     VERSION/deploy.json                            sizes, parity, failures
 
-`CONVERTED_SIGNATURES` are converted: the generator (``serving_default``) and
-the explainer (``explain``). ``sample`` draws its noise with stateless random
+`CONVERTED_SIGNATURES` are converted: the generator (``serving_default``;
+for a super-resolution export, the upscaler) and the explainer (``explain``). ``sample`` draws its noise with stateless random
 ops and ``generate`` is the research interface: both are served by the
 SavedModel only.
 
@@ -171,11 +171,21 @@ class Deployment:
 
 
 def verification_inputs(deployment, count=16, seed=0):
-    """The inputs of each converted signature: prior noise, and G's images for D."""
-    latent_dim = deployment.specs("serving_default")["z"].shape[-1]
-    z = synthesis.noise(count, latent_dim, seed)
-    images = deployment.runner("savedmodel")({"z": z})["images"]
-    return {"serving_default": {"z": z}, "explain": {"images": images}}
+    """The inputs of each converted signature: prior noise, and G's images for D.
+
+    A super-resolution export (seed 001) gets seeded uniform low-res images
+    of the training size over its scale instead of noise.
+    """
+    specs = deployment.specs("serving_default")
+    if "lowres" in specs:
+        metadata = serving.load_metadata(deployment.path)
+        side = metadata["image_size"] // metadata["scale"]
+        shape = (count, side, side, specs["lowres"].shape[-1])
+        inputs = {"lowres": np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)}
+    else:
+        inputs = {"z": synthesis.noise(count, specs["z"].shape[-1], seed)}
+    images = deployment.runner("savedmodel")(inputs)["images"]
+    return {"serving_default": inputs, "explain": {"images": images}}
 
 
 def psnr(reference, value, peak):

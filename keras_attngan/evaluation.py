@@ -96,6 +96,11 @@ def load_subject(path):
     saved_model = serving.resolve_export(path)
     finite.check_saved_model(saved_model)
     metadata = serving.load_metadata(saved_model)
+    if metadata.get("scale"):
+        raise ValueError(
+            f"`--model` should generate from noise; {saved_model!r} is a super-resolution "
+            "export: benchmarks/super_resolution.py measures its PSNR and SSIM."
+        )
     loaded = tf.saved_model.load(saved_model)
     serve = loaded.signatures["serving_default"]
     generate = loaded.signatures["generate"]

@@ -26,6 +26,7 @@ from keras_attngan.latent import LatentSpec
 from keras_attngan.mask_sources import MASK_SOURCES
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
+from keras_attngan.networks.upscaler import build_upscaler
 from keras_attngan.terms import build_terms
 
 # Keys whose change makes an existing checkpoint meaningless or unloadable:
@@ -50,6 +51,10 @@ _ARCHITECTURE_KEYS = (
     "train.ema_decay",
     # Each term's network is part of the checkpoint.
     "train.terms",
+    "train.encoder",
+    "train.encoder_width",
+    "train.encoder_lipschitz",
+    "data.scale",
 )
 
 # Keys that change how a run is executed, logged or stopped, not what it
@@ -127,7 +132,7 @@ def build_data(config, start_step=0):
         start_step: the train step the dataset starts at: its first batch is
             the one an uninterrupted run sees at that step.
     """
-    return data_lib.make_dataset(
+    dataset, source = data_lib.make_dataset(
         config.data.source,
         image_size=config.data.image_size,
         batch_size=stream_batch_size(config),
@@ -139,6 +144,12 @@ def build_data(config, start_step=0):
         download=config.data.download,
         skip_batches=start_step,
     )
+    return _paired(config, dataset), source
+
+
+def _paired(config, dataset):
+    """The batches with their low-res inputs when ``data.scale`` asks for super-resolution."""
+    return data_lib.pair_batches(dataset, config.data.scale) if config.data.scale else dataset
 
 
 def training_batches(config, source, start_step=0):
@@ -153,7 +164,7 @@ def training_batches(config, source, start_step=0):
     )
     if config.train.strategy == "multi_worker":
         dataset = dataset.map(lambda batch: batch["images"])
-    return dataset
+    return _paired(config, dataset)
 
 
 @contextlib.contextmanager
@@ -253,16 +264,20 @@ def build_trainer(config):
     strategy = distribute.get_strategy(train_cfg.strategy)
     with strategy.scope():
         with _dtype_policy(train_cfg.dtype_policy):
-            generator = build_generator(
-                model_cfg.latent_dim,
-                size,
-                channels,
-                model_cfg.g_width,
-                use_mask=uses_mask,
-                architecture=model_cfg.architecture,
-                normalization=model_cfg.g_normalization,
-                num_classes=model_cfg.num_classes,
-            )
+            if config.data.scale:
+                # Seed 001's paired mode: G maps low-res images to high-res.
+                generator = build_upscaler(config.data.scale, channels, model_cfg.g_width)
+            else:
+                generator = build_generator(
+                    model_cfg.latent_dim,
+                    size,
+                    channels,
+                    model_cfg.g_width,
+                    use_mask=uses_mask,
+                    architecture=model_cfg.architecture,
+                    normalization=model_cfg.g_normalization,
+                    num_classes=model_cfg.num_classes,
+                )
             discriminator = Discriminator(
                 size,
                 channels,

@@ -7,6 +7,7 @@ from keras import ops
 from keras_attngan import losses, penalties
 from keras_attngan.latent import LatentSpec
 from keras_attngan.masks import mask_statistics
+from keras_attngan.networks.upscaler import upscale_factor
 
 
 def uniform_mask(batch_size, size):
@@ -228,7 +229,14 @@ class AttnGAN(keras.Model):
        D's loss is the adversarial loss plus the weighted penalty.
 
     Loss terms (`keras_attngan.terms`) add their losses to D's loss in every
-    D update and to G's in every inner-loop iteration. With ``ema_decay > 0``
+    D update and to G's in every inner-loop iteration; a term with its own
+    optimizer (``player == "own"``, seed 001's encoder) takes its own update
+    after each D update.
+
+    Paired mode (seed 001, claims 15-16): a G whose input is ``lowres``
+    (`keras_attngan.networks.upscaler`) maps low-res images to high-res;
+    each batch then carries ``"lowres"`` beside ``"images"`` and G's input
+    is the low-res version of D's real slice instead of sampled noise. With ``ema_decay > 0``
     the step ends by updating the moving average of G's weights.
 
     Reported values (per step; G's are averaged over the K iterations, D's
@@ -339,6 +347,17 @@ class AttnGAN(keras.Model):
                 f"`ema_start` should be an integer >= 0. Received: ema_start={ema_start!r}"
             )
         self.uses_mask = discriminator.mask_source.uses_mask
+        # Seed 001's paired mode: G maps a low-res image to its high-res
+        # original (super-resolution), and the batches carry both.
+        self.scale = upscale_factor(generator, discriminator.channels)
+        self.paired = self.scale is not None
+        if self.paired and (self.uses_mask or self.conditional):
+            raise ValueError(
+                "A super-resolution generator (input 'lowres') trains without a mask source "
+                "and without labels: use model.mask_source='none' and model.num_classes=0. "
+                f"Received: attention={discriminator.attention!r}, "
+                f"num_classes={discriminator.num_classes}"
+            )
         if self.uses_mask and mi_estimator is None:
             raise ValueError(
                 "`mi_estimator` is required when the discriminator has a mask source. "
@@ -388,6 +407,11 @@ class AttnGAN(keras.Model):
 
     def _term_variables(self, player):
         return [v for term in self.terms if term.player == player for v in term.trainable_variables]
+
+    @property
+    def own_terms(self):
+        """The terms that train with their own optimizer (``player == "own"``)."""
+        return [term for term in self.terms if term.player == "own"]
 
     @property
     def generator_variables(self):
@@ -474,6 +498,8 @@ class AttnGAN(keras.Model):
         """Creates the optimizers' slots now, so checkpoints restore eagerly."""
         self.d_optimizer.build(self.discriminator_variables)
         self.g_optimizer.build(self.generator_variables)
+        for term in self.own_terms:
+            term.optimizer.build(term.trainable_variables)
 
     def get_compile_config(self):
         return {
@@ -507,7 +533,7 @@ class AttnGAN(keras.Model):
     def call(self, latent, training=False):
         """Synthesizes images from latent inputs with K mask refinements."""
         if not isinstance(latent, dict):
-            latent = {"z": latent}
+            latent = {"lowres" if self.paired else "z": latent}
         return synthesize(
             self.inference_generator, self.discriminator, latent, self.inner_steps, training
         )["images"]
@@ -579,6 +605,7 @@ class AttnGAN(keras.Model):
                 context = {
                     "real": real,
                     "fake": current,
+                    "paired": self.paired,
                     "latent": latent,
                     "mask": mask,
                     "generator": self.generator,
@@ -650,6 +677,7 @@ class AttnGAN(keras.Model):
             context = {
                 "real": real,
                 "fake": fake,
+                "paired": self.paired,
                 "generator": self.generator,
                 # Terms judge the real batch in D's step: its labels go with it.
                 "discriminator": _LabelledDiscriminator(self.discriminator, real_labels),
@@ -659,6 +687,7 @@ class AttnGAN(keras.Model):
             objective = scaled_loss(self.d_optimizer, d_loss + penalty + terms)
         variables = self.discriminator_variables
         self.d_optimizer.apply(tape.gradient(objective, variables), variables)
+        stats.update(self._own_steps(context))
         return {
             **stats,
             "d_loss": d_loss,
@@ -666,6 +695,24 @@ class AttnGAN(keras.Model):
             "d_real": ops.mean(ops.sigmoid(real_logits)),
             "d_fake": ops.mean(ops.sigmoid(fake_logits)),
         }
+
+    def _own_steps(self, context):
+        """One update of each ``"own"`` term on D's batch (seed 001: E's step, claim 2).
+
+        Only the term's variables are differentiated and its own optimizer
+        applies the gradients, so G and D are constants here, and the
+        term's variables move in this step only.
+        """
+        stats = {}
+        for term in self.own_terms:
+            variables = term.trainable_variables
+            with tf.GradientTape() as tape:
+                contribution = term.own_terms(context)
+                loss = scaled_loss(term.optimizer, sum(contribution.losses.values()))
+            term.optimizer.apply(tape.gradient(loss, variables), variables)
+            stats.update(contribution.losses)
+            stats.update(contribution.metrics)
+        return stats
 
     def _update_ema(self, step):
         """Averages G's weights after train step `step` (0-based); a copy before `ema_start`."""
@@ -684,11 +731,19 @@ class AttnGAN(keras.Model):
             else [None] * self.d_steps
         )
         batch_size = ops.shape(reals[0])[0]
-        latent = replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
+        # Paired (seed 001, claim 16): G's input is each target's low-res version.
+        lowres = ops.split(data["lowres"], self.d_steps, axis=0) if self.paired else None
+
+        def latent_for(update):
+            if self.paired:
+                return {"lowres": lowres[update]}
+            return replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
+
+        latent = latent_for(0)
         fake, stats = self._generator_inner_loop(reals[0], latent, labels[0])
         d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent.get("label"))]
-        for real, real_labels in zip(reals[1:], labels[1:]):
-            latent = replica_latent(self.latent, batch_size, self.seed_generator)
+        for update, (real, real_labels) in enumerate(zip(reals[1:], labels[1:]), start=1):
+            latent = latent_for(update)
             fake = synthesize(
                 self.generator, self.discriminator, latent, self.inner_steps, training=True
             )["images"]

@@ -21,6 +21,12 @@ training). Signatures, all with a dynamic batch dimension B:
 - ``explain``: ``images`` -> ``logits [B, 1]``, ``score`` (D's probability of
   "real") and ``attention [B, S, S, 1]`` in [0, 1].
 
+A super-resolution model (seed 001, claim 15: G maps low-res images to
+high-res) serves instead ``serving_default`` and ``upscale``, both
+``lowres [B, h, w, C]`` (any h and w) -> ``images [B, h * scale, w * scale,
+C]`` and ``images_uint8``, and ``explain`` on high-res patches of the
+training size. `keras_attngan.upscale` runs larger images in tiles.
+
 Bad input is refused inside the graph, so TF Serving answers with an error
 and keeps serving: a wrong shape names the input and both shapes; NaN or Inf
 names the input; a wrong dtype is refused by the signature itself. A batch of
@@ -97,11 +103,8 @@ class ServingModule(tf.Module):
             for tensor in generator.inputs
         ]
 
-        def images_out(images):
-            return {"images": images, "images_uint8": to_uint8(images)}
-
         def serve_rows(inputs):
-            return images_out(synthesize(generator, discriminator, inputs, inner_steps)["images"])
+            return _images_out(synthesize(generator, discriminator, inputs, inner_steps)["images"])
 
         def serve(z):
             return _nonempty(serve_rows, {"z": _checked(z, z_spec)})
@@ -122,18 +125,9 @@ class ServingModule(tf.Module):
 
         def generate(*inputs):
             checked = {spec.name: _checked(value, spec) for spec, value in zip(g_specs, inputs)}
-            return _nonempty(lambda rows: images_out(generator(rows, training=False)), checked)
+            return _nonempty(lambda rows: _images_out(generator(rows, training=False)), checked)
 
-        def explain_rows(inputs):
-            outputs = discriminator(inputs["images"], training=False)
-            return {
-                "logits": outputs["logits"],
-                "score": tf.sigmoid(outputs["logits"]),
-                "attention": outputs["attention"],
-            }
-
-        def explain(images):
-            return _nonempty(explain_rows, {"images": _checked(images, image_spec)})
+        explain = _explainer(discriminator, image_spec)
 
         self.serve = tf.function(serve, input_signature=[z_spec])
         self.sample = tf.function(
@@ -153,6 +147,56 @@ class ServingModule(tf.Module):
             "generate": self.generate.get_concrete_function(),
             "explain": self.explain.get_concrete_function(),
         }
+
+
+def _images_out(images):
+    return {"images": images, "images_uint8": to_uint8(images)}
+
+
+def _explainer(discriminator, image_spec):
+    """The ``explain`` function: D's logits, score and attention on checked images."""
+
+    def explain_rows(inputs):
+        outputs = discriminator(inputs["images"], training=False)
+        return {
+            "logits": outputs["logits"],
+            "score": tf.sigmoid(outputs["logits"]),
+            "attention": outputs["attention"],
+        }
+
+    def explain(images):
+        return _nonempty(explain_rows, {"images": _checked(images, image_spec)})
+
+    return explain
+
+
+class UpscaleModule(tf.Module):
+    """The tf.Module of a super-resolution export (seed 001, claim 15).
+
+    ``upscale`` (also ``serving_default``) runs G on low-res images of any
+    size; ``explain`` is D on high-res patches of the training size.
+    """
+
+    def __init__(self, generator, discriminator):
+        super().__init__(name="attngan_upscale")
+        # Tracked as tf.Variables, as `ServingModule` does (TFLite needs it).
+        self.weights = [v.value for v in generator.variables + discriminator.variables]
+        size, channels = discriminator.image_size, discriminator.channels
+        lowres_spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="lowres")
+        image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
+
+        def upscale(lowres):
+            return _nonempty(
+                lambda rows: _images_out(generator(rows, training=False)),
+                {"lowres": _checked(lowres, lowres_spec)},
+            )
+
+        self.upscale = tf.function(upscale, input_signature=[lowres_spec])
+        self.explain = tf.function(_explainer(discriminator, image_spec), input_signature=[image_spec])
+
+    def signatures(self):
+        upscale = self.upscale.get_concrete_function()
+        return {"serving_default": upscale, "upscale": upscale, "explain": self.explain.get_concrete_function()}
 
 
 def _collect_masks(mask_dir):
@@ -191,7 +235,9 @@ def save(model, path, config=None, mask_dir=None):
     masks = _collect_masks(mask_dir)
     metadata = {
         "format": FORMAT,
-        "latent_dim": model.latent.noise_dim,
+        "latent_dim": None if model.paired else model.latent.noise_dim,
+        # Super-resolution: how many times larger `upscale`'s output is.
+        "scale": model.scale if model.paired else None,
         "image_size": discriminator.image_size,
         "channels": discriminator.channels,
         "mask_source": discriminator.attention,
@@ -202,7 +248,12 @@ def save(model, path, config=None, mask_dir=None):
         "config": config,
         "logged_mask_steps": sorted({key.split("/")[0] for key in masks}),
     }
-    module = ServingModule(model.inference_generator, discriminator, model.latent.noise_dim, model.inner_steps)
+    if model.paired:
+        module = UpscaleModule(model.inference_generator, discriminator)
+    else:
+        module = ServingModule(
+            model.inference_generator, discriminator, model.latent.noise_dim, model.inner_steps
+        )
     # Saving copies the asset files into the SavedModel's assets/.
     with tempfile.TemporaryDirectory() as sources:
         with open(os.path.join(sources, METADATA_FILE), "w") as f:

@@ -34,7 +34,13 @@ def generate(model_path, num, seed=0, batch_size=64):
     path = serving.resolve_export(model_path)
     finite.check_saved_model(path)
     signature = tf.saved_model.load(path).signatures["serving_default"]
-    latent_dim = signature.structured_input_signature[1]["z"].shape[-1]
+    inputs = signature.structured_input_signature[1]
+    if "z" not in inputs:
+        raise ValueError(
+            f"`--model` should generate from noise; {path!r} is a super-resolution export "
+            "(input 'lowres'): use `attngan upscale`."
+        )
+    latent_dim = inputs["z"].shape[-1]
     z = noise(num, latent_dim, seed)
     batches = []
     for start in range(0, num, batch_size):

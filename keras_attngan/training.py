@@ -49,18 +49,30 @@ def evaluation_callback(config, workdir, source):
 def make_callbacks(config, workdir, manager, source):
     """The training callbacks a config asks for (`source`: the training `SourceData`)."""
     log = config.log
-    result = [
-        # First: it must stop training before anything below saves the state.
-        callbacks.NonFiniteGuard(),
-        callbacks.ScalarSummaries(workdir.logs, log.scalars_every),
-        callbacks.AttentionImages(
+    if config.data.scale:
+        # Super-resolution (seed 001): the first patches, held fixed.
+        targets = next(source.dataset.batch(log.num_images).as_numpy_iterator())["images"]
+        pictures = callbacks.SuperResolutionImages(
+            workdir.logs,
+            workdir.samples,
+            targets.astype("float32") / 127.5 - 1.0,
+            config.data.scale,
+            every=log.images_every,
+        )
+    else:
+        pictures = callbacks.AttentionImages(
             workdir.logs,
             workdir.samples,
             workdir.masks,
             every=log.images_every,
             num_images=log.num_images,
             seed=config.seed,
-        ),
+        )
+    result = [
+        # First: it must stop training before anything below saves the state.
+        callbacks.NonFiniteGuard(),
+        callbacks.ScalarSummaries(workdir.logs, log.scalars_every),
+        pictures,
         callbacks.CheckpointSaver(manager, log.checkpoint_every),
     ]
     # mask_usage draws z alone: a class-conditional G, which needs labels too, skips it.

@@ -117,3 +117,21 @@ def test_toolbox_screen_picks_the_lowest_fid_per_axis_and_checks_lucic():
         {"digits-baseline": fid(3.0), "digits-best": fid(2.5)}, "digits")
     assert "unlike Lucic" in toolbox.agreement({"digits-baseline": fid(3.0), "digits-best": fid(1.0)}, "digits")
     assert toolbox.agreement({}, "digits") is None
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_super_resolution_tiny_run_writes_results_and_resumes(tmp_path, capsys):
+    import super_resolution
+
+    args = ["--smoke", "--steps", "2", "--seeds", "2", "--num_test", "4", "--speed_side", "8",
+            "--speed_repeats", "1", "--out_dir", str(tmp_path)]
+    table = super_resolution.main(args)
+    assert set(table) == {"bicubic", "no_encoder", "encoder"}
+    assert table["encoder"]["psnr"]["n"] == 2 and table["encoder"]["psnr"]["ci95"] is not None
+    assert table["bicubic"]["psnr"]["mean"] > 0 and table["no_encoder"]["megapixels_per_s"]["mean"] > 0
+    assert json.loads((tmp_path / "summary.json").read_text())["summary"]["encoder"]["ssim"]["n"] == 2
+    # Rerun: every (variant, seed) is read back, nothing trains again.
+    mtime = os.path.getmtime(tmp_path / "encoder_seed1.json")
+    assert super_resolution.main(args) == table
+    assert os.path.getmtime(tmp_path / "encoder_seed1.json") == mtime

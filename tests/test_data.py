@@ -449,6 +449,7 @@ def test_source_choices_and_parse_source():
         "symbols",
         "digits",
         "colored_digits",
+        "photos",
         "tfds:NAME",
         "folder:PATH",
         "npz:PATH",

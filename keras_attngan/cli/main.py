@@ -25,6 +25,7 @@ COMMANDS = {
     "synthesize": ("keras_attngan.cli.synthesize", "write images from an export (png, npz, tfrecord)"),
     "evaluate": ("keras_attngan.cli.evaluate", "score an export or workdir against real data"),
     "study": ("keras_attngan.cli.study", "train configs x seeds under one budget; compare them"),
+    "upscale": ("keras_attngan.cli.upscale", "super-resolve an image with a super-resolution export"),
 }
 
 # Flags every command takes, read before absl parses the rest: TensorFlow's

@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras_attngan.data.digits import load_colored_digits, load_digits
 from keras_attngan.data.folder import load_folder
 from keras_attngan.data.npz import load_npz
+from keras_attngan.data.photos import load_photos
 from keras_attngan.data.symbols import load_symbols
 from keras_attngan.data.tfds_source import load_tfds
 
@@ -43,6 +44,12 @@ _SOURCES = {
         "colored_digits",
         lambda _, o: load_colored_digits(
             image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
+        ),
+    ),
+    "photos": (
+        "photos",
+        lambda _, o: load_photos(
+            image_size=o.image_size, seed=o.seed, num_examples=o.num_examples, split=o.split
         ),
     ),
     "tfds": (
@@ -152,12 +159,14 @@ def load_source(
     Args:
         source: one of `SOURCE_CHOICES`: ``"symbols"`` (procedural marks with
             known factors, seed 002), ``"digits"``, ``"colored_digits"``
-            (seed 003), ``"tfds:NAME"``, ``"folder:PATH"`` or ``"npz:PATH"``.
+            (seed 003), ``"photos"`` (crops of scikit-learn's sample
+            photographs, seed 001), ``"tfds:NAME"``, ``"folder:PATH"`` or
+            ``"npz:PATH"``.
         image_size: height and width of the returned images.
         seed: seed for procedural data and for subsets.
         num_examples: None for the source's default (all of it; 20,000 for
             `symbols`), else how many examples to use.
-        split: TFDS split (``tfds:`` only).
+        split: TFDS split (``tfds:``), or ``train`` / ``test`` (``photos``).
         data_dir: TFDS data directory (``tfds:`` only).
         skip_bad_files: skip unreadable files instead of raising
             (``folder:`` only).

@@ -1,6 +1,7 @@
 """Layers shared by the networks."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -51,3 +52,51 @@ class MaskModulation(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="keras_attngan")
+class DynamicUpsampling(keras.layers.Layer):
+    """Upsampling by an integer factor, for inputs of any (dynamic) size.
+
+    Keras' ``UpSampling2D`` needs static height and width in graph mode
+    (bilinear), or loses the channel dimension without them (nearest), and
+    a fully convolutional network served on any input size has neither
+    (seed 001: the super-resolution export; TFLite then refuses the next
+    convolution). The size is read at run time here; ``tf.image.resize``
+    (half-pixel centers) converts to TFLite's RESIZE_BILINEAR /
+    RESIZE_NEAREST_NEIGHBOR and ONNX's Resize.
+
+    Args:
+        factor: integer factor >= 1 (1 passes the input through).
+        interpolation: ``bilinear`` or ``nearest``.
+    """
+
+    INTERPOLATIONS = ("bilinear", "nearest")
+
+    def __init__(self, factor, interpolation="bilinear", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(factor, int) or factor < 1:
+            raise ValueError(f"`factor` should be an integer >= 1. Received: factor={factor!r}")
+        if interpolation not in self.INTERPOLATIONS:
+            raise ValueError(
+                f"`interpolation` should be one of {list(self.INTERPOLATIONS)}. "
+                f"Received: interpolation={interpolation!r}"
+            )
+        self.factor = factor
+        self.interpolation = interpolation
+
+    def call(self, inputs):
+        if self.factor == 1:
+            return inputs
+        size = tf.shape(inputs)[1:3] * self.factor
+        return tf.cast(tf.image.resize(inputs, size, method=self.interpolation), inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        scaled = [None if side is None else side * self.factor for side in (height, width)]
+        return (batch, *scaled, channels)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor, interpolation=self.interpolation)
+        return config

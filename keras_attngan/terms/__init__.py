@@ -6,11 +6,21 @@ docs/design.md walks through adding one, with `Rotation` as the example.
 """
 
 from keras_attngan.terms.base import NOTHING, Contribution, LossTerm
+from keras_attngan.terms.encoder import LatentRegularizer
 from keras_attngan.terms.rotation import Rotation
 
-TERMS = {"rotation": Rotation}
+TERMS = {"rotation": Rotation, "encoder": LatentRegularizer}
 
-__all__ = ["NOTHING", "TERMS", "Contribution", "LossTerm", "Rotation", "build_terms", "parse_terms"]
+__all__ = [
+    "NOTHING",
+    "TERMS",
+    "Contribution",
+    "LatentRegularizer",
+    "LossTerm",
+    "Rotation",
+    "build_terms",
+    "parse_terms",
+]
 
 
 def parse_terms(text):

@@ -29,7 +29,11 @@ class LossTerm(keras.layers.Layer):
     the returned losses to that step's objective, and reports the losses and
     metrics through its trackers (averaged like the step's own values). The
     term's trainable variables are updated with the player named by
-    `player`, from whatever objective that player's step minimizes.
+    `player`, from whatever objective that player's step minimizes; a term
+    whose `player` is ``"own"`` (a third player, seed 001's encoder) is
+    trained by its own ``optimizer`` on the losses of `own_terms`, in a step
+    of its own after each D update, and its variables join neither G's nor
+    D's list.
 
     A step hands its terms one `ctx` dict, filled once:
 
@@ -37,7 +41,10 @@ class LossTerm(keras.layers.Layer):
       in the G step differentiable with respect to G), ``discriminator``,
       ``generator``, ``seed_generator`` (the trainer's, for any randomness);
     - the G step also: ``latent`` (G's latent inputs) and ``mask`` (the
-      mask G received, None without a mask source).
+      mask G received, None without a mask source);
+    - both steps, and the own step: ``paired`` (True when each fake is
+      meant to be its real image, as in super-resolution; the own step
+      reads ``real``, ``fake`` and ``paired`` of D's update).
 
     Subclasses set the class attributes below, implement `from_networks`
     and whichever of `d_terms` / `g_terms` they need, and `get_config`.
@@ -45,7 +52,8 @@ class LossTerm(keras.layers.Layer):
     Attributes:
         CONFIG_KEYS: constructor argument -> key of the ``train`` config
             section that sets it.
-        player: ``"d"`` or ``"g"``: whose optimizer trains the variables.
+        player: ``"d"``, ``"g"`` or ``"own"``: whose optimizer trains the
+            variables (``"own"``: the term's ``optimizer`` attribute).
         reported: every name the term's contributions use, in both steps
             (the trainer makes one tracker per name).
     """
@@ -65,4 +73,8 @@ class LossTerm(keras.layers.Layer):
 
     def g_terms(self, ctx):
         """The term's `Contribution` to one G update."""
+        return NOTHING
+
+    def own_terms(self, ctx):
+        """The losses (and metrics) of the term's own update (``player == "own"``)."""
         return NOTHING

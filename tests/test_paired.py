@@ -1,0 +1,71 @@
+"""Paired super-resolution data (keras_attngan.data.paired) and the `photos` source."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import tiny_config
+
+from keras_attngan.config import validate_config
+from keras_attngan.data import downscale, load_source
+from keras_attngan.data.photos import photographs
+from keras_attngan.experiment import build_data
+
+
+def _sr_config(**overrides):
+    config = tiny_config("photos_sr_x4", **overrides)
+    config.data.num_examples = 16
+    config.data.batch_size = 4
+    return config
+
+
+def test_photos_are_the_two_scikit_learn_photographs_cut_into_seeded_crops():
+    assert len(photographs()) >= 2 and all(p.shape[-1] == 3 for p in photographs())
+    data = load_source("photos", image_size=16, seed=3, num_examples=6, split="test")
+    assert (data.num_examples, data.channels, data.num_classes) == (6, 3, 0)
+    crops = np.stack([e["images"] for e in data.dataset.as_numpy_iterator()])
+    again = np.stack([e["images"] for e in load_source("photos", image_size=16, seed=3, num_examples=6, split="test").dataset.as_numpy_iterator()])
+    np.testing.assert_array_equal(crops, again)
+    assert crops.shape == (6, 16, 16, 3) and crops.dtype == np.uint8
+    with pytest.raises(ValueError, match=r"data\.split"):
+        load_source("photos", image_size=16, num_examples=2, split="validation")
+
+
+def test_the_low_res_input_really_is_the_bicubic_downscale_of_the_target():
+    dataset, _ = build_data(_sr_config())
+    batch = next(iter(dataset))
+    images, lowres = batch["images"], batch["lowres"]
+    assert images.shape == (4, 16, 16, 3) and lowres.shape == (4, 4, 4, 3)
+    expected = tf.clip_by_value(tf.image.resize(images, (4, 4), method="bicubic", antialias=True), -1, 1)
+    np.testing.assert_allclose(lowres, expected, atol=1e-6)
+    # A downscale keeps each 4x4 block's average (up to the bicubic kernel's reach).
+    blocks = tf.nn.avg_pool2d(images, 4, 4, "VALID")
+    assert float(tf.reduce_mean(tf.abs(lowres - blocks))) < 0.1
+
+
+def test_downscale_of_a_constant_is_the_constant_and_sizes_must_divide():
+    np.testing.assert_allclose(downscale(tf.fill((1, 8, 8, 3), 0.25), 2), tf.fill((1, 4, 4, 3), 0.25), atol=1e-6)
+    with pytest.raises(ValueError, match=r"data\.image_size.*multiple of the scale 4"):
+        downscale(tf.zeros((1, 18, 16, 3)), 4)
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"data.scale": 3}, r"data\.scale"),
+        ({"model.mask_source": "learned"}, r"model\.mask_source"),
+        ({"log.eval_every": 10}, r"log\.eval_every"),
+        ({"train.encoder_weights": "/nowhere/vgg19.h5"}, r"train\.encoder_weights.*/nowhere/vgg19\.h5"),
+    ],
+)
+def test_bad_super_resolution_configs_name_the_key(overrides, match):
+    validate_config(_sr_config())
+    config = _sr_config(**overrides)
+    with pytest.raises(ValueError, match=match):
+        validate_config(config)
+
+
+def test_grey_images_into_the_vgg_encoder_are_refused_before_any_work():
+    config = _sr_config()
+    config.data.channels = 1
+    with pytest.raises(ValueError, match=r"data\.channels"):
+        validate_config(config)

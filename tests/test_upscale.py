@@ -1,0 +1,119 @@
+"""Super-resolution serving (seed 001): the upscale signature, tiles, `attngan upscale`."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import make_trainer
+from test_upscaler import sr_trainer
+
+from keras_attngan import deploy, serving
+from keras_attngan import images as images_lib
+from keras_attngan.callbacks import SuperResolutionImages
+from keras_attngan.upscale import read_image, upscale_file, upscale_tiled
+
+
+@pytest.fixture(scope="module")
+def sr_export(tmp_path_factory):
+    model = sr_trainer(terms=False)
+    detail = model.generator.get_layer("detail")
+    # Non-zero detail, so G is more than interpolation.
+    detail.kernel.assign(np.random.default_rng(0).normal(0, 0.1, detail.kernel.shape))
+    path = str(tmp_path_factory.mktemp("export") / "1")
+    serving.save(model, path)
+    return model, path
+
+
+def test_upscale_signature_round_trip_on_two_input_sizes(sr_export):
+    model, path = sr_export
+    loaded = tf.saved_model.load(path)
+    assert {"serving_default", "upscale", "explain"} <= set(loaded.signatures)
+    for shape in ((2, 4, 4, 3), (1, 5, 7, 3)):
+        lowres = np.random.default_rng(1).uniform(-1, 1, shape).astype("float32")
+        outputs = loaded.signatures["upscale"](lowres=tf.constant(lowres))
+        expected = model.generator({"lowres": lowres})
+        assert outputs["images"].shape == (shape[0], shape[1] * 4, shape[2] * 4, 3)
+        np.testing.assert_allclose(outputs["images"], expected, atol=1e-5)
+        assert outputs["images_uint8"].dtype == tf.uint8
+    metadata = serving.load_metadata(path)
+    assert metadata["scale"] == 4 and metadata["latent_dim"] is None
+    with pytest.raises(Exception, match="lowres"):
+        loaded.signatures["upscale"](lowres=tf.zeros((1, 4, 4, 1)))
+
+
+def test_tiles_stitch_to_the_one_call_image(sr_export):
+    model, _ = sr_export
+    lowres = np.random.default_rng(2).uniform(-1, 1, (11, 13, 3)).astype("float32")
+    whole = np.asarray(model.generator({"lowres": lowres[None]}))[0]
+    tiled = upscale_tiled(lambda rows: model.generator({"lowres": rows}), lowres, 4, tile=4, margin=8)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+    with pytest.raises(ValueError, match="--tile"):
+        upscale_tiled(None, lowres, 4, tile=0)
+
+
+def test_upscale_file_writes_the_upscaled_png_and_refuses_bad_input(sr_export, tmp_path):
+    _, path = sr_export
+    source = str(tmp_path / "in.png")
+    images_lib.write_png(source, np.random.default_rng(3).integers(0, 256, (6, 9, 3)).astype(np.uint8))
+    out = str(tmp_path / "out.png")
+    assert upscale_file(path, source, out, tile=4, margin=8) == (24, 36, 3)
+    assert read_image(out).shape == (24, 36, 3)
+    grey = str(tmp_path / "grey.png")
+    tf.io.write_file(grey, tf.io.encode_png(np.zeros((6, 9, 1), np.uint8)))
+    with pytest.raises(ValueError, match=r"--input.*3 channel"):
+        upscale_file(path, grey, out)
+    with pytest.raises(ValueError, match=r"--artifact"):
+        upscale_file(path, source, out, artifact="onnx")
+
+
+@pytest.mark.slow
+def test_upscale_refuses_a_noise_model(tmp_path):
+    path = str(tmp_path / "1")
+    serving.save(make_trainer("none", inner_steps=1), path)
+    source = str(tmp_path / "in.png")
+    images_lib.write_png(source, np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"--model.*super-resolution"):
+        upscale_file(path, source, str(tmp_path / "out.png"))
+
+
+def test_super_resolution_pictures_show_four_columns(sr_export, tmp_path):
+    model, _ = sr_export
+    targets = np.random.default_rng(4).uniform(-1, 1, (2, 16, 16, 3)).astype("float32")
+    callback = SuperResolutionImages(str(tmp_path / "logs"), str(tmp_path / "samples"), targets, 4, every=1)
+    callback.set_model(model)
+    (picture,) = callback.pictures().values()
+    # Cells of 16 px are enlarged to 64, 2 px padding: 4 columns, 2 rows.
+    assert picture.shape == (2 * 66 + 2, 4 * 66 + 2, 3)
+    callback.run(1, {})
+    assert os.path.exists(tmp_path / "samples" / "super_resolution.png")
+
+
+@pytest.mark.slow
+def test_sr_export_converts_to_tflite_and_onnx_with_parity(sr_export, tmp_path):
+    _, path = sr_export
+    import shutil
+
+    copy = str(tmp_path / "1")
+    shutil.copytree(path, copy)
+    report = deploy.build(copy, ["tflite", "onnx"], ["float32"], count=2)
+    assert not report["failures"], json.dumps(report["failures"])
+    deployment = deploy.Deployment(copy)
+    for artifact in ("tflite/float32", "onnx"):
+        for shape in ((1, 4, 4, 3), (1, 6, 5, 3)):
+            lowres = np.random.default_rng(5).uniform(-1, 1, shape).astype("float32")
+            ours = deployment.runner(artifact)({"lowres": lowres})["images"]
+            reference = deployment.runner("savedmodel")({"lowres": lowres})["images"]
+            np.testing.assert_allclose(ours, reference, atol=1e-4)
+
+
+def test_noise_commands_refuse_a_super_resolution_export(sr_export):
+    from keras_attngan.evaluation import load_subject
+    from keras_attngan.synthesis import generate
+
+    _, path = sr_export
+    with pytest.raises(ValueError, match=r"--model.*attngan upscale"):
+        generate(path, 2)
+    with pytest.raises(ValueError, match=r"--model.*super-resolution"):
+        load_subject(path)
