@@ -70,12 +70,14 @@ def build_peer(config):
     )
     train = config.train
 
-    def adam(learning_rate):
-        return keras.optimizers.Adam(learning_rate, train.beta_1, train.beta_2)
+    def adam(player):
+        return keras.optimizers.Adam(
+            train[f"{player}_learning_rate"], train[f"{player}_beta_1"], train[f"{player}_beta_2"]
+        )
 
     peer.compile(
-        adam(train.d_learning_rate),
-        adam(train.g_learning_rate),
+        adam("d"),
+        adam("g"),
         jit_compile=train.jit_compile,
         steps_per_execution=train.steps_per_execution,
     )
