@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_attngan.experiment import adam
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 
@@ -69,15 +70,9 @@ def build_peer(config):
         seed=config.seed,
     )
     train = config.train
-
-    def adam(player):
-        return keras.optimizers.Adam(
-            train[f"{player}_learning_rate"], train[f"{player}_beta_1"], train[f"{player}_beta_2"]
-        )
-
     peer.compile(
-        adam("d"),
-        adam("g"),
+        adam(train, "d"),
+        adam(train, "g"),
         jit_compile=train.jit_compile,
         steps_per_execution=train.steps_per_execution,
     )

@@ -119,6 +119,15 @@ class Workdir:
         return os.path.join(self.root, "config_changes.jsonl")
 
 
+def adam(train_config, player):
+    """The Adam optimizer of `player` (``"g"`` or ``"d"``) from its ``train.*`` keys."""
+    return keras.optimizers.Adam(
+        train_config[f"{player}_learning_rate"],
+        train_config[f"{player}_beta_1"],
+        train_config[f"{player}_beta_2"],
+    )
+
+
 def stream_batch_size(config):
     """Images per train step: `data.batch_size` for each of the `train.d_steps` D updates."""
     return config.data.batch_size * config.train.d_steps
@@ -307,16 +316,9 @@ def build_trainer(config):
         if train_cfg.strategy != "default":
             _synchronize_batch_statistics(model)
 
-        def adam(player):
-            return keras.optimizers.Adam(
-                train_cfg[f"{player}_learning_rate"],
-                train_cfg[f"{player}_beta_1"],
-                train_cfg[f"{player}_beta_2"],
-            )
-
         model.compile(
-            d_optimizer=adam("d"),
-            g_optimizer=adam("g"),
+            d_optimizer=adam(train_cfg, "d"),
+            g_optimizer=adam(train_cfg, "g"),
             loss=train_cfg.loss,
             penalty=train_cfg.penalty,
             penalty_weight=train_cfg.penalty_weight,
