@@ -629,8 +629,17 @@ class AttnGAN(keras.Model):
         due = ops.equal(self.d_optimizer.iterations % self.penalty_every, 0)
         return tf.cond(due, term, lambda: ops.zeros((), "float32"))
 
-    def _discriminator_step(self, real, fake, real_labels=None, fake_labels=None):
-        """One D update on a real batch and as many fakes (labels: None when unconditional)."""
+    def _discriminator_step(self, real, fake, real_labels=None, fake_latent=None, data_labels=None):
+        """One D update on a real batch and as many fakes.
+
+        `real_labels` are what a conditional D judges the real batch with
+        (None when unconditional), `fake_latent` the latent inputs the fakes
+        were drawn from (their ``"label"`` judges them), `data_labels` the
+        real batch's labels whatever the GAN (None when the data has none),
+        for the loss terms.
+        """
+        fake_latent = fake_latent or {}
+        fake_labels = fake_latent.get("label")
         batch_size = ops.shape(real)[0]
         fake = ops.cast(fake, real.dtype)
         # One call on both halves is cheaper than two, and exact for a D
@@ -650,6 +659,8 @@ class AttnGAN(keras.Model):
             context = {
                 "real": real,
                 "fake": fake,
+                "latent": fake_latent,
+                "labels": data_labels,
                 "generator": self.generator,
                 # Terms judge the real batch in D's step: its labels go with it.
                 "discriminator": _LabelledDiscriminator(self.discriminator, real_labels),
@@ -677,24 +688,27 @@ class AttnGAN(keras.Model):
         images = data["images"] if isinstance(data, dict) else data
         # compare_gan's disc_iters: every D update gets real images of its own.
         reals = ops.split(images, self.d_steps, axis=0)
-        # An unconditional GAN ignores labels (unlabelled sources give zeros).
-        labels = (
+        # Loss terms may read the labels of any GAN's data (InfoGAN's
+        # supervised codes); D reads them only when conditional.
+        data_labels = (
             ops.split(data["labels"], self.d_steps, axis=0)
-            if self.conditional
+            if isinstance(data, dict) and "labels" in data
             else [None] * self.d_steps
         )
+        # An unconditional GAN ignores labels (unlabelled sources give zeros).
+        labels = data_labels if self.conditional else [None] * self.d_steps
         batch_size = ops.shape(reals[0])[0]
         latent = replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
         fake, stats = self._generator_inner_loop(reals[0], latent, labels[0])
-        d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent.get("label"))]
-        for real, real_labels in zip(reals[1:], labels[1:]):
+        d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent, data_labels[0])]
+        for real, real_labels, term_labels in zip(reals[1:], labels[1:], data_labels[1:]):
             latent = replica_latent(self.latent, batch_size, self.seed_generator)
             fake = synthesize(
                 self.generator, self.discriminator, latent, self.inner_steps, training=True
             )["images"]
             d_stats.append(
                 self._discriminator_step(
-                    real, ops.stop_gradient(fake), real_labels, latent.get("label")
+                    real, ops.stop_gradient(fake), real_labels, latent, term_labels
                 )
             )
         stats.update(_mean_stats(d_stats))

@@ -6,11 +6,21 @@ docs/design.md walks through adding one, with `Rotation` as the example.
 """
 
 from keras_attngan.terms.base import NOTHING, Contribution, LossTerm
+from keras_attngan.terms.info import Information
 from keras_attngan.terms.rotation import Rotation
 
-TERMS = {"rotation": Rotation}
+TERMS = {"rotation": Rotation, "info": Information}
 
-__all__ = ["NOTHING", "TERMS", "Contribution", "LossTerm", "Rotation", "build_terms", "parse_terms"]
+__all__ = [
+    "NOTHING",
+    "TERMS",
+    "Contribution",
+    "Information",
+    "LossTerm",
+    "Rotation",
+    "build_terms",
+    "parse_terms",
+]
 
 
 def parse_terms(text):
@@ -29,12 +39,14 @@ def parse_terms(text):
     return names
 
 
-def build_terms(text, train_config, generator, discriminator):
-    """The terms `text` names, each built for the networks with its ``train.*`` options."""
+def build_terms(text, train_config, generator, discriminator, latent=None):
+    """The terms `text` names, each built for the networks and the trainer's
+    `keras_attngan.LatentSpec` `latent`, with its ``train.*`` options."""
     return [
         TERMS[name].from_networks(
             generator,
             discriminator,
+            latent=latent,
             name=name,
             **{arg: train_config[key] for arg, key in TERMS[name].CONFIG_KEYS.items()},
         )
