@@ -54,12 +54,14 @@ class CategoricalCode:
             _fail(key, f"{name}:{num_values}:{prior}", f"{num_values} weights >= 0 with a positive sum")
         self.name = name
         self.num_values = num_values
-        self.prior = [p / sum(prior) for p in prior]
+        # Stored as given (a config round trip is exact), used normalized.
+        self.prior = prior
+        self.probabilities = [p / sum(prior) for p in prior]
 
     @property
     def entropy(self):
         """H(c) in nats: the most a lower bound on I(c; G(z, c)) can reach."""
-        return -sum(p * math.log(p) for p in self.prior if p > 0)
+        return -sum(p * math.log(p) for p in self.probabilities if p > 0)
 
     def get_config(self):
         return {"name": self.name, "num_values": self.num_values, "prior": self.prior}
@@ -219,7 +221,9 @@ class LatentSpec:
         if self.code_dim:
             categories = {
                 c.name: ops.cast(
-                    keras.random.categorical(ops.log(ops.convert_to_tensor([c.prior])), batch_size, seed=seed)[0],
+                    keras.random.categorical(
+                        ops.log(ops.convert_to_tensor([c.probabilities])), batch_size, seed=seed
+                    )[0],
                     "int32",
                 )
                 for c in self.categorical
@@ -247,7 +251,7 @@ class LatentSpec:
             z = rng.uniform(-1.0, 1.0, (num, self.noise_dim)).astype(np.float32)
         else:
             z = rng.standard_normal((num, self.noise_dim)).astype(np.float32)
-        categories = {c.name: rng.choice(c.num_values, num, p=c.prior).astype(np.int32) for c in self.categorical}
+        categories = {c.name: rng.choice(c.num_values, num, p=c.probabilities).astype(np.int32) for c in self.categorical}
         values = {
             c.name: (rng.uniform(c.low, c.high, num) if c.prior == "uniform" else rng.standard_normal(num)).astype(
                 np.float32
