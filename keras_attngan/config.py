@@ -384,6 +384,12 @@ def _validate_codes(config):
         "0 with the 'info' term (supervise a categorical code with "
         "train.info_supervised_code instead of a projection D)",
     )
+    _check(
+        not (latent.code_dim and log.eval_every),
+        "log.eval_every",
+        log.eval_every,
+        "0 for a model with latent codes: the evaluation draws z alone",
+    )
     for key in ("info_weight_categorical", "info_weight_continuous", "info_weight_supervised"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     _check(train.info_q_width >= 1, "train.info_q_width", train.info_q_width, "an integer >= 1")

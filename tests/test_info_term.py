@@ -6,44 +6,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import CHANNELS, SIZE, make_estimator
+from conftest import CHANNELS, SIZE, make_info_trainer as _info_trainer, info_spec as _spec
 
-from keras_attngan.gan import AttnGAN
-from keras_attngan.latent import CategoricalCode, ContinuousCode, LatentSpec
-from keras_attngan.networks.discriminator import Discriminator
-from keras_attngan.networks.generator import build_generator
 from keras_attngan.networks.q_head import QHead
 from keras_attngan.terms import Information
 from keras_attngan.terms.info import categorical_nll, gaussian_nll, labelled_fraction_mask
-
-NOISE = 6
-
-
-def _spec():
-    return LatentSpec(
-        NOISE,
-        categorical=[CategoricalCode("digit", 3)],
-        continuous=[ContinuousCode("width"), ContinuousCode("tilt", "normal")],
-    )
-
-
-def _info_trainer(mask_source="none", compile_kwargs=None, **options):
-    spec = _spec()
-    generator = build_generator(NOISE, SIZE, CHANNELS, width=4, use_mask=mask_source != "none", code_dim=spec.code_dim)
-    discriminator = Discriminator(SIZE, CHANNELS, width=4, attention=mask_source)
-    term = Information.from_networks(generator, discriminator, latent=spec, width=8, name="info", **options)
-    model = AttnGAN(
-        generator,
-        discriminator,
-        spec,
-        make_estimator() if mask_source != "none" else None,
-        inner_steps=1,
-        seed=0,
-        terms=[term],
-    )
-    model.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), **(compile_kwargs or {}))
-    return model
-
 
 def _images(count=4, seed=0):
     return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, SIZE, SIZE, CHANNELS)), "float32")
