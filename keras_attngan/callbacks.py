@@ -223,6 +223,8 @@ class CodeGrids(_EveryNSteps):
         pictures = {}
         grids = code_grids(self.model.latent, self.value_range, self.steps, self.seed)
         for name, (latent, columns) in grids.items():
+            # Tensors: Keras refuses a call mixing arrays and tensors (the mask).
+            latent = {key: tf.constant(value) for key, value in latent.items()}
             images = np.asarray(self.model.synthesize(latent)["images"])
             pictures[name] = images_lib.grid(images_lib.to_uint8(images, rgb=True), columns=columns)
         return pictures

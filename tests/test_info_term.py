@@ -1,6 +1,7 @@
 """InfoGAN's information term: Q head, losses, MI bound, supervision, and the trainer."""
 
 import math
+import os
 
 import keras
 import numpy as np
@@ -136,3 +137,31 @@ def test_fit_and_save_load(tmp_path, mask_source, jit_compile):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     latent = model.latent.sample(2, 1)
     np.testing.assert_allclose(restored(latent), model(latent), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_train_the_supervised_symbols_config_end_to_end(tmp_path):
+    from conftest import tiny_config
+
+    from keras_attngan import synthesis, training
+
+    config = tiny_config("symbols_infogan", **{"train.info_label_fraction": 0.5})
+    workdir, export = training.train(config, str(tmp_path / "run"))
+    for name in ("category_shape", "traversal_c1_c2", "traversal_c2_c3"):
+        assert os.path.exists(os.path.join(workdir.samples, f"{name}.png"))
+    images, _ = synthesis.generate(export, 2, category=2, codes=["c3=-2"])
+    assert images.shape == (2, 16, 16, 3)
+
+
+def test_a_supervised_code_must_match_the_data_classes():
+    from conftest import tiny_config
+
+    from keras_attngan.experiment import check_labels
+
+    config = tiny_config("symbols_infogan", **{"model.categorical_codes": "shape:4"})
+
+    class Source:
+        num_classes = 3
+
+    with pytest.raises(ValueError, match=r"train\.info_supervised_code.*3.*K=4"):
+        check_labels(config, Source())

@@ -44,7 +44,7 @@ def test_code_grids_names_one_grid_per_category_and_per_pair():
 
 
 def test_code_grids_callback_writes_pngs_and_summaries(tmp_path):
-    model = make_info_trainer()
+    model = make_info_trainer("learned")
     callback = CodeGrids(str(tmp_path / "logs"), str(tmp_path / "samples"), every=1, steps=3)
     callback.set_model(model)
     pictures = callback.pictures()

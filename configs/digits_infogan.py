@@ -1,0 +1,25 @@
+"""InfoGAN (Chen et al., 2016) on scikit-learn's digits, with the attention mask.
+
+One categorical code of 10 values and two continuous codes (uniform in [-1, 1]),
+unsupervised: the `info` term's Q head on D's trunk recovers them from the fakes and
+G is trained to make them recoverable. D's attention mask (learned head) still guides
+G, so both methods are in one model. The code grids (`category_digit.png`,
+`traversal_c1_c2.png`) sweep the continuous codes over [-2, 2].
+
+    attngan train --config configs/digits_infogan.py --workdir runs/digits_infogan
+    attngan synthesize --model runs/digits_infogan/export --num 16 --out /tmp/d3 \\
+        --category 3 --code c1=1.5
+"""
+
+from keras_attngan.config import default_config, smoke
+
+
+def get_config(arg=None):
+    config = default_config()
+    config.data.source = "digits"
+    config.data.batch_size = 32
+    config.model.categorical_codes = "digit:10"
+    config.model.continuous_codes = "c1,c2"
+    config.train.terms = "info"
+    config.train.steps = 4000
+    return smoke(config) if arg == "smoke" else config
