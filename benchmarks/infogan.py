@@ -51,15 +51,20 @@ EXPERIMENTS = {"digits": "configs.digits_infogan", "symbols": "configs.symbols_i
 FACTORS = ("rotation", "thickness", "scale", "x", "y")
 
 
+def largest_divisor(number, at_most):
+    """The largest divisor of `number` that is at most `at_most` (the configs' step sizes)."""
+    return next(d for d in range(min(number, at_most), 0, -1) if number % d == 0)
+
+
 def run_config(config, seed, steps, overrides):
     """`config` as the benchmark runs it: the seed, the step budget, pictures at the end."""
     config = study.apply_overrides(copy.deepcopy(config), overrides)
     config.seed = seed
     config.train.steps = steps
-    config.train.steps_per_epoch = min(config.train.steps_per_epoch, steps)
-    config.train.steps_per_execution = min(config.train.steps_per_execution, config.train.steps_per_epoch)
-    while config.train.steps_per_epoch % config.train.steps_per_execution:
-        config.train.steps_per_execution -= 1
+    config.train.steps_per_epoch = largest_divisor(steps, config.train.steps_per_epoch)
+    config.train.steps_per_execution = largest_divisor(
+        config.train.steps_per_epoch, config.train.steps_per_execution
+    )
     config.log.images_every = steps
     config.log.checkpoint_every = steps
     return config
