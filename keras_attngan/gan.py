@@ -331,6 +331,14 @@ class AttnGAN(keras.Model):
                 f"projects. Received: latent.num_classes={latent.num_classes}, "
                 f"discriminator.num_classes={discriminator.num_classes}"
             )
+        takes_codes = "codes" in {tensor.name for tensor in getattr(generator, "inputs", None) or ()}
+        if bool(latent.code_dim) != takes_codes:
+            raise ValueError(
+                "`generator` should take the input 'codes' exactly when `latent` has codes "
+                "(build_generator(..., code_dim=latent.code_dim)). Received: "
+                f"latent.code_dim={latent.code_dim}, generator inputs="
+                f"{[tensor.name for tensor in getattr(generator, 'inputs', None) or ()]}"
+            )
         self.conditional = discriminator.num_classes > 0
         if not 0 <= ema_decay < 1:
             raise ValueError(f"`ema_decay` should be in [0, 1). Received: ema_decay={ema_decay!r}")

@@ -107,9 +107,14 @@ def generate(model_path, num, seed=0, batch_size=64, category=None, codes=()):
     finite.check_saved_model(path)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     latent_dim = signature.structured_input_signature[1]["z"].shape[-1]
-    inputs = {"z": noise(num, latent_dim, seed)}
+    # The spec's twin of `noise` (the same z for normal noise); exports
+    # written before the spec joined the metadata draw normal z.
+    if spec is None:
+        inputs = {"z": noise(num, latent_dim, seed)}
+    else:
+        z, categories, values = spec.sample_numpy(num, seed)
+        inputs = {"z": z}
     if spec is not None and spec.code_dim:
-        inputs["z"], categories, values = spec.sample_numpy(num, seed)
         categories.update({name: np.full(num, v, np.int32) for name, v in chosen[0].items()})
         values.update({name: np.full(num, v, np.float32) for name, v in chosen[1].items()})
         inputs["codes"] = np.asarray(spec.encode(categories, values))

@@ -165,3 +165,15 @@ def test_a_supervised_code_must_match_the_data_classes():
 
     with pytest.raises(ValueError, match=r"train\.info_supervised_code.*3.*K=4"):
         check_labels(config, Source())
+
+
+def test_a_spec_with_codes_needs_a_generator_taking_them():
+    from conftest import make_estimator
+
+    from keras_attngan.gan import AttnGAN
+    from keras_attngan.networks.discriminator import Discriminator
+    from keras_attngan.networks.generator import build_generator
+
+    generator = build_generator(6, SIZE, CHANNELS, width=4, use_mask=False)
+    with pytest.raises(ValueError, match=r"generator.*'codes'.*code_dim=5"):
+        AttnGAN(generator, Discriminator(SIZE, CHANNELS, width=4, attention="none"), _spec(), make_estimator())
