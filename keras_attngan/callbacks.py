@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras_attngan import finite
 from keras_attngan import images as images_lib
 from keras_attngan.gan import labelled
+from keras_attngan.traversals import code_grids
 
 
 def write_pictures(writer, image_dir, step, pictures):
@@ -218,8 +219,6 @@ class CodeGrids(_EveryNSteps):
 
     def pictures(self):
         """``{name: uint8 grid}`` for every grid of the model's codes."""
-        from keras_attngan.traversals import code_grids
-
         pictures = {}
         grids = code_grids(self.model.latent, self.value_range, self.steps, self.seed)
         for name, (latent, columns) in grids.items():

@@ -15,6 +15,10 @@ import keras
 import numpy as np
 from keras import ops
 
+# One message shape for every refused value: the dotted key, what it should
+# be, what it was.
+from keras_attngan.config import _fail
+
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
 CONTINUOUS_PRIORS = ("uniform", "normal")
 
@@ -26,10 +30,6 @@ def noise(num, latent_dim, seed):
     process and for every exported format.
     """
     return np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-
-
-def _fail(key, value, expectation):
-    raise ValueError(f"`{key}` should be {expectation}. Received: {key}={value!r}")
 
 
 class CategoricalCode:

@@ -19,11 +19,10 @@ def sweep(value_range, steps):
 def _fixed(spec, count, seed):
     """One seeded draw of z and every code, repeated `count` times."""
     z, categories, values = spec.sample_numpy(1, seed)
-    repeat = lambda array: np.repeat(array, count, axis=0)  # noqa: E731
     return (
-        repeat(z),
-        {name: repeat(v) for name, v in categories.items()},
-        {name: repeat(v) for name, v in values.items()},
+        np.repeat(z, count, axis=0),
+        {name: np.repeat(v, count) for name, v in categories.items()},
+        {name: np.repeat(v, count) for name, v in values.items()},
     )
 
 
