@@ -85,6 +85,10 @@ class Information(LossTerm):
     reads class k as code value k, and G, trained to make its code
     recoverable by that Q, draws class k when given code value k.
 
+    Cost: one more D pass on the fakes in each D update and each G
+    iteration (Q reads its own pass, as the rotation term does), and with
+    supervision one on the real batch in each D update.
+
     Reported: ``d_info`` and ``g_info`` (the weighted terms), ``info_bound``
     (nats, at most ``info_entropy`` = H(c)), with categorical codes
     ``info_accuracy`` (Q's accuracy on the fakes' categorical codes), and
