@@ -4,7 +4,8 @@ The categorical code `shape` (K = 3) is supervised by the data's labels: Q also 
 classify real symbols, so `--category C` draws class C. Three continuous codes (uniform in
 [-1, 1]) are free to capture rotation, thickness, scale or position; benchmarks/infogan.py
 measures which. `train.info_label_fraction` < 1 uses only part of the labels
-(semi-supervised). The mask is D's Grad-CAM map, as in `symbols_attn`.
+(semi-supervised). Without the attention mask, as `digits_infogan` (where a mask let D
+overpower G and the codes stayed unrecoverable).
 
     attngan train --config configs/symbols_infogan.py --workdir runs/symbols_infogan
     attngan synthesize --model runs/symbols_infogan/export --num 16 --out /tmp/c1 \\
@@ -16,7 +17,7 @@ from keras_attngan.config import default_config, smoke
 
 def get_config(arg=None):
     config = default_config()
-    config.model.mask_source = "gradcam"
+    config.model.mask_source = "none"
     config.model.categorical_codes = "shape:3"
     config.model.continuous_codes = "c1,c2,c3"
     config.train.terms = "info"
