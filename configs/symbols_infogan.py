@@ -4,8 +4,8 @@ The categorical code `shape` (K = 3) is supervised by the data's labels: Q also 
 classify real symbols, so `--category C` draws class C. Three continuous codes (uniform in
 [-1, 1]) are free to capture rotation, thickness, scale or position; benchmarks/infogan.py
 measures which. `train.info_label_fraction` < 1 uses only part of the labels
-(semi-supervised). Without the attention mask, as `digits_infogan` (where a mask let D
-overpower G and the codes stayed unrecoverable).
+(semi-supervised). Without the attention mask, as `digits_infogan` (where the codes
+became recoverable much more slowly with it).
 
     attngan train --config configs/symbols_infogan.py --workdir runs/symbols_infogan
     attngan synthesize --model runs/symbols_infogan/export --num 16 --out /tmp/c1 \\
