@@ -63,10 +63,11 @@ def default_config():
     # InfoGAN's latent codes (keras_attngan.latent; Chen et al., 2016):
     # categorical "NAME:K[:W1/.../WK]" and continuous "NAME[:uniform|normal]",
     # comma-separated; uniform continuous codes draw from continuous_range.
+    # Ranges are lists, not tuples: the stored config (JSON) compares equal on resume.
     config.model.noise_distribution = "normal"
     config.model.categorical_codes = ""
     config.model.continuous_codes = ""
-    config.model.continuous_range = (-1.0, 1.0)
+    config.model.continuous_range = [-1.0, 1.0]
 
     config.train = ml_collections.ConfigDict()
     config.train.steps = 3000
@@ -135,7 +136,7 @@ def default_config():
     config.log.eval_num = 512
     # InfoGAN's code grids (callbacks.CodeGrids, when the model has codes):
     # continuous codes are swept over traversal_range in traversal_steps.
-    config.log.traversal_range = (-2.0, 2.0)
+    config.log.traversal_range = [-2.0, 2.0]
     config.log.traversal_steps = 7
     return config
 

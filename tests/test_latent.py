@@ -75,8 +75,8 @@ def test_get_config_round_trip_keeps_the_old_behaviour():
         ("model.categorical_codes", "digit:1", r"model\.categorical_codes.*K >= 2"),
         ("model.categorical_codes", "digit", r"model\.categorical_codes.*NAME:K"),
         ("model.continuous_codes", "w:cauchy", r"model\.continuous_codes.*\['uniform', 'normal'\]"),
-        ("model.continuous_range", (1.0, 1.0), r"model\.continuous_range.*low < high"),
-        ("log.traversal_range", (2.0, -2.0), r"log\.traversal_range.*low < high"),
+        ("model.continuous_range", [1.0, 1.0], r"model\.continuous_range.*low < high"),
+        ("log.traversal_range", [2.0, -2.0], r"log\.traversal_range.*low < high"),
         ("model.noise_distribution", "cauchy", r"model\.noise_distribution.*\['normal', 'uniform'\]"),
     ],
 )
