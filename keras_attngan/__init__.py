@@ -14,6 +14,8 @@ _EXPORTS = {
     "AttnGAN": "keras_attngan.gan",
     "synthesize": "keras_attngan.gan",
     "LatentSpec": "keras_attngan.latent",
+    "CategoricalCode": "keras_attngan.latent",
+    "ContinuousCode": "keras_attngan.latent",
     "LOSSES": "keras_attngan.losses",
     "get_loss": "keras_attngan.losses",
     "PENALTIES": "keras_attngan.penalties",

@@ -18,6 +18,19 @@ import tensorflow as tf
 from keras_attngan import finite
 from keras_attngan import images as images_lib
 from keras_attngan.gan import labelled
+from keras_attngan.traversals import code_grids
+
+
+def write_pictures(writer, image_dir, step, pictures):
+    """Writes uint8 pictures as TensorBoard images and as ``NAME.png`` and
+    ``history/step_N_NAME.png`` in `image_dir`."""
+    with writer.as_default(step=step):
+        for name, picture in pictures.items():
+            tf.summary.image(name, picture[None])
+    writer.flush()
+    for name, picture in pictures.items():
+        images_lib.write_png(os.path.join(image_dir, f"{name}.png"), picture)
+        images_lib.write_png(os.path.join(image_dir, "history", f"step_{step:07d}_{name}.png"), picture)
 
 
 class _EveryNSteps(keras.callbacks.Callback, abc.ABC):
@@ -165,15 +178,7 @@ class AttentionImages(_EveryNSteps):
 
     def run(self, step, logs):
         pictures, masks = self.pictures()
-        with self.writer.as_default(step=step):
-            for name, picture in pictures.items():
-                tf.summary.image(name, picture[None])
-        self.writer.flush()
-        for name, picture in pictures.items():
-            images_lib.write_png(os.path.join(self.image_dir, f"{name}.png"), picture)
-            images_lib.write_png(
-                os.path.join(self.image_dir, "history", f"step_{step:07d}_{name}.png"), picture
-            )
+        write_pictures(self.writer, self.image_dir, step, pictures)
         if masks:
             os.makedirs(self.mask_dir, exist_ok=True)
             path = os.path.join(self.mask_dir, f"step_{step:07d}.npz")
@@ -225,16 +230,51 @@ class SuperResolutionImages(_EveryNSteps):
         return {"super_resolution": images_lib.grid(rows.reshape(-1, *rows.shape[2:]), columns=len(self.COLUMNS))}
 
     def run(self, step, logs):
-        pictures = self.pictures()
-        with self.writer.as_default(step=step):
-            for name, picture in pictures.items():
-                tf.summary.image(name, picture[None])
-        self.writer.flush()
-        for name, picture in pictures.items():
-            images_lib.write_png(os.path.join(self.image_dir, f"{name}.png"), picture)
-            images_lib.write_png(
-                os.path.join(self.image_dir, "history", f"step_{step:07d}_{name}.png"), picture
-            )
+        write_pictures(self.writer, self.image_dir, step, self.pictures())
+
+
+class CodeGrids(_EveryNSteps):
+    """InfoGAN's code grids, in TensorBoard (``logdir/codes``) and as PNG files.
+
+    `keras_attngan.traversals.code_grids` of the model's latent spec: per
+    categorical code a grid with one row per value and a continuous code
+    swept across the columns, and per pair of continuous codes a 2-D
+    traversal, swept over `value_range` (Chen et al., 2016, figures 2-5:
+    beyond the prior's range, to show what the code extrapolates to). The
+    noise and the other codes are fixed from `seed`, so successive pictures
+    compare. Images after K mask refinements, as the model synthesizes them.
+
+    Args:
+        logdir: TensorBoard log directory.
+        image_dir: directory of the PNG files (``category_NAME.png``,
+            ``traversal_A_B.png``).
+        every: period in train steps.
+        value_range: (low, high) of the sweeps.
+        steps: values per sweep.
+        seed: seed of the fixed noise and codes.
+    """
+
+    def __init__(self, logdir, image_dir, every=500, value_range=(-2.0, 2.0), steps=7, seed=0):
+        super().__init__(every)
+        self.writer = tf.summary.create_file_writer(os.path.join(logdir, "codes"))
+        self.image_dir = image_dir
+        self.value_range = tuple(value_range)
+        self.steps = steps
+        self.seed = seed
+
+    def pictures(self):
+        """``{name: uint8 grid}`` for every grid of the model's codes."""
+        pictures = {}
+        grids = code_grids(self.model.latent, self.value_range, self.steps, self.seed)
+        for name, (latent, columns) in grids.items():
+            # Tensors: Keras refuses a call mixing arrays and tensors (the mask).
+            latent = {key: tf.constant(value) for key, value in latent.items()}
+            images = np.asarray(self.model.synthesize(latent)["images"])
+            pictures[name] = images_lib.grid(images_lib.to_uint8(images, rgb=True), columns=columns)
+        return pictures
+
+    def run(self, step, logs):
+        write_pictures(self.writer, self.image_dir, step, self.pictures())
 
 
 class MaskUsage(_EveryNSteps):

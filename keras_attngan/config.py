@@ -68,6 +68,15 @@ def default_config():
     config.model.mi_cell_size = 8
     config.model.mi_levels = 8
     config.model.q_width = 16
+    # The noise's distribution ("normal" or "uniform" on [-1, 1]) and
+    # InfoGAN's latent codes (keras_attngan.latent; Chen et al., 2016):
+    # categorical "NAME:K[:W1/.../WK]" and continuous "NAME[:uniform|normal]",
+    # comma-separated; uniform continuous codes draw from continuous_range.
+    # Ranges are lists, not tuples: the stored config (JSON) compares equal on resume.
+    config.model.noise_distribution = "normal"
+    config.model.categorical_codes = ""
+    config.model.continuous_codes = ""
+    config.model.continuous_range = [-1.0, 1.0]
 
     config.train = ml_collections.ConfigDict()
     config.train.steps = 3000
@@ -107,6 +116,16 @@ def default_config():
     config.train.encoder_lipschitz_k = 1.0
     config.train.encoder_lipschitz_weight = 1.0
     config.train.encoder_learning_rate = 2e-4
+    # The "info" term (InfoGAN's Q head on D's trunk): weights of the
+    # categorical and continuous information losses, the categorical code the
+    # data's labels supervise ("" = unsupervised), the share of real images
+    # whose labels are used, and the width of Q's hidden layer.
+    config.train.info_weight_categorical = 1.0
+    config.train.info_weight_continuous = 0.1
+    config.train.info_weight_supervised = 1.0
+    config.train.info_supervised_code = ""
+    config.train.info_label_fraction = 1.0
+    config.train.info_q_width = 128
     config.train.ema_decay = 0.0
     config.train.ema_start = 0
     config.train.g_learning_rate = 2e-4
@@ -142,6 +161,10 @@ def default_config():
     config.log.eval_every = 0
     config.log.eval_metrics = "fid,kid"
     config.log.eval_num = 512
+    # InfoGAN's code grids (callbacks.CodeGrids, when the model has codes):
+    # continuous codes are swept over traversal_range in traversal_steps.
+    config.log.traversal_range = [-2.0, 2.0]
+    config.log.traversal_steps = 7
     return config
 
 
@@ -230,7 +253,7 @@ def validate_config(config):
         "data.label_fraction",
         data.label_fraction,
         "1 for an unconditional GAN (model.num_classes=0): pseudo-labels train a "
-        "class-conditional one",
+        "class-conditional one (InfoGAN's supervised codes: train.info_label_fraction)",
     )
     conditional_g = NORMALIZATIONS[model.g_normalization].needs_labels
     _check(
@@ -343,6 +366,7 @@ def validate_config(config):
     terms = parse_terms(train.terms)
     _validate_encoder(config, "encoder" in terms)
     _validate_super_resolution(config)
+    _validate_codes(config)
     for key in ("lambda_mi", "penalty_weight", "rotation_weight_d", "rotation_weight_g"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     _check(0 <= train.ema_decay < 1, "train.ema_decay", train.ema_decay, "in [0, 1) (0 = off)")
@@ -457,3 +481,63 @@ def _validate_super_resolution(config):
         config.train.strategy,
         "not 'multi_worker' with data.scale > 0 (its batches carry the images only)",
     )
+
+
+def _validate_codes(config):
+    """InfoGAN's keys: the codes parse, and the info term has what it needs."""
+    from keras_attngan.latent import LatentSpec
+    from keras_attngan.terms import parse_terms
+
+    model, train, log = config.model, config.train, config.log
+    _check(
+        len(tuple(model.continuous_range)) == 2,
+        "model.continuous_range",
+        model.continuous_range,
+        "(low, high) with low < high",
+    )
+    latent = LatentSpec.from_model_config(model)  # raises on K < 2, low >= high, bad names
+    info = "info" in parse_terms(train.terms)
+    _check(
+        not info or latent.code_dim,
+        "train.terms",
+        train.terms,
+        "without 'info' unless model.categorical_codes or model.continuous_codes names codes",
+    )
+    _check(
+        not (info and model.num_classes),
+        "model.num_classes",
+        model.num_classes,
+        "0 with the 'info' term (supervise a categorical code with "
+        "train.info_supervised_code instead of a projection D)",
+    )
+    _check(
+        not (latent.code_dim and log.eval_every),
+        "log.eval_every",
+        log.eval_every,
+        "0 for a model with latent codes: the evaluation draws z alone",
+    )
+    for key in ("info_weight_categorical", "info_weight_continuous", "info_weight_supervised"):
+        _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
+    _check(train.info_q_width >= 1, "train.info_q_width", train.info_q_width, "an integer >= 1")
+    categorical = [c.name for c in latent.categorical]
+    _check(
+        not train.info_supervised_code or train.info_supervised_code in categorical,
+        "train.info_supervised_code",
+        train.info_supervised_code,
+        f"'' or one of the categorical codes {categorical}",
+    )
+    _check(
+        not (train.info_supervised_code and train.strategy == "multi_worker"),
+        "train.strategy",
+        train.strategy,
+        "not 'multi_worker' with train.info_supervised_code: its batches carry the images only",
+    )
+    _check(
+        0 < train.info_label_fraction <= 1,
+        "train.info_label_fraction",
+        train.info_label_fraction,
+        "in (0, 1]",
+    )
+    low, high = tuple(log.traversal_range) if len(tuple(log.traversal_range)) == 2 else (0, 0)
+    _check(low < high, "log.traversal_range", log.traversal_range, "(low, high) with low < high")
+    _check(log.traversal_steps >= 2, "log.traversal_steps", log.traversal_steps, "an integer >= 2")

@@ -45,6 +45,10 @@ _ARCHITECTURE_KEYS = (
     "model.mi_estimator",
     "model.mi_critic",
     "model.q_width",
+    # InfoGAN's codes size G's input and the Q head.
+    "model.categorical_codes",
+    "model.continuous_codes",
+    "train.info_q_width",
     # The step count is D's update count over d_steps.
     "train.d_steps",
     # Turning the average on or off adds or removes a network of the checkpoint.
@@ -245,6 +249,16 @@ def check_labels(config, source):
             "unlabelled, and a projection discriminator needs labels). "
             f"Received: model.num_classes={classes}"
         )
+    supervised = config.train.info_supervised_code
+    if supervised:
+        code = LatentSpec.from_model_config(config.model).code(supervised, "train.info_supervised_code")
+        if code.num_values != source.num_classes:
+            raise ValueError(
+                "`train.info_supervised_code` should name a categorical code with as many "
+                f"values as data.source={config.data.source!r} has classes "
+                f"({source.num_classes}). Received: train.info_supervised_code={supervised!r} "
+                f"(K={code.num_values})"
+            )
 
 
 def build_trainer(config):
@@ -269,6 +283,7 @@ def build_trainer(config):
         )
     size = config.data.image_size
     uses_mask = MASK_SOURCES[model_cfg.mask_source].uses_mask
+    latent = LatentSpec.from_model_config(model_cfg)
     set_determinism(config)
     strategy = distribute.get_strategy(train_cfg.strategy)
     with strategy.scope():
@@ -286,6 +301,7 @@ def build_trainer(config):
                     architecture=model_cfg.architecture,
                     normalization=model_cfg.g_normalization,
                     num_classes=model_cfg.num_classes,
+                    code_dim=latent.code_dim,
                 )
             discriminator = Discriminator(
                 size,
@@ -303,7 +319,7 @@ def build_trainer(config):
             model = AttnGAN(
                 generator,
                 discriminator,
-                LatentSpec(model_cfg.latent_dim, model_cfg.num_classes),
+                latent,
                 mi_estimator=mi_estimator,
                 inner_steps=train_cfg.inner_steps,
                 d_steps=train_cfg.d_steps,
@@ -311,7 +327,7 @@ def build_trainer(config):
                 seed=config.seed,
                 ema_decay=train_cfg.ema_decay,
                 ema_start=train_cfg.ema_start,
-                terms=build_terms(train_cfg.terms, train_cfg, generator, discriminator),
+                terms=build_terms(train_cfg.terms, train_cfg, generator, discriminator, latent),
             )
         if train_cfg.strategy != "default":
             _synchronize_batch_statistics(model)

@@ -339,6 +339,14 @@ class AttnGAN(keras.Model):
                 f"projects. Received: latent.num_classes={latent.num_classes}, "
                 f"discriminator.num_classes={discriminator.num_classes}"
             )
+        takes_codes = "codes" in {tensor.name for tensor in getattr(generator, "inputs", None) or ()}
+        if bool(latent.code_dim) != takes_codes:
+            raise ValueError(
+                "`generator` should take the input 'codes' exactly when `latent` has codes "
+                "(build_generator(..., code_dim=latent.code_dim)). Received: "
+                f"latent.code_dim={latent.code_dim}, generator inputs="
+                f"{[tensor.name for tensor in getattr(generator, 'inputs', None) or ()]}"
+            )
         self.conditional = discriminator.num_classes > 0
         if not 0 <= ema_decay < 1:
             raise ValueError(f"`ema_decay` should be in [0, 1). Received: ema_decay={ema_decay!r}")
@@ -656,8 +664,17 @@ class AttnGAN(keras.Model):
         due = ops.equal(self.d_optimizer.iterations % self.penalty_every, 0)
         return tf.cond(due, term, lambda: ops.zeros((), "float32"))
 
-    def _discriminator_step(self, real, fake, real_labels=None, fake_labels=None):
-        """One D update on a real batch and as many fakes (labels: None when unconditional)."""
+    def _discriminator_step(self, real, fake, real_labels=None, fake_latent=None, data_labels=None):
+        """One D update on a real batch and as many fakes.
+
+        `real_labels` are what a conditional D judges the real batch with
+        (None when unconditional), `fake_latent` the latent inputs the fakes
+        were drawn from (their ``"label"`` judges them), `data_labels` the
+        real batch's labels whatever the GAN (None when the data has none),
+        for the loss terms.
+        """
+        fake_latent = fake_latent or {}
+        fake_labels = fake_latent.get("label")
         batch_size = ops.shape(real)[0]
         fake = ops.cast(fake, real.dtype)
         # One call on both halves is cheaper than two, and exact for a D
@@ -678,6 +695,8 @@ class AttnGAN(keras.Model):
                 "real": real,
                 "fake": fake,
                 "paired": self.paired,
+                "latent": fake_latent,
+                "labels": data_labels,
                 "generator": self.generator,
                 # Terms judge the real batch in D's step: its labels go with it.
                 "discriminator": _LabelledDiscriminator(self.discriminator, real_labels),
@@ -724,12 +743,15 @@ class AttnGAN(keras.Model):
         images = data["images"] if isinstance(data, dict) else data
         # compare_gan's disc_iters: every D update gets real images of its own.
         reals = ops.split(images, self.d_steps, axis=0)
-        # An unconditional GAN ignores labels (unlabelled sources give zeros).
-        labels = (
+        # Loss terms may read the labels of any GAN's data (InfoGAN's
+        # supervised codes); D reads them only when conditional.
+        data_labels = (
             ops.split(data["labels"], self.d_steps, axis=0)
-            if self.conditional
+            if isinstance(data, dict) and "labels" in data
             else [None] * self.d_steps
         )
+        # An unconditional GAN ignores labels (unlabelled sources give zeros).
+        labels = data_labels if self.conditional else [None] * self.d_steps
         batch_size = ops.shape(reals[0])[0]
         # Paired (seed 001, claim 16): G's input is each target's low-res version.
         lowres = ops.split(data["lowres"], self.d_steps, axis=0) if self.paired else None
@@ -741,15 +763,17 @@ class AttnGAN(keras.Model):
 
         latent = latent_for(0)
         fake, stats = self._generator_inner_loop(reals[0], latent, labels[0])
-        d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent.get("label"))]
-        for update, (real, real_labels) in enumerate(zip(reals[1:], labels[1:]), start=1):
+        d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent, data_labels[0])]
+        for update, (real, real_labels, term_labels) in enumerate(
+            zip(reals[1:], labels[1:], data_labels[1:]), start=1
+        ):
             latent = latent_for(update)
             fake = synthesize(
                 self.generator, self.discriminator, latent, self.inner_steps, training=True
             )["images"]
             d_stats.append(
                 self._discriminator_step(
-                    real, ops.stop_gradient(fake), real_labels, latent.get("label")
+                    real, ops.stop_gradient(fake), real_labels, latent, term_labels
                 )
             )
         stats.update(_mean_stats(d_stats))

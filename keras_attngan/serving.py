@@ -10,14 +10,18 @@ holding ``saved_model.pb``, ``variables/`` and ``assets/`` (``attngan.json``:
 config and model facts; ``attention_masks.npz``: the masks logged during
 training). Signatures, all with a dynamic batch dimension B:
 
-- ``serving_default``: ``z [B, latent_dim]`` -> ``images [B, S, S, C]`` in
-  [-1, 1] and ``images_uint8`` (0-255), after K mask refinements, as during
-  training.
+- ``serving_default``: ``z [B, latent_dim]`` (and, for a model with InfoGAN
+  codes, ``codes [B, code_dim]``: `keras_attngan.latent.LatentSpec.encode`,
+  whose layout the metadata's ``latent`` gives) -> ``images [B, S, S, C]``
+  in [-1, 1] and ``images_uint8`` (0-255), after K mask refinements, as
+  during training.
 - ``sample``: ``seed`` (int64 scalar), ``count`` (int32 scalar) -> ``images``,
-  ``images_uint8`` and the ``z`` drawn (``tf.random.stateless_normal``), so
-  a client needs no noise of its own.
-- ``generate``: G's own inputs (``z``, and ``mask [B, S, S, 1]`` when the
-  model has a mask source) -> ``images``, ``images_uint8``.
+  ``images_uint8`` and the ``z`` drawn (``tf.random.stateless_normal``; with
+  codes, z and ``codes`` drawn from the latent spec's priors), so a client
+  needs no noise of its own.
+- ``generate``: G's own inputs (``z``, ``mask [B, S, S, 1]`` when the model
+  has a mask source, ``codes`` when it has codes) -> ``images``,
+  ``images_uint8``.
 - ``explain``: ``images`` -> ``logits [B, 1]``, ``score`` (D's probability of
   "real") and ``attention [B, S, S, 1]`` in [0, 1].
 
@@ -87,8 +91,9 @@ def _nonempty(fn, inputs):
 class ServingModule(tf.Module):
     """The tf.Module behind the exported signatures."""
 
-    def __init__(self, generator, discriminator, latent_dim, inner_steps):
+    def __init__(self, generator, discriminator, latent_dim, inner_steps, latent=None):
         super().__init__(name="attngan")
+        codes = latent is not None and latent.code_dim > 0
         # The tf.Variables under Keras' variables are tracked, not the Keras
         # networks: a SavedModel tracking Keras 3 layers (or their variable
         # wrappers) converts to TFLite with resource variables that are never
@@ -97,6 +102,14 @@ class ServingModule(tf.Module):
         self.weights = [v.value for v in generator.variables + discriminator.variables]
         size, channels = discriminator.image_size, discriminator.channels
         z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+        latent_specs = [z_spec]
+        if codes:
+            latent_specs.append(tf.TensorSpec([None, latent.code_dim], tf.float32, name="codes"))
+            # `sample` draws the codes through the spec, from a seed generator
+            # whose state it sets from the request's seed: one sampler for
+            # training and serving, and the same seed gives the same draw.
+            seed_generator = keras.random.SeedGenerator(0)
+            self.code_seed_state = seed_generator.state.value
         image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
         g_specs = [
             tf.TensorSpec([None, *tensor.shape[1:]], tf.float32, name=tensor.name)
@@ -106,8 +119,10 @@ class ServingModule(tf.Module):
         def serve_rows(inputs):
             return _images_out(synthesize(generator, discriminator, inputs, inner_steps)["images"])
 
-        def serve(z):
-            return _nonempty(serve_rows, {"z": _checked(z, z_spec)})
+        def serve(*inputs):
+            return _nonempty(
+                serve_rows, {spec.name: _checked(value, spec) for spec, value in zip(latent_specs, inputs)}
+            )
 
         def sample(seed, count):
             checks = [
@@ -120,6 +135,11 @@ class ServingModule(tf.Module):
             # without the dependency a negative count can fail in the RNG first.
             with tf.control_dependencies(checks):
                 count = tf.identity(count)
+            if codes:
+                state = tf.stack([seed, tf.constant(0, tf.int64)])
+                seed_generator.state.assign(tf.cast(state, seed_generator.state.dtype))
+                drawn = latent.sample(count, seed_generator)
+                return {**_nonempty(serve_rows, drawn), **drawn}
             z = tf.random.stateless_normal([count, latent_dim], seed=tf.stack([seed, tf.constant(0, tf.int64)]))
             return {**_nonempty(serve_rows, {"z": z}), "z": z}
 
@@ -129,7 +149,7 @@ class ServingModule(tf.Module):
 
         explain = _explainer(discriminator, image_spec)
 
-        self.serve = tf.function(serve, input_signature=[z_spec])
+        self.serve = tf.function(serve, input_signature=latent_specs)
         self.sample = tf.function(
             sample,
             input_signature=[
@@ -238,6 +258,8 @@ def save(model, path, config=None, mask_dir=None):
         "latent_dim": None if model.paired else model.latent.noise_dim,
         # Super-resolution: how many times larger `upscale`'s output is.
         "scale": model.scale if model.paired else None,
+        # The codes' names, priors and layout in `codes` (LatentSpec.encode).
+        "latent": None if model.paired else model.latent.get_config(),
         "image_size": discriminator.image_size,
         "channels": discriminator.channels,
         "mask_source": discriminator.attention,
@@ -252,7 +274,11 @@ def save(model, path, config=None, mask_dir=None):
         module = UpscaleModule(model.inference_generator, discriminator)
     else:
         module = ServingModule(
-            model.inference_generator, discriminator, model.latent.noise_dim, model.inner_steps
+            model.inference_generator,
+            discriminator,
+            model.latent.noise_dim,
+            model.inner_steps,
+            model.latent,
         )
     # Saving copies the asset files into the SavedModel's assets/.
     with tempfile.TemporaryDirectory() as sources:

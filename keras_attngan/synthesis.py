@@ -16,13 +16,81 @@ import tensorflow as tf
 from keras_attngan import finite, serving
 from keras_attngan import images as images_lib
 from keras_attngan import paths as paths_lib
-from keras_attngan.latent import noise
+from keras_attngan.latent import LatentSpec, noise
 
 FORMATS = ("png", "npz", "tfrecord")
 
 
-def generate(model_path, num, seed=0, batch_size=64):
+def parse_code_choices(spec, category=None, codes=()):
+    """What the user asked of an InfoGAN model's codes: ``--category C --code NAME=VALUE``.
+
+    Args:
+        spec: the export's `keras_attngan.LatentSpec`.
+        category: a value of the first categorical code (the class to draw,
+            for a supervised code), or None.
+        codes: ``"NAME=VALUE"`` strings: an integer value of a categorical
+            code, any number for a continuous one (beyond the prior's range
+            extrapolates, as the traversal grids do).
+
+    Returns:
+        (``{name: int}``, ``{name: float}``) of the fixed codes.
+
+    Raises:
+        ValueError: naming the flag and the valid values: no codes or no
+            categorical code in the model, a malformed entry, an unknown
+            name, a category out of range.
+    """
+    categories, values = {}, {}
+    if (category is not None or codes) and not spec.code_dim:
+        raise ValueError(
+            "`--category` and `--code` need a model with latent codes; this one has none. "
+            f"Received: --category={category!r}, --code={list(codes)!r}"
+        )
+    if category is not None:
+        if not spec.categorical:
+            raise ValueError(
+                "`--category` needs a categorical code; the model's codes are all continuous "
+                f"({spec.code_names}): use --code NAME=VALUE. Received: --category={category!r}"
+            )
+        first = spec.categorical[0]
+        if not 0 <= category < first.num_values:
+            raise ValueError(
+                f"`--category` should be an integer in [0, {first.num_values}) (the values of the "
+                f"categorical code {first.name!r}). Received: --category={category!r}"
+            )
+        categories[first.name] = int(category)
+    for entry in codes:
+        name, sep, text = entry.partition("=")
+        if not sep:
+            raise ValueError(
+                f"`--code` should be NAME=VALUE with NAME one of {spec.code_names}. "
+                f"Received: --code={entry!r}"
+            )
+        code = spec.code(name.strip(), "--code")
+        if hasattr(code, "num_values"):
+            if not (text.strip().lstrip("-").isdigit() and 0 <= int(text) < code.num_values):
+                raise ValueError(
+                    f"`--code` should give the categorical code {code.name!r} an integer in "
+                    f"[0, {code.num_values}). Received: --code={entry!r}"
+                )
+            categories[code.name] = int(text)
+        else:
+            try:
+                values[code.name] = float(text)
+            except ValueError:
+                raise ValueError(
+                    f"`--code` should be NAME=NUMBER for the continuous code {code.name!r}. "
+                    f"Received: --code={entry!r}"
+                ) from None
+    return categories, values
+
+
+def generate(model_path, num, seed=0, batch_size=64, category=None, codes=()):
     """Synthesizes `num` images with an export's `serving_default` signature.
+
+    For a model with InfoGAN codes, the codes not fixed by `category` and
+    `codes` (see `parse_code_choices`, checked before any image is made) are
+    drawn from their priors with the noise, from `seed`.
 
     Returns:
         (uint8 images ``[num, S, S, C]``, float32 noise ``[num, latent_dim]``).
@@ -30,23 +98,37 @@ def generate(model_path, num, seed=0, batch_size=64):
     Raises:
         keras_attngan.finite.NonFiniteError: the export's weights are not
             all finite (its training diverged).
+        ValueError: a bad `category` or `codes` (naming the flag).
     """
     path = serving.resolve_export(model_path)
+    latent = serving.load_metadata(path).get("latent")
+    spec = LatentSpec.from_config(latent) if latent else None
+    chosen = parse_code_choices(spec or LatentSpec(1), category, codes)
     finite.check_saved_model(path)
     signature = tf.saved_model.load(path).signatures["serving_default"]
-    inputs = signature.structured_input_signature[1]
-    if "z" not in inputs:
+    expected = signature.structured_input_signature[1]
+    if "z" not in expected:
         raise ValueError(
             f"`--model` should generate from noise; {path!r} is a super-resolution export "
             "(input 'lowres'): use `attngan upscale`."
         )
-    latent_dim = inputs["z"].shape[-1]
-    z = noise(num, latent_dim, seed)
+    latent_dim = expected["z"].shape[-1]
+    # The spec's twin of `noise` (the same z for normal noise); exports
+    # written before the spec joined the metadata draw normal z.
+    if spec is None:
+        inputs = {"z": noise(num, latent_dim, seed)}
+    else:
+        z, categories, values = spec.sample_numpy(num, seed)
+        inputs = {"z": z}
+    if spec is not None and spec.code_dim:
+        categories.update({name: np.full(num, v, np.int32) for name, v in chosen[0].items()})
+        values.update({name: np.full(num, v, np.float32) for name, v in chosen[1].items()})
+        inputs["codes"] = np.asarray(spec.encode(categories, values))
     batches = []
     for start in range(0, num, batch_size):
-        images = signature(z=tf.constant(z[start : start + batch_size]))["images"]
-        batches.append(np.asarray(images))
-    return images_lib.to_uint8(np.concatenate(batches)), z
+        rows = {name: tf.constant(value[start : start + batch_size]) for name, value in inputs.items()}
+        batches.append(np.asarray(signature(**rows)["images"]))
+    return images_lib.to_uint8(np.concatenate(batches)), inputs["z"]
 
 
 def write(images, noise, out, file_format, overwrite=False):

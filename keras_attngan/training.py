@@ -26,6 +26,7 @@ from keras_attngan.experiment import (
     training_batches,
     write_config,
 )
+from keras_attngan.latent import LatentSpec
 from keras_attngan.mask_sources import MASK_SOURCES
 
 
@@ -75,8 +76,22 @@ def make_callbacks(config, workdir, manager, source):
         pictures,
         callbacks.CheckpointSaver(manager, log.checkpoint_every),
     ]
-    # mask_usage draws z alone: a class-conditional G, which needs labels too, skips it.
-    if MASK_SOURCES[config.model.mask_source].uses_mask and not config.model.num_classes:
+    # mask_usage draws z alone: a class-conditional G, which needs labels too,
+    # and an InfoGAN G, which needs codes, skip it.
+    codes = LatentSpec.from_model_config(config.model).code_dim
+    if codes:
+        result.insert(
+            2,
+            callbacks.CodeGrids(
+                workdir.logs,
+                workdir.samples,
+                every=log.images_every,
+                value_range=log.traversal_range,
+                steps=log.traversal_steps,
+                seed=config.seed,
+            ),
+        )
+    if MASK_SOURCES[config.model.mask_source].uses_mask and not config.model.num_classes and not codes:
         result.insert(
             2,
             callbacks.MaskUsage(

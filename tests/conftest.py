@@ -15,6 +15,8 @@ from keras_attngan.mask_sources import MASK_SOURCES  # noqa: E402
 from keras_attngan.networks.discriminator import Discriminator  # noqa: E402
 from keras_attngan.networks.generator import build_generator  # noqa: E402
 from keras_attngan.information import build_mi_estimator  # noqa: E402
+from keras_attngan.latent import CategoricalCode, ContinuousCode  # noqa: E402
+from keras_attngan.terms import Information  # noqa: E402
 
 SIZE, CHANNELS, LATENT = 16, 3, 8
 
@@ -56,6 +58,37 @@ def make_trainer(
     model.compile(
         keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), **(compile_kwargs or {})
     )
+    return model
+
+
+INFO_NOISE = 6
+
+
+def info_spec():
+    """Codes of the info-term tests: digit (K = 3), width (uniform), tilt (normal)."""
+    return LatentSpec(
+        INFO_NOISE,
+        categorical=[CategoricalCode("digit", 3)],
+        continuous=[ContinuousCode("width"), ContinuousCode("tilt", "normal")],
+    )
+
+
+def make_info_trainer(mask_source="none", compile_kwargs=None, **options):
+    """A compiled 16x16 InfoGAN (the info term, K = 1); `options` go to `Information`."""
+    spec = info_spec()
+    generator = build_generator(INFO_NOISE, SIZE, CHANNELS, width=4, use_mask=mask_source != "none", code_dim=spec.code_dim)
+    discriminator = Discriminator(SIZE, CHANNELS, width=4, attention=mask_source)
+    term = Information.from_networks(generator, discriminator, latent=spec, width=8, name="info", **options)
+    model = AttnGAN(
+        generator,
+        discriminator,
+        spec,
+        make_estimator() if mask_source != "none" else None,
+        inner_steps=1,
+        seed=0,
+        terms=[term],
+    )
+    model.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), **(compile_kwargs or {}))
     return model
 
 

@@ -135,3 +135,41 @@ def test_super_resolution_tiny_run_writes_results_and_resumes(tmp_path, capsys):
     mtime = os.path.getmtime(tmp_path / "encoder_seed1.json")
     assert super_resolution.main(args) == table
     assert os.path.getmtime(tmp_path / "encoder_seed1.json") == mtime
+
+
+def test_infogan_summary_tables():
+    import infogan
+
+    def record(name, seed, accuracy, correlation=None):
+        metrics = {"classifier_held_out_accuracy": 0.9, "categorical_accuracy": accuracy, "direct_accuracy": 0.1}
+        if correlation is not None:
+            metrics["regressor_r2"] = dict.fromkeys(infogan.FACTORS, 0.5)
+            metrics["code_factor_correlation"] = {"c1": dict.fromkeys(infogan.FACTORS, correlation)}
+        return {"name": name, "seed": seed, "metrics": metrics}
+
+    records = [record("digits", 0, 0.5), record("digits", 1, 0.7), record("symbols", 0, 0.9, 0.25)]
+    table = infogan.summarize(records)
+    assert table["digits"]["seeds"] == [0, 1]
+    assert abs(table["digits"]["metrics"]["categorical_accuracy"]["mean"] - 0.6) < 1e-9
+    text = infogan.markdown(table, {"steps": 10, "num": 5})
+    assert "| digits | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |" in text
+    assert "| c1 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 |" in text
+
+
+@pytest.mark.slow  # two tiny trainings and two domain classifiers: about two minutes
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_infogan_tiny_run_is_resumable(tmp_path):
+    import infogan
+
+    args = ["--seeds", "1", "--steps", "2", "--num", "4", "--workdir", str(tmp_path / "runs"),
+            "--results", str(tmp_path / "results"), "--set", "data.image_size=16",
+            "--set", "data.num_examples=128", "--set", "data.batch_size=16",
+            "--set", "model.g_width=8", "--set", "model.d_width=8"]
+    table = infogan.main(args)
+    assert set(table) == {"digits", "symbols"}
+    assert set(table["symbols"]["metrics"]) >= {"categorical_accuracy", "code_factor_correlation/c1/x"}
+    records = sorted(os.listdir(tmp_path / "results" / "records"))
+    assert records == ["digits-0.json", "symbols-0.json"]
+    mtimes = [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
+    infogan.main(args)  # everything done: nothing is trained again
+    assert mtimes == [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]

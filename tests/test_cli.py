@@ -130,7 +130,7 @@ def test_synthesize_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
 COMMAND_FLAGS = {
     "train": ["config", "workdir", "allow_config_change"],
     "export": ["workdir", "out", "format", "quantize", "overwrite"],
-    "synthesize": ["model", "num", "out", "overwrite", "format", "seed", "batch_size"],
+    "synthesize": ["model", "num", "out", "overwrite", "format", "seed", "batch_size", "category", "code"],
     "evaluate": [
         "model", "data", "metrics", "num", "num_real", "out", "extractor",
         "inception_weights", "seed", "data_seed", "cache_dir", "batch_size",

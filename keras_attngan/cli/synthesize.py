@@ -3,6 +3,10 @@
     attngan synthesize --model runs/symbols/export --num 64 --out /tmp/samples \\
         --format png --seed 0
 
+An InfoGAN model draws what the user asks: ``--category 3`` fixes its first
+categorical code (the class, for a supervised code), ``--code width=1.5``
+(repeatable) any code; the other codes come from their priors.
+
 OUT ends up holding this run's files only: a new or empty directory, or, with
 --overwrite, one whose contents are replaced. See `keras_attngan.synthesis`
 for the formats.
@@ -26,6 +30,12 @@ _OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace the contents of a
 _FORMAT = flags.DEFINE_enum("format", "png", FORMATS, "Output format.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the noise.")
 _BATCH = flags.DEFINE_integer("batch_size", 64, "Images per call.", lower_bound=1)
+_CATEGORY = flags.DEFINE_integer(
+    "category", None, "InfoGAN models: the value of the first categorical code (the class to draw)."
+)
+_CODE = flags.DEFINE_multi_string(
+    "code", [], "InfoGAN models: NAME=VALUE fixes a latent code (repeatable); the others are drawn."
+)
 flags.mark_flags_as_required(["model", "num", "out"])
 
 
@@ -38,7 +48,9 @@ def main(argv):
     runtime.start_work()
     from keras_attngan.synthesis import generate, write
 
-    images, noise = generate(_MODEL.value, _NUM.value, _SEED.value, _BATCH.value)
+    images, noise = generate(
+        _MODEL.value, _NUM.value, _SEED.value, _BATCH.value, _CATEGORY.value, _CODE.value
+    )
     written = write(images, noise, _OUT.value, _FORMAT.value, overwrite=_OVERWRITE.value)
     where = written[0] if len(written) == 1 else f"{_OUT.value} ({written[0]} ... {written[-1]})"
     print(f"Wrote {len(images)} images to {where}")

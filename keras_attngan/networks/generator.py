@@ -20,8 +20,9 @@ def build_generator(
     architecture="dcgan",
     normalization="batch",
     num_classes=0,
+    code_dim=0,
 ):
-    """Builds G, a functional model called as ``G({"z": z, "mask": s, "label": y})``.
+    """Builds G, a functional model called as ``G({"z": z, "mask": s, "label": y, "codes": c})``.
 
     The body comes from `architecture` (a key of
     `keras_attngan.networks.architectures.ARCHITECTURES`; ``dcgan``: z ->
@@ -44,6 +45,9 @@ def build_generator(
             ``conditional_batch`` makes G class-conditional.
         num_classes: number of labels of a ``conditional_batch`` G, which
             takes the integer input ``"label"`` ``[B]``.
+        code_dim: size of InfoGAN's codes input ``"codes"`` ``[B, code_dim]``
+            (`keras_attngan.latent.LatentSpec.encode`); 0 builds G without
+            it. The codes join z at G's input, as in Chen et al. (2016).
 
     Returns:
         A `keras.Model` from a dict of inputs to ``[B, S, S, channels]``.
@@ -57,6 +61,8 @@ def build_generator(
         inputs["mask"] = keras.Input((image_size, image_size, 1), name="mask")
     if norm.needs_labels:
         inputs["label"] = keras.Input((), dtype="int32", name="label")
+    if code_dim:
+        inputs["codes"] = keras.Input((code_dim,), name="codes")
 
     def condition(x, stage):
         layer = norm.layer(f"bn_{stage}")
@@ -66,5 +72,6 @@ def build_generator(
             x = MaskModulation(name=f"modulation_{stage}")([x, inputs["mask"]])
         return x
 
-    images = body.generator(z, stages, channels, width, norm, condition)
+    first = keras.layers.Concatenate(name="z_codes")([z, inputs["codes"]]) if code_dim else z
+    images = body.generator(first, stages, channels, width, norm, condition)
     return keras.Model(inputs, images, name=name)

@@ -7,14 +7,16 @@ docs/design.md walks through adding one, with `Rotation` as the example.
 
 from keras_attngan.terms.base import NOTHING, Contribution, LossTerm
 from keras_attngan.terms.encoder import LatentRegularizer
+from keras_attngan.terms.info import Information
 from keras_attngan.terms.rotation import Rotation
 
-TERMS = {"rotation": Rotation, "encoder": LatentRegularizer}
+TERMS = {"rotation": Rotation, "encoder": LatentRegularizer, "info": Information}
 
 __all__ = [
     "NOTHING",
     "TERMS",
     "Contribution",
+    "Information",
     "LatentRegularizer",
     "LossTerm",
     "Rotation",
@@ -39,12 +41,14 @@ def parse_terms(text):
     return names
 
 
-def build_terms(text, train_config, generator, discriminator):
-    """The terms `text` names, each built for the networks with its ``train.*`` options."""
+def build_terms(text, train_config, generator, discriminator, latent=None):
+    """The terms `text` names, each built for the networks and the trainer's
+    `keras_attngan.LatentSpec` `latent`, with its ``train.*`` options."""
     return [
         TERMS[name].from_networks(
             generator,
             discriminator,
+            latent=latent,
             name=name,
             **{arg: train_config[key] for arg, key in TERMS[name].CONFIG_KEYS.items()},
         )

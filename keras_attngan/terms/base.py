@@ -38,10 +38,13 @@ class LossTerm(keras.layers.Layer):
     A step hands its terms one `ctx` dict, filled once:
 
     - both steps: ``real`` (this update's real batch), ``fake`` (its fakes;
-      in the G step differentiable with respect to G), ``discriminator``,
+      in the G step differentiable with respect to G), ``latent`` (the
+      latent inputs G drew those fakes from), ``discriminator``,
       ``generator``, ``seed_generator`` (the trainer's, for any randomness);
-    - the G step also: ``latent`` (G's latent inputs) and ``mask`` (the
-      mask G received, None without a mask source);
+    - the D step also: ``labels`` (the real batch's labels when the data
+      has them, else None: InfoGAN's supervised codes read them);
+    - the G step also: ``mask`` (the mask G received, None without a mask
+      source);
     - both steps, and the own step: ``paired`` (True when each fake is
       meant to be its real image, as in super-resolution; the own step
       reads ``real``, ``fake`` and ``paired`` of D's update).
@@ -63,8 +66,9 @@ class LossTerm(keras.layers.Layer):
     reported = ()
 
     @classmethod
-    def from_networks(cls, generator, discriminator, **options):
-        """Builds the term for these networks (its heads take their shapes from them)."""
+    def from_networks(cls, generator, discriminator, latent=None, **options):
+        """Builds the term for these networks (its heads take their shapes from them)
+        and the trainer's `keras_attngan.LatentSpec` `latent`."""
         raise NotImplementedError
 
     def d_terms(self, ctx):

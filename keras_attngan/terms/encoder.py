@@ -163,8 +163,12 @@ class LatentRegularizer(LossTerm):
         self.built = True
 
     @classmethod
-    def from_networks(cls, generator, discriminator, **options):
-        """E for G's output and latent shapes (a low-res input for super-resolution)."""
+    def from_networks(cls, generator, discriminator, latent=None, **options):
+        """E for G's output and latent shapes (a low-res input for super-resolution).
+
+        `latent` is unused: E reads images, and G's noise size from G's inputs.
+        """
+        del latent
         size, channels = discriminator.image_size, discriminator.channels
         scale = upscale_factor(generator, channels)
         if scale:

@@ -65,8 +65,8 @@ class Rotation(LossTerm):
         self.built = True
 
     @classmethod
-    def from_networks(cls, generator, discriminator, **options):
-        """A rotation head sized to D's ``features`` (read from one D pass)."""
+    def from_networks(cls, generator, discriminator, latent=None, **options):
+        """A rotation head sized to D's ``features`` (read from one D pass); `latent` is unused."""
         size, channels = discriminator.image_size, discriminator.channels
         features = discriminator(ops.zeros((1, size, size, channels)), return_attention=False)
         return cls(int(features["features"].shape[-1]), **options)

@@ -1,0 +1,247 @@
+"""Does InfoGAN's code control what it should? (issue 17; Chen et al., 2016, section 7)
+
+    python benchmarks/infogan.py                                  # 3 seeds x 2 experiments, resumable
+    python benchmarks/infogan.py --experiments digits --seeds 1 --steps 200   # a short look
+
+Each run trains `configs/{digits,symbols}_infogan.py` from scratch with
+`keras_attngan.training.train` under one step budget, then measures its export:
+
+- categorical control (both experiments): for each value k of the first
+  categorical code, `--num` images are synthesized with the code fixed to k
+  (the rest from the priors, `attngan synthesize --category k`); the
+  domain classifier of the data set (`keras_attngan.metrics.domain_classifier`,
+  trained on real images; its held-out accuracy is reported) labels them.
+  ``categorical_accuracy`` matches code values to classes one-to-one with the
+  Hungarian algorithm (`scipy.optimize.linear_sum_assignment`, via
+  `keras_attngan.metrics.control.categorical_code_accuracy`), as for an
+  unsupervised code; ``direct_accuracy`` counts code k = class k, which only
+  a supervised code (symbols) can be expected to reach.
+- continuous control (symbols): regressors of the known factors (rotation,
+  thickness, scale, x, y; ridge regression on the domain classifier's
+  features, fitted on freshly rendered `symbols`, their held-out R^2
+  reported) read `--num` images drawn with all codes from their priors;
+  the table is |Spearman correlation| of each code with each predicted
+  factor (`continuous_code_correlation`).
+
+Every finished run writes ``RESULTS/records/EXPERIMENT-SEED.json`` and a
+rerun skips it, so the measurement can be stopped and continued. The summary
+(mean and standard deviation over seeds) goes to ``RESULTS/summary.json``
+and ``RESULTS/summary.md``.
+"""
+
+import argparse
+import copy
+import functools
+import importlib
+import json
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from keras_attngan import study  # noqa: E402
+
+EXPERIMENTS = {"digits": "configs.digits_infogan", "symbols": "configs.symbols_infogan"}
+# The known factors of `symbols` the regressors read (colour is categorical).
+FACTORS = ("rotation", "thickness", "scale", "x", "y")
+
+
+def largest_divisor(number, at_most):
+    """The largest divisor of `number` that is at most `at_most` (the configs' step sizes)."""
+    return next(d for d in range(min(number, at_most), 0, -1) if number % d == 0)
+
+
+def run_config(config, seed, steps, overrides):
+    """`config` as the benchmark runs it: the seed, the step budget, pictures at the end."""
+    config = study.apply_overrides(copy.deepcopy(config), overrides)
+    config.seed = seed
+    config.train.steps = steps
+    config.train.steps_per_epoch = largest_divisor(steps, config.train.steps_per_epoch)
+    config.train.steps_per_execution = largest_divisor(
+        config.train.steps_per_epoch, config.train.steps_per_execution
+    )
+    config.log.images_every = steps
+    config.log.checkpoint_every = steps
+    return config
+
+
+@functools.lru_cache(maxsize=None)
+def factor_regressors(image_size, num=3000, seed=1):
+    """Ridge regressors of `FACTORS` on the symbols classifier's features, and their held-out R^2."""
+    from sklearn.linear_model import RidgeCV
+
+    from keras_attngan.data.symbols import render_symbols
+    from keras_attngan.metrics import get_domain_classifier
+
+    classifier = get_domain_classifier("symbols", image_size)
+    data = render_symbols(num, image_size, seed=seed)
+    features, _ = classifier.features_and_probabilities(data["images"].astype(np.float32) / 127.5 - 1)
+    split = int(0.8 * num)
+    regressors, r2 = {}, {}
+    for name in FACTORS:
+        target = data["factors"][name]
+        regressors[name] = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(features[:split], target[:split])
+        r2[name] = float(regressors[name].score(features[split:], target[split:]))
+    return regressors, r2
+
+
+def measure(export_path, source, image_size, num, seed=0):
+    """The control metrics of one export (see the module docstring)."""
+    from keras_attngan import serving, synthesis
+    from keras_attngan.latent import LatentSpec
+    from keras_attngan.metrics import get_domain_classifier
+    from keras_attngan.metrics.control import categorical_code_accuracy, continuous_code_correlation
+
+    spec = LatentSpec.from_config(serving.load_metadata(export_path)["latent"])
+    classifier = get_domain_classifier(source, image_size)
+    result = {"classifier_held_out_accuracy": classifier.held_out_accuracy}
+    if spec.categorical:
+        codes, predicted = [], []
+        for value in range(spec.categorical[0].num_values):
+            images, _ = synthesis.generate(export_path, num, seed=seed + value, category=value)
+            predicted.append(classifier.probabilities(images.astype(np.float32) / 127.5 - 1).argmax(-1))
+            codes.append(np.full(num, value))
+        codes, predicted = np.concatenate(codes), np.concatenate(predicted)
+        result["categorical_accuracy"] = categorical_code_accuracy(codes, predicted)["accuracy"]
+        result["direct_accuracy"] = float(np.mean(codes == predicted))
+    if source == "symbols" and spec.continuous:
+        regressors, r2 = factor_regressors(image_size)
+        result["regressor_r2"] = r2
+        images, _ = synthesis.generate(export_path, num, seed=seed + 1000)
+        _, _, values = spec.sample_numpy(num, seed + 1000)  # the codes `generate` drew
+        features, _ = classifier.features_and_probabilities(images.astype(np.float32) / 127.5 - 1)
+        predicted = {name: regressor.predict(features) for name, regressor in regressors.items()}
+        result["code_factor_correlation"] = {
+            code: {name: continuous_code_correlation(values[code], p) for name, p in predicted.items()}
+            for code in values
+        }
+    return result
+
+
+def run_one(name, config, seed, steps, overrides, num, workdir):
+    """Trains one run, measures its export; returns its record."""
+    from keras_attngan.training import train
+
+    config = run_config(config, seed, steps, overrides)
+    if os.path.exists(workdir):  # an interrupted run: start it again
+        shutil.rmtree(workdir)
+    start = time.perf_counter()
+    _, export_path = train(config, workdir)
+    seconds = time.perf_counter() - start
+    metrics = measure(export_path, config.data.source, config.data.image_size, num)
+    return {"name": name, "seed": seed, "budget": {"steps": steps, "num": num, "overrides": overrides},
+            "train_seconds": round(seconds, 1), "metrics": metrics}
+
+
+def _flat(metrics, prefix=""):
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}/"))
+        elif value is not None:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def summarize(records):
+    """Per experiment: its seeds and each metric's mean and sd over them (`study.interval`)."""
+    table = {}
+    for record in sorted(records, key=lambda r: (r["name"], r["seed"])):
+        row = table.setdefault(record["name"], {"seeds": [], "values": {}})
+        row["seeds"].append(record["seed"])
+        for key, value in _flat(record["metrics"]).items():
+            row["values"].setdefault(key, []).append(value)
+    return {
+        name: {"seeds": row["seeds"], "metrics": {k: study.interval(v) for k, v in row["values"].items()}}
+        for name, row in table.items()
+    }
+
+
+def _cell(stat):
+    if stat is None:
+        return "-"
+    if stat["sd"] is None:
+        return f"{stat['mean']:.3f}"
+    return f"{stat['mean']:.3f} ± {stat['sd']:.3f}"
+
+
+def markdown(table, budget):
+    """Two tables: categorical control per experiment, code-by-factor correlations on symbols."""
+    lines = [
+        f"Mean ± sd over seeds; {budget['steps']} steps; {budget['num']} images per measurement.",
+        "",
+        "| experiment | seeds | classifier held-out acc. | Hungarian acc. | direct acc. |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, row in table.items():
+        m = row["metrics"]
+        lines.append(
+            f"| {name} | {len(row['seeds'])} | {_cell(m.get('classifier_held_out_accuracy'))} | "
+            f"{_cell(m.get('categorical_accuracy'))} | {_cell(m.get('direct_accuracy'))} |"
+        )
+    symbols = table.get("symbols", {}).get("metrics", {})
+    codes = sorted({k.split("/")[1] for k in symbols if k.startswith("code_factor_correlation/")})
+    if codes:
+        lines += ["", "symbols: |Spearman| of each continuous code with each predicted factor", "",
+                  "| code | " + " | ".join(FACTORS) + " |", "|---|" + "---:|" * len(FACTORS)]
+        for code in codes:
+            cells = [_cell(symbols.get(f"code_factor_correlation/{code}/{f}")) for f in FACTORS]
+            lines.append(f"| {code} | " + " | ".join(cells) + " |")
+        r2 = [_cell(symbols.get(f"regressor_r2/{f}")) for f in FACTORS]
+        lines.append("| (regressor held-out R^2) | " + " | ".join(r2) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiments", default=",".join(EXPERIMENTS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=2000, help="train steps of every run")
+    parser.add_argument("--num", type=int, default=200, help="images per measurement")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override for every run, e.g. model.g_width=32 (repeatable)")
+    parser.add_argument("--workdir", default=os.path.join(ROOT, "runs", "infogan"))
+    parser.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results", "infogan"))
+    args = parser.parse_args(argv)
+    experiments = [e for e in args.experiments.split(",") if e]
+    unknown = sorted(set(experiments) - set(EXPERIMENTS))
+    if unknown or not experiments:
+        parser.error(f"--experiments takes names from {list(EXPERIMENTS)}; unknown: {unknown}")
+    overrides = study.parse_overrides(args.set)
+    budget = {"steps": args.steps, "num": args.num, "overrides": overrides}
+    from keras_attngan.config import validate_config
+
+    configs = {e: importlib.import_module(EXPERIMENTS[e]).get_config() for e in experiments}
+    for name, config in configs.items():  # every config before any training
+        validate_config(run_config(config, 0, args.steps, overrides))
+    os.makedirs(os.path.join(args.results, study.RECORDS), exist_ok=True)
+    for seed in range(args.seeds):
+        for name, config in configs.items():
+            path = study.record_path(args.results, name, seed)
+            if os.path.exists(path):
+                with open(path) as f:
+                    if json.load(f)["budget"] != budget:
+                        raise ValueError(f"{path} was made under another budget; use another --results.")
+                continue
+            workdir = os.path.join(args.workdir, str(args.steps), f"{name}-{seed}")
+            record = run_one(name, config, seed, args.steps, overrides, args.num, workdir)
+            study.write_json(path, record)
+            print(record, flush=True)
+    records = [r for r in study.load_records(args.results) if r["budget"] == budget]
+    table = summarize(records)
+    command = "python benchmarks/infogan.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    study.write_json(os.path.join(args.results, "summary.json"), {"command": command, "budget": budget, "table": table})
+    text = markdown(table, budget)
+    with open(os.path.join(args.results, "summary.md"), "w") as f:
+        f.write(f"`{command}`\n\n{text}\n")
+    print(text)
+    return table
+
+
+if __name__ == "__main__":
+    main()

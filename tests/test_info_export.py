@@ -1,0 +1,61 @@
+"""An InfoGAN model's export takes the codes; `synthesize` draws what the user asks."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import make_info_trainer
+
+from keras_attngan import serving, synthesis
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = make_info_trainer("learned")
+    path = serving.export(model, str(tmp_path_factory.mktemp("export") / "export"))
+    return model, path, tf.saved_model.load(path)
+
+
+def test_signatures_take_the_codes(exported):
+    model, path, loaded = exported
+    latent = model.latent.sample(3, 1)
+    served = loaded.signatures["serving_default"](**latent)["images"]
+    np.testing.assert_allclose(served, model.synthesize(latent)["images"], atol=1e-5)
+    mask = tf.random.uniform((3, 16, 16, 1), seed=2)
+    generated = loaded.signatures["generate"](**latent, mask=mask)["images"]
+    np.testing.assert_allclose(generated, model.generator({**latent, "mask": mask}), atol=1e-5)
+    first, again = (loaded.signatures["sample"](seed=tf.constant(7, tf.int64), count=tf.constant(4)) for _ in range(2))
+    np.testing.assert_array_equal(first["codes"], again["codes"])
+    np.testing.assert_array_equal(np.asarray(first["codes"])[:, :3].sum(axis=1), 1.0)
+    assert serving.load_metadata(path)["latent"] == model.latent.get_config()
+
+
+def test_synthesize_draws_the_asked_category_and_code(exported):
+    model, path, loaded = exported
+    images, z = synthesis.generate(path, 3, seed=5, category=2, codes=["width=1.5"])
+    _, categories, values = model.latent.sample_numpy(3, 5)
+    categories["digit"][:] = 2
+    values["width"][:] = 1.5
+    expected = loaded.signatures["serving_default"](z=z, codes=model.latent.encode(categories, values))["images"]
+    np.testing.assert_array_equal(images, synthesis.images_lib.to_uint8(expected))
+
+
+@pytest.mark.parametrize(
+    "category, codes, match",
+    [
+        (3, (), r"--category.*\[0, 3\).*'digit'.*Received: --category=3"),
+        (None, ("size=1",), r"--code.*\['digit', 'width', 'tilt'\].*Received: --code='size'"),
+        (None, ("digit=7",), r"--code.*'digit'.*\[0, 3\).*Received: --code='digit=7'"),
+        (None, ("width",), r"--code.*NAME=VALUE"),
+        (None, ("width=wide",), r"--code.*NAME=NUMBER"),
+    ],
+)
+def test_bad_code_choices_are_refused_naming_the_flag(exported, category, codes, match):
+    with pytest.raises(ValueError, match=match):
+        synthesis.parse_code_choices(exported[0].latent, category, codes)
+
+
+def test_codes_on_a_model_without_codes_are_refused():
+    from keras_attngan.latent import LatentSpec
+
+    with pytest.raises(ValueError, match="--category.*no"):
+        synthesis.parse_code_choices(LatentSpec(4), 1)

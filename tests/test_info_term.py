@@ -1,0 +1,179 @@
+"""InfoGAN's information term: Q head, losses, MI bound, supervision, and the trainer."""
+
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import CHANNELS, SIZE, make_info_trainer as _info_trainer, info_spec as _spec
+
+from keras_attngan.networks.q_head import QHead
+from keras_attngan.terms import Information
+from keras_attngan.terms.info import categorical_nll, gaussian_nll, labelled_fraction_mask
+
+def _images(count=4, seed=0):
+    return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, SIZE, SIZE, CHANNELS)), "float32")
+
+
+class _FixedFeatures:
+    """A D stand-in whose ``features`` are given: isolates Q's arithmetic."""
+
+    def __init__(self, features):
+        self.features = features
+
+    def __call__(self, images, **kwargs):
+        return {"features": self.features}
+
+
+def test_information_losses_known_values():
+    np.testing.assert_allclose(categorical_nll(tf.zeros((5, 4)), tf.constant([0, 1, 2, 3, 0])), math.log(4), rtol=1e-6)
+    # mean 0, std 2, value 2: log 2 + (2 / 2)**2 / 2 + log(2 pi) / 2.
+    nll = gaussian_nll(tf.zeros(1), tf.fill((1,), math.log(2.0)), tf.constant([2.0]))
+    np.testing.assert_allclose(nll, math.log(2.0) + 0.5 + 0.5 * math.log(2 * math.pi), rtol=1e-6)
+    np.testing.assert_allclose(
+        gaussian_nll(tf.constant([1.0, -1.0]), tf.zeros(2), tf.constant([1.0, -1.0])), 0.5 * math.log(2 * math.pi), rtol=1e-6
+    )
+
+
+def test_mi_bound_known_value_with_a_zero_q():
+    # A Q with zero output weights predicts uniform categories and N(0, 1)
+    # for each continuous code: the bound is H(c) - log K - E[c^2/2 + log(2 pi)/2] per code.
+    spec = _spec()
+    term = Information(spec, feature_dim=5, weight_categorical=2.0, weight_continuous=0.5, width=3)
+    term.q.out.kernel.assign(tf.zeros_like(term.q.out.kernel))
+    term.q.out.bias.assign(tf.zeros_like(term.q.out.bias))
+    values = {"width": np.array([0.5, -1.0]), "tilt": np.array([1.0, 2.0])}
+    codes = spec.encode({"digit": np.array([0, 2])}, values)
+    weighted, bound, accuracy = term.fake_terms(_FixedFeatures(tf.ones((2, 5))), None, codes)
+    continuous = sum(np.mean(0.5 * v**2) for v in values.values()) + math.log(2 * math.pi)
+    expected_bound = math.log(3) + math.log(2) + 0.5 * math.log(2 * math.pi * math.e) - math.log(3) - continuous
+    np.testing.assert_allclose(bound, expected_bound, rtol=1e-5)
+    np.testing.assert_allclose(weighted, 2.0 * math.log(3) + 0.5 * continuous, rtol=1e-5)
+    np.testing.assert_allclose(accuracy, 0.5)  # argmax of equal logits is 0: right on one of two
+
+
+def test_q_trains_in_d_step_and_the_information_loss_reaches_g():
+    model = _info_trainer()
+    term = model.terms[0]
+    real, latent = _images(), model.latent.sample(4, model.seed_generator)
+    before = [v.numpy() for v in term.q.weights]
+    model._generator_inner_loop(real, latent)
+    for a, v in zip(before, term.q.weights):
+        np.testing.assert_array_equal(a, v.numpy())  # Q trains with D, not in G's step
+    fake = model.generator(latent)
+    model._discriminator_step(real, fake, fake_latent=latent)
+    assert all(not np.allclose(a, v.numpy()) for a, v in zip(before, term.q.weights))
+    with tf.GradientTape() as tape:
+        fake = model.generator(latent, training=True)
+        loss = term.g_terms({"discriminator": model.discriminator, "fake": fake, "latent": latent}).losses["g_info"]
+    gradients = tape.gradient(loss, model.generator.trainable_variables)
+    assert all(g is not None for g in gradients)
+    assert any(float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
+
+
+def test_supervised_mode_uses_the_labels():
+    model = _info_trainer(supervised_code="digit")
+    term, real = model.terms[0], _images(8)
+    latent = model.latent.sample(8, model.seed_generator)
+    context = {"discriminator": model.discriminator, "real": real, "fake": real, "latent": latent}
+    losses = [
+        term.d_terms({**context, "labels": tf.fill((8,), label)}).losses["q_supervised"] for label in range(3)
+    ]
+    assert len({round(float(loss), 6) for loss in losses}) == 3
+    with pytest.raises(ValueError, match="info_supervised_code.*labels"):
+        term.d_terms({**context, "labels": None})
+    # The trainer hands the data's labels to the term (an unconditional GAN too).
+    stats = model._discriminator_step(real, real, fake_latent=latent, data_labels=tf.fill((8,), 2))
+    np.testing.assert_allclose(stats["q_supervised"], losses[2], rtol=1e-4)
+
+
+def test_label_fraction_marks_a_fixed_share_of_the_images():
+    images = _images(4000, seed=3)
+    labelled = labelled_fraction_mask(images, 0.25).numpy()
+    assert abs(labelled.mean() - 0.25) < 0.03
+    np.testing.assert_array_equal(labelled_fraction_mask(images[:10], 0.25), labelled[:10])  # per image
+    np.testing.assert_array_equal(labelled_fraction_mask(images[:3], 1.0), [1, 1, 1])
+
+
+def test_q_head_and_term_config_round_trip():
+    head = QHead(5, {"digit": 3}, ["width"], width=4)
+    restored = QHead.from_config(head.get_config())
+    restored.set_weights(head.get_weights())
+    features = tf.random.normal((2, 5), seed=0)
+    np.testing.assert_allclose(restored(features)["logits"]["digit"], head(features)["logits"]["digit"])
+    assert set(head(features)) == {"logits", "mean", "log_std"}
+    term = Information(_spec(), 5, supervised_code="digit", label_fraction=0.5, width=4)
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(term))
+    assert again.get_config() == term.get_config()
+    with pytest.raises(ValueError, match=r"train\.info_supervised_code.*\['digit'\]"):
+        Information(_spec(), 5, supervised_code="width")
+
+
+@pytest.mark.parametrize(
+    "mask_source, jit_compile",
+    [
+        ("none", False),
+        # Both methods in one model, under XLA: ~30 s on a laptop CPU.
+        pytest.param("learned", True, marks=pytest.mark.slow),
+    ],
+)
+def test_fit_and_save_load(tmp_path, mask_source, jit_compile):
+    model = _info_trainer(
+        mask_source, {"jit_compile": jit_compile}, supervised_code="digit", label_fraction=0.5
+    )
+    data = tf.data.Dataset.from_tensor_slices(
+        {"images": _images(16).numpy(), "labels": np.arange(16, dtype="int32") % 3}
+    ).batch(4).repeat()
+    history = model.fit(data, steps_per_epoch=2, epochs=1, verbose=0)
+    assert set(model.terms[0].reported) <= set(history.history)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+    path = str(tmp_path / "trainer.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert isinstance(restored.terms[0], Information) and restored.latent.get_config() == model.latent.get_config()
+    for a, b in zip(model.terms[0].weights, restored.terms[0].weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    latent = model.latent.sample(2, 1)
+    np.testing.assert_allclose(restored(latent), model(latent), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_train_the_supervised_symbols_config_end_to_end(tmp_path):
+    from conftest import tiny_config
+
+    from keras_attngan import synthesis, training
+
+    config = tiny_config("symbols_infogan", **{"train.info_label_fraction": 0.5})
+    workdir, export = training.train(config, str(tmp_path / "run"))
+    for name in ("category_shape", "traversal_c1_c2", "traversal_c2_c3"):
+        assert os.path.exists(os.path.join(workdir.samples, f"{name}.png"))
+    images, _ = synthesis.generate(export, 2, category=2, codes=["c3=-2"])
+    assert images.shape == (2, 16, 16, 3)
+
+
+def test_a_supervised_code_must_match_the_data_classes():
+    from conftest import tiny_config
+
+    from keras_attngan.experiment import check_labels
+
+    config = tiny_config("symbols_infogan", **{"model.categorical_codes": "shape:4"})
+
+    class Source:
+        num_classes = 3
+
+    with pytest.raises(ValueError, match=r"train\.info_supervised_code.*3.*K=4"):
+        check_labels(config, Source())
+
+
+def test_a_spec_with_codes_needs_a_generator_taking_them():
+    from conftest import make_estimator
+
+    from keras_attngan.gan import AttnGAN
+    from keras_attngan.networks.discriminator import Discriminator
+    from keras_attngan.networks.generator import build_generator
+
+    generator = build_generator(6, SIZE, CHANNELS, width=4, use_mask=False)
+    with pytest.raises(ValueError, match=r"generator.*'codes'.*code_dim=5"):
+        AttnGAN(generator, Discriminator(SIZE, CHANNELS, width=4, attention="none"), _spec(), make_estimator())
