@@ -225,7 +225,7 @@ def test_console_refuses_a_changed_run_and_stops_a_diverged_one(good_run, tmp_pa
             "--config.train.steps_per_epoch=2", "--config.train.steps_per_execution=2",
             "--config.log.checkpoint_every=2", "--config.log.scalars_every=2", "--config.log.images_every=2",
             "--config.log.num_images=4", "--config.train.steps=6",
-            "--config.model.mask_source=learned"]  # as tiny_config, which made good_run  # fmt: skip
+            "--config.model.mask_source=learned"]  # good_run's, as tiny_config's  # fmt: skip
     changed = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=0.001")
     assert changed.returncode != 0 and "train.g_learning_rate: 0.0002 in the workdir, 0.001 now" in changed.stdout
     diverged = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=1e6",
