@@ -169,3 +169,7 @@ def test_encoder_config_is_validated_and_checkpointed(tmp_path):
     for a, b in zip(term.encoder.weights, restored.terms[0].encoder.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(restored.terms[0].optimizer.iterations) == int(term.optimizer.iterations) == 1
+    # A changed E learning rate (accepted with --allow_config_change) wins over the checkpoint's.
+    config.train.encoder_learning_rate = 1e-3
+    changed, _, _ = restore_trainer(config, workdir)
+    assert float(changed.terms[0].optimizer.learning_rate) == pytest.approx(1e-3)
