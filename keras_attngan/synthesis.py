@@ -101,11 +101,13 @@ def generate(model_path, num, seed=0, batch_size=64, category=None, codes=()):
         ValueError: a bad `category` or `codes` (naming the flag).
     """
     path = serving.resolve_export(model_path)
+    finite.check_saved_model(path)
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    # After loading: a directory that is not an export fails as such, not
+    # for want of the metadata beside it.
     latent = serving.load_metadata(path).get("latent")
     spec = LatentSpec.from_config(latent) if latent else None
     chosen = parse_code_choices(spec or LatentSpec(1), category, codes)
-    finite.check_saved_model(path)
-    signature = tf.saved_model.load(path).signatures["serving_default"]
     expected = signature.structured_input_signature[1]
     if "z" not in expected:
         raise ValueError(
