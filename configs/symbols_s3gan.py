@@ -16,6 +16,5 @@ def get_config(arg=None):
     config.model.num_classes = 3
     config.model.g_normalization = "conditional_batch"
     config.model.d_normalization = "spectral"
-    config.log.export_on_end = False
     config.data.label_fraction = 0.1
     return smoke(config) if arg == "smoke" else config

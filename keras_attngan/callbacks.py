@@ -280,9 +280,11 @@ class CodeGrids(_EveryNSteps):
 class MaskUsage(_EveryNSteps):
     """Mask-usage metrics during training, as TensorBoard scalars (``logdir/mask_usage``).
 
-    `keras_attngan.metrics.mask_usage.mask_usage` of the in-memory G and D on
-    `num` fixed seeded latent vectors: content sensitivity, locality gain,
-    the estimator-free MI bound and its ceiling, and the mask statistics.
+    `keras_attngan.metrics.evaluate.mask_usage_of` the in-memory G and D on
+    `num` fixed seeded latent inputs (with their codes and labels, where the
+    model has them), as `attngan evaluate --metrics mask_usage` measures an
+    export: content sensitivity, locality gain, the estimator-free MI bound
+    and its ceiling, and the mask statistics.
 
     Args:
         logdir: TensorBoard log directory.
@@ -304,20 +306,11 @@ class MaskUsage(_EveryNSteps):
         self.results = {}
 
     def run(self, step, logs):
-        from keras_attngan.metrics.mask_usage import mask_usage
+        from keras_attngan.evaluation import subject_from_model
+        from keras_attngan.metrics.evaluate import MetricOptions, mask_usage_of
 
-        model = self.model
-        z = np.random.default_rng(self.seed).standard_normal(
-            (self.num, model.latent.noise_dim)
-        ).astype(np.float32)
-        values = mask_usage(
-            lambda z, mask: model.inference_generator({"z": z, "mask": mask}),
-            lambda images: model.discriminator(images)["attention"],
-            z,
-            model.discriminator.image_size,
-            cell_size=self.cell_size,
-            group_size=min(64, self.num),
-        )
+        options = MetricOptions(mask_usage_num=self.num, mask_usage_cell_size=self.cell_size)
+        values = mask_usage_of(subject_from_model(self.model), self.seed, options)
         self.results[step] = values
         with self.writer.as_default(step=step):
             for name, value in values.items():

@@ -276,15 +276,6 @@ def validate_config(config):
         "not 'multi_worker' for a class-conditional GAN (model.num_classes > 0): its batches "
         "carry the images only",
     )
-    # The evaluation and the serving signatures draw z alone, without labels.
-    for key in ("eval_every", "export_on_end"):
-        _check(
-            not (model.num_classes and log[key]),
-            f"log.{key}",
-            log[key],
-            "0/False for a class-conditional GAN (model.num_classes > 0): evaluation and "
-            "export take no labels yet",
-        )
     _check(model.mask_temperature > 0, "model.mask_temperature", model.mask_temperature, "a number > 0")
     _check(
         model.mi_estimator in MI_ESTIMATORS,
@@ -509,12 +500,6 @@ def _validate_codes(config):
         model.num_classes,
         "0 with the 'info' term (supervise a categorical code with "
         "train.info_supervised_code instead of a projection D)",
-    )
-    _check(
-        not (latent.code_dim and log.eval_every),
-        "log.eval_every",
-        log.eval_every,
-        "0 for a model with latent codes: the evaluation draws z alone",
     )
     for key in ("info_weight_categorical", "info_weight_continuous", "info_weight_supervised"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")

@@ -33,7 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attngan import onnx as onnx_lib
-from keras_attngan import serving, synthesis, tflite
+from keras_attngan import serving, tflite
 
 REPORT_FILE = "deploy.json"
 CONVERTED_SIGNATURES = ("serving_default", "explain")
@@ -171,10 +171,14 @@ class Deployment:
 
 
 def verification_inputs(deployment, count=16, seed=0):
-    """The inputs of each converted signature: prior noise, and G's images for D.
+    """The inputs of each converted signature: prior latent inputs, and G's images for D.
 
-    A super-resolution export (seed 001) gets seeded uniform low-res images
-    of the training size over its scale instead of noise.
+    G's latent inputs are what `attngan synthesize --seed` draws
+    (`keras_attngan.LatentSpec.inputs_numpy`: z, and InfoGAN codes and class
+    labels where the model has them); a class-conditional D explains G's
+    images with their labels. A super-resolution export (seed 001) gets
+    seeded uniform low-res images of the training size over its scale
+    instead of noise.
     """
     specs = deployment.specs("serving_default")
     if "lowres" in specs:
@@ -183,9 +187,12 @@ def verification_inputs(deployment, count=16, seed=0):
         shape = (count, side, side, specs["lowres"].shape[-1])
         inputs = {"lowres": np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)}
     else:
-        inputs = {"z": synthesis.noise(count, specs["z"].shape[-1], seed)}
+        inputs = serving.export_latent(deployment.path).inputs_numpy(count, seed)
     images = deployment.runner("savedmodel")(inputs)["images"]
-    return {"serving_default": inputs, "explain": {"images": images}}
+    explain = {"images": images}
+    if "label" in deployment.specs("explain"):
+        explain["label"] = inputs["label"]
+    return {"serving_default": inputs, "explain": explain}
 
 
 def psnr(reference, value, peak):

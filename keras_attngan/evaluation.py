@@ -34,6 +34,7 @@ from keras_attngan.metrics.evaluate import (
     NEEDS_FEATURES,
     MetricOptions,
     Subject,
+    check_faithfulness,
     check_mask_usage,
     check_request,
     compute_metrics,
@@ -50,12 +51,16 @@ def subject_from_model(model, info=None):
     """A `Subject` for an in-memory `AttnGAN`."""
     d = model.discriminator
     return Subject(
-        generate=lambda z: np.asarray(model.synthesize({"z": tf.constant(z)})["images"]),
+        generate=lambda latent: np.asarray(model.synthesize(_tensors(latent))["images"]),
         discriminator=d,
-        latent_dim=model.latent.noise_dim,
+        latent=model.latent,
         image_shape=(d.image_size, d.image_size, d.channels),
         generate_with_mask=(
-            (lambda z, mask: np.asarray(model.inference_generator({"z": z, "mask": mask})))
+            (
+                lambda latent, mask: np.asarray(
+                    model.inference_generator({**_tensors(latent), "mask": tf.constant(mask, tf.float32)})
+                )
+            )
             if model.uses_mask
             else None
         ),
@@ -66,6 +71,11 @@ def subject_from_model(model, info=None):
             **(info or {}),
         },
     )
+
+
+def _tensors(latent):
+    """NumPy latent inputs as tensors of their own dtypes (a label stays int32)."""
+    return {name: tf.constant(value) for name, value in latent.items()}
 
 
 def load_subject(path):
@@ -106,18 +116,18 @@ def load_subject(path):
     generate = loaded.signatures["generate"]
     has_mask = MASK_SOURCES[metadata.get("mask_source", "none")].uses_mask
     return Subject(
-        generate=lambda z: np.asarray(serve(z=tf.constant(z))["images"]),
+        generate=lambda latent: np.asarray(serve(**_tensors(latent))["images"]),
         generate_with_mask=(
             (
-                lambda z, mask: np.asarray(
-                    generate(z=tf.constant(z), mask=tf.constant(mask, tf.float32))["images"]
+                lambda latent, mask: np.asarray(
+                    generate(**_tensors(latent), mask=tf.constant(mask, tf.float32))["images"]
                 )
             )
             if has_mask
             else None
         ),
         discriminator=loaded,
-        latent_dim=metadata["latent_dim"],
+        latent=serving.export_latent(saved_model),
         image_shape=(metadata["image_size"], metadata["image_size"], metadata["channels"]),
         info={
             "path": os.path.abspath(saved_model),
@@ -219,6 +229,8 @@ def evaluate(
     subject = load_subject(model)
     if "mask_usage" in metrics:
         check_mask_usage(subject)
+    if "faithfulness" in metrics:
+        check_faithfulness(subject)
     config = subject.info.get("config") or {}
     size, _, channels = subject.image_shape
     if image_size is not None and image_size != size:
@@ -301,7 +313,8 @@ def evaluate(
         "fake": {
             "num": num,
             "seed": seed,
-            "noise": "z ~ N(0, I) from numpy default_rng(seed), as `attngan synthesize --seed`",
+            "noise": "LatentSpec.inputs_numpy(num, seed): z (and codes, labels) from numpy "
+            "default_rng(seed), as `attngan synthesize --seed`",
             "quantized": "rounded to uint8, like the real images",
         },
         "extractor": chosen.describe(),

@@ -260,6 +260,41 @@ class LatentSpec:
         }
         return z, categories, values
 
+    def inputs_numpy(self, num, seed, categories=None, values=None, label=None):
+        """G's latent inputs drawn from `seed`, as `attngan synthesize --seed` feeds an export.
+
+        z and the codes are `sample_numpy`'s (so the z of a model without
+        codes or labels is `noise`'s); a class-conditional model's labels are
+        uniform over its classes, from a second stream of the same seed, so
+        adding labels changes no z.
+
+        Args:
+            num: rows.
+            seed: an int.
+            categories: ``{name: int}`` categorical codes fixed for every row.
+            values: ``{name: float}`` continuous codes fixed for every row.
+            label: the class of every row (a class-conditional model), or None
+                to draw them.
+
+        Returns:
+            ``{"z"}`` float32 ``[num, noise_dim]``, plus ``"codes"`` float32
+            ``[num, code_dim]`` with codes and ``"label"`` int32 ``[num]`` with
+            classes: the names of the export's and G's inputs.
+        """
+        z, drawn_categories, drawn_values = self.sample_numpy(num, seed)
+        inputs = {"z": z}
+        if self.code_dim:
+            drawn_categories.update({n: np.full(num, v, np.int32) for n, v in (categories or {}).items()})
+            drawn_values.update({n: np.full(num, v, np.float32) for n, v in (values or {}).items()})
+            inputs["codes"] = np.asarray(self.encode(drawn_categories, drawn_values), np.float32)
+        if self.num_classes:
+            if label is None:
+                labels = np.random.default_rng([seed, 1]).integers(0, self.num_classes, num)
+            else:
+                labels = np.full(num, label)
+            inputs["label"] = labels.astype(np.int32)
+        return inputs
+
     def encode(self, categories, values):
         """G's ``"codes"`` from per-code values: ``{name: int [B]}``, ``{name: float [B]}``.
 

@@ -12,18 +12,21 @@ training). Signatures, all with a dynamic batch dimension B:
 
 - ``serving_default``: ``z [B, latent_dim]`` (and, for a model with InfoGAN
   codes, ``codes [B, code_dim]``: `keras_attngan.latent.LatentSpec.encode`,
-  whose layout the metadata's ``latent`` gives) -> ``images [B, S, S, C]``
-  in [-1, 1] and ``images_uint8`` (0-255), after K mask refinements, as
+  whose layout the metadata's ``latent`` gives; for a class-conditional
+  model, ``label`` int32 ``[B]`` in [0, num_classes)) -> ``images [B, S, S,
+  C]`` in [-1, 1] and ``images_uint8`` (0-255), after K mask refinements, as
   during training.
 - ``sample``: ``seed`` (int64 scalar), ``count`` (int32 scalar) -> ``images``,
   ``images_uint8`` and the ``z`` drawn (``tf.random.stateless_normal``; with
-  codes, z and ``codes`` drawn from the latent spec's priors), so a client
-  needs no noise of its own.
+  codes or labels, z, ``codes`` and ``label`` drawn from the latent spec's
+  priors), so a client needs no noise of its own.
 - ``generate``: G's own inputs (``z``, ``mask [B, S, S, 1]`` when the model
-  has a mask source, ``codes`` when it has codes) -> ``images``,
-  ``images_uint8``.
-- ``explain``: ``images`` -> ``logits [B, 1]``, ``score`` (D's probability of
-  "real") and ``attention [B, S, S, 1]`` in [0, 1].
+  has a mask source, ``codes`` when it has codes, ``label`` when it is
+  class-conditional) -> ``images``, ``images_uint8``.
+- ``explain``: ``images`` (and ``label`` for a class-conditional model, whose
+  projection D judges an image as one of a class) -> ``logits [B, 1]``,
+  ``score`` (D's probability of "real") and ``attention [B, S, S, 1]`` in
+  [0, 1].
 
 A super-resolution model (seed 001, claim 15: G maps low-res images to
 high-res) serves instead ``serving_default`` and ``upscale``, both
@@ -33,7 +36,8 @@ training size. `keras_attngan.upscale` runs larger images in tiles.
 
 Bad input is refused inside the graph, so TF Serving answers with an error
 and keeps serving: a wrong shape names the input and both shapes; NaN or Inf
-names the input; a wrong dtype is refused by the signature itself. A batch of
+names the input, and so does a label outside [0, num_classes); a wrong dtype
+is refused by the signature itself. A batch of
 0 returns an empty batch.
 
 Serving functions are exported without `jit_compile`: XLA-compiled functions
@@ -50,7 +54,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attngan import versioning
-from keras_attngan.gan import synthesize
+from keras_attngan.gan import labelled, synthesize
+from keras_attngan.latent import LatentSpec
 
 FORMAT = "keras_attngan.export/2"
 METADATA_FILE = "attngan.json"
@@ -64,11 +69,20 @@ def to_uint8(images):
     return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
 
 
-def _checked(tensor, spec):
-    """`tensor` with its shape and finiteness asserted against `spec`, by name."""
+def _checked(tensor, spec, num_classes=0):
+    """`tensor` with its shape and finiteness (a label: its range) asserted against `spec`, by name."""
     tensor = tf.ensure_shape(tensor, spec.shape, name=f"check_shape_{spec.name}")
     if tensor.dtype.is_floating:
         tensor = tf.debugging.assert_all_finite(tensor, f"Input {spec.name!r} holds NaN or Inf")
+    elif spec.name == "label":
+        # Out of range, an embedding lookup fails on the CPU but reads zeros on
+        # a GPU: a silently unconditional image.
+        message = f"Input 'label' should be in [0, {num_classes})"
+        with tf.control_dependencies([
+            tf.debugging.assert_non_negative(tensor, message=message),
+            tf.debugging.assert_less(tensor, tf.constant(num_classes, tensor.dtype), message=message),
+        ]):
+            tensor = tf.identity(tensor)
     return tensor
 
 
@@ -91,9 +105,11 @@ def _nonempty(fn, inputs):
 class ServingModule(tf.Module):
     """The tf.Module behind the exported signatures."""
 
-    def __init__(self, generator, discriminator, latent_dim, inner_steps, latent=None):
+    def __init__(self, generator, discriminator, latent, inner_steps):
         super().__init__(name="attngan")
-        codes = latent is not None and latent.code_dim > 0
+        latent_dim = latent.noise_dim
+        codes = latent.code_dim > 0
+        num_classes = latent.num_classes
         # The tf.Variables under Keras' variables are tracked, not the Keras
         # networks: a SavedModel tracking Keras 3 layers (or their variable
         # wrappers) converts to TFLite with resource variables that are never
@@ -105,24 +121,30 @@ class ServingModule(tf.Module):
         latent_specs = [z_spec]
         if codes:
             latent_specs.append(tf.TensorSpec([None, latent.code_dim], tf.float32, name="codes"))
-            # `sample` draws the codes through the spec, from a seed generator
-            # whose state it sets from the request's seed: one sampler for
-            # training and serving, and the same seed gives the same draw.
+        label_spec = tf.TensorSpec([None], tf.int32, name="label")
+        if num_classes:
+            latent_specs.append(label_spec)
+        if codes or num_classes:
+            # `sample` draws codes and labels through the spec, from a seed
+            # generator whose state it sets from the request's seed: one
+            # sampler for training and serving, and the same seed gives the
+            # same draw.
             seed_generator = keras.random.SeedGenerator(0)
             self.code_seed_state = seed_generator.state.value
         image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
         g_specs = [
-            tf.TensorSpec([None, *tensor.shape[1:]], tf.float32, name=tensor.name)
+            tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name)
             for tensor in generator.inputs
         ]
+
+        def checked(specs, inputs):
+            return {spec.name: _checked(value, spec, num_classes) for spec, value in zip(specs, inputs)}
 
         def serve_rows(inputs):
             return _images_out(synthesize(generator, discriminator, inputs, inner_steps)["images"])
 
         def serve(*inputs):
-            return _nonempty(
-                serve_rows, {spec.name: _checked(value, spec) for spec, value in zip(latent_specs, inputs)}
-            )
+            return _nonempty(serve_rows, checked(latent_specs, inputs))
 
         def sample(seed, count):
             checks = [
@@ -135,7 +157,7 @@ class ServingModule(tf.Module):
             # without the dependency a negative count can fail in the RNG first.
             with tf.control_dependencies(checks):
                 count = tf.identity(count)
-            if codes:
+            if codes or num_classes:
                 state = tf.stack([seed, tf.constant(0, tf.int64)])
                 seed_generator.state.assign(tf.cast(state, seed_generator.state.dtype))
                 drawn = latent.sample(count, seed_generator)
@@ -144,10 +166,12 @@ class ServingModule(tf.Module):
             return {**_nonempty(serve_rows, {"z": z}), "z": z}
 
         def generate(*inputs):
-            checked = {spec.name: _checked(value, spec) for spec, value in zip(g_specs, inputs)}
-            return _nonempty(lambda rows: _images_out(generator(rows, training=False)), checked)
+            return _nonempty(
+                lambda rows: _images_out(generator(rows, training=False)), checked(g_specs, inputs)
+            )
 
-        explain = _explainer(discriminator, image_spec)
+        explain_specs = [image_spec, label_spec] if num_classes else [image_spec]
+        explain = _explainer(discriminator, explain_specs, num_classes)
 
         self.serve = tf.function(serve, input_signature=latent_specs)
         self.sample = tf.function(
@@ -158,7 +182,7 @@ class ServingModule(tf.Module):
             ],
         )
         self.generate = tf.function(generate, input_signature=g_specs)
-        self.explain = tf.function(explain, input_signature=[image_spec])
+        self.explain = tf.function(explain, input_signature=explain_specs)
 
     def signatures(self):
         return {
@@ -173,19 +197,21 @@ def _images_out(images):
     return {"images": images, "images_uint8": to_uint8(images)}
 
 
-def _explainer(discriminator, image_spec):
-    """The ``explain`` function: D's logits, score and attention on checked images."""
+def _explainer(discriminator, specs, num_classes=0):
+    """The ``explain`` function: D's logits, score and attention on checked images (and labels)."""
 
     def explain_rows(inputs):
-        outputs = discriminator(inputs["images"], training=False)
+        outputs = discriminator(inputs["images"], training=False, **labelled(inputs.get("label")))
         return {
             "logits": outputs["logits"],
             "score": tf.sigmoid(outputs["logits"]),
             "attention": outputs["attention"],
         }
 
-    def explain(images):
-        return _nonempty(explain_rows, {"images": _checked(images, image_spec)})
+    def explain(*inputs):
+        return _nonempty(
+            explain_rows, {spec.name: _checked(value, spec, num_classes) for spec, value in zip(specs, inputs)}
+        )
 
     return explain
 
@@ -212,7 +238,7 @@ class UpscaleModule(tf.Module):
             )
 
         self.upscale = tf.function(upscale, input_signature=[lowres_spec])
-        self.explain = tf.function(_explainer(discriminator, image_spec), input_signature=[image_spec])
+        self.explain = tf.function(_explainer(discriminator, [image_spec]), input_signature=[image_spec])
 
     def signatures(self):
         upscale = self.upscale.get_concrete_function()
@@ -243,13 +269,6 @@ def save(model, path, config=None, mask_dir=None):
             as metadata (claim 10).
     """
     discriminator = model.discriminator
-    if model.conditional:
-        # The signatures take z (and masks) only; a label input is not built yet.
-        raise ValueError(
-            "Export supports unconditional models only: the serving signatures have no "
-            f"label input. Received: a class-conditional model (num_classes="
-            f"{discriminator.num_classes})"
-        )
     if config is not None and hasattr(config, "to_dict"):
         config = config.to_dict()
     masks = _collect_masks(mask_dir)
@@ -273,13 +292,7 @@ def save(model, path, config=None, mask_dir=None):
     if model.paired:
         module = UpscaleModule(model.inference_generator, discriminator)
     else:
-        module = ServingModule(
-            model.inference_generator,
-            discriminator,
-            model.latent.noise_dim,
-            model.inner_steps,
-            model.latent,
-        )
+        module = ServingModule(model.inference_generator, discriminator, model.latent, model.inner_steps)
     # Saving copies the asset files into the SavedModel's assets/.
     with tempfile.TemporaryDirectory() as sources:
         with open(os.path.join(sources, METADATA_FILE), "w") as f:
@@ -353,3 +366,15 @@ def load_metadata(saved_model_dir):
     """Reads the metadata stored with an export."""
     with open(os.path.join(saved_model_dir, "assets", METADATA_FILE)) as f:
         return json.load(f)
+
+
+def export_latent(saved_model_dir):
+    """The `keras_attngan.LatentSpec` of an export, from its metadata.
+
+    Exports written before the spec joined the metadata had normal z only;
+    their spec is rebuilt from ``latent_dim``.
+    """
+    metadata = load_metadata(saved_model_dir)
+    if metadata.get("latent"):
+        return LatentSpec.from_config(metadata["latent"])
+    return LatentSpec(int(metadata["latent_dim"]))

@@ -1,9 +1,11 @@
 """Synthesizing data with an exported generator (seed 000, claims 12, 14).
 
-The noise is drawn from a seed, so the same seed and export give the same
-images. Formats: one PNG per image; one ``samples.npz`` (``images`` uint8
-``[N, S, S, C]`` and the noise ``z``); one ``samples.tfrecord`` of
-`tf.train.Example` with ``image/encoded`` (PNG), ``image/format`` and ``z``.
+G's latent inputs are drawn from a seed, so the same seed and export give the
+same images. Formats: one PNG per image; one ``samples.npz`` (``images``
+uint8 ``[N, S, S, C]`` and the latent inputs: the noise ``z``, and
+``codes`` and ``label`` where the model has them); one ``samples.tfrecord``
+of `tf.train.Example` with ``image/encoded`` (PNG), ``image/format`` and the
+same latent inputs (``label`` as int64).
 """
 
 import os
@@ -16,7 +18,6 @@ import tensorflow as tf
 from keras_attngan import finite, serving
 from keras_attngan import images as images_lib
 from keras_attngan import paths as paths_lib
-from keras_attngan.latent import LatentSpec, noise
 
 FORMATS = ("png", "npz", "tfrecord")
 
@@ -85,55 +86,69 @@ def parse_code_choices(spec, category=None, codes=()):
     return categories, values
 
 
-def generate(model_path, num, seed=0, batch_size=64, category=None, codes=()):
+def parse_label(spec, label):
+    """`--label C` of a class-conditional model: the class to draw, checked against the spec.
+
+    Raises:
+        ValueError: naming the flag: a label for an unconditional model, or
+            one out of ``[0, num_classes)``.
+    """
+    if label is None:
+        return None
+    if not spec.num_classes:
+        raise ValueError(
+            "`--label` needs a class-conditional model (trained with model.num_classes > 0); "
+            f"this one is unconditional. Received: --label={label!r}"
+        )
+    if not 0 <= label < spec.num_classes:
+        raise ValueError(
+            f"`--label` should be an integer in [0, {spec.num_classes}) (the model's classes). "
+            f"Received: --label={label!r}"
+        )
+    return int(label)
+
+
+def generate(model_path, num, seed=0, batch_size=64, category=None, codes=(), label=None):
     """Synthesizes `num` images with an export's `serving_default` signature.
 
-    For a model with InfoGAN codes, the codes not fixed by `category` and
-    `codes` (see `parse_code_choices`, checked before any image is made) are
-    drawn from their priors with the noise, from `seed`.
+    G's inputs are `LatentSpec.inputs_numpy` of the export's spec from
+    `seed`: the noise, the InfoGAN codes not fixed by `category` and `codes`
+    (see `parse_code_choices`) and a class-conditional model's labels, drawn
+    uniformly unless `label` fixes them; all are checked before any image
+    is made.
 
     Returns:
-        (uint8 images ``[num, S, S, C]``, float32 noise ``[num, latent_dim]``).
+        (uint8 images ``[num, S, S, C]``, G's latent inputs: ``{"z": float32
+        [num, latent_dim]}`` plus ``"codes"`` and ``"label"`` where the model
+        has them).
 
     Raises:
         keras_attngan.finite.NonFiniteError: the export's weights are not
             all finite (its training diverged).
-        ValueError: a bad `category` or `codes` (naming the flag).
+        ValueError: a bad `category`, `codes` or `label` (naming the flag).
     """
     path = serving.resolve_export(model_path)
     finite.check_saved_model(path)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     # After loading: a directory that is not an export fails as such, not
     # for want of the metadata beside it.
-    latent = serving.load_metadata(path).get("latent")
-    spec = LatentSpec.from_config(latent) if latent else None
-    chosen = parse_code_choices(spec or LatentSpec(1), category, codes)
-    expected = signature.structured_input_signature[1]
-    if "z" not in expected:
+    if "z" not in signature.structured_input_signature[1]:
         raise ValueError(
             f"`--model` should generate from noise; {path!r} is a super-resolution export "
             "(input 'lowres'): use `attngan upscale`."
         )
-    latent_dim = expected["z"].shape[-1]
-    # The spec's twin of `noise` (the same z for normal noise); exports
-    # written before the spec joined the metadata draw normal z.
-    if spec is None:
-        inputs = {"z": noise(num, latent_dim, seed)}
-    else:
-        z, categories, values = spec.sample_numpy(num, seed)
-        inputs = {"z": z}
-    if spec is not None and spec.code_dim:
-        categories.update({name: np.full(num, v, np.int32) for name, v in chosen[0].items()})
-        values.update({name: np.full(num, v, np.float32) for name, v in chosen[1].items()})
-        inputs["codes"] = np.asarray(spec.encode(categories, values))
+    spec = serving.export_latent(path)
+    categories, values = parse_code_choices(spec, category, codes)
+    label = parse_label(spec, label)
+    inputs = spec.inputs_numpy(num, seed, categories, values, label)
     batches = []
     for start in range(0, num, batch_size):
         rows = {name: tf.constant(value[start : start + batch_size]) for name, value in inputs.items()}
         batches.append(np.asarray(signature(**rows)["images"]))
-    return images_lib.to_uint8(np.concatenate(batches)), inputs["z"]
+    return images_lib.to_uint8(np.concatenate(batches)), inputs
 
 
-def write(images, noise, out, file_format, overwrite=False):
+def write(images, latent, out, file_format, overwrite=False):
     """Writes images in `file_format` as the only contents of directory `out`.
 
     The files are written into a new directory beside `out` that then takes
@@ -141,7 +156,8 @@ def write(images, noise, out, file_format, overwrite=False):
 
     Args:
         images: uint8 ``[N, S, S, C]``.
-        noise: the z of each image, float32 ``[N, latent_dim]``.
+        latent: G's latent inputs of the images, as `generate` returns them
+            (``{"z"}`` and, where the model has them, ``"codes"`` and ``"label"``).
         out: the directory; created if needed.
         file_format: one of `FORMATS`.
         overwrite: replace what a non-empty `out` holds; without it a
@@ -162,7 +178,7 @@ def write(images, noise, out, file_format, overwrite=False):
     staging = f"{target}.{uuid.uuid4().hex[:8]}.tmp"
     os.mkdir(staging)
     try:
-        names = _write_files(images, noise, staging, file_format)
+        names = _write_files(images, latent, staging, file_format)
         if os.path.exists(target):
             shutil.copymode(target, staging)
             previous = f"{staging}.previous"
@@ -176,7 +192,7 @@ def write(images, noise, out, file_format, overwrite=False):
     return [os.path.join(out, name) for name in names]
 
 
-def _write_files(images, noise, directory, file_format):
+def _write_files(images, latent, directory, file_format):
     """Writes the files of `write` into `directory`; returns their names."""
     if file_format == "png":
         names = [f"{index:06d}.png" for index in range(len(images))]
@@ -187,17 +203,25 @@ def _write_files(images, noise, directory, file_format):
     path = os.path.join(directory, name)
     if file_format == "npz":
         with open(path, "wb") as f:
-            np.savez_compressed(f, images=images, z=noise)
+            np.savez_compressed(f, images=images, **latent)
     else:
         with tf.io.TFRecordWriter(path) as writer:
-            for image, z in zip(images, noise):
+            for index, image in enumerate(images):
                 feature = {
                     "image/encoded": tf.train.Feature(
                         bytes_list=tf.train.BytesList(value=[tf.io.encode_png(image).numpy()])
                     ),
                     "image/format": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"png"])),
-                    "z": tf.train.Feature(float_list=tf.train.FloatList(value=z)),
+                    **{name: _feature(value[index]) for name, value in latent.items()},
                 }
                 example = tf.train.Example(features=tf.train.Features(feature=feature))
                 writer.write(example.SerializeToString())
     return [name]
+
+
+def _feature(value):
+    """One latent input of one image as a `tf.train.Feature` (floats, or int64 for a label)."""
+    value = np.atleast_1d(value)
+    if value.dtype.kind == "f":
+        return tf.train.Feature(float_list=tf.train.FloatList(value=value))
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=value))

@@ -76,8 +76,6 @@ def make_callbacks(config, workdir, manager, source):
         pictures,
         callbacks.CheckpointSaver(manager, log.checkpoint_every),
     ]
-    # mask_usage draws z alone: a class-conditional G, which needs labels too,
-    # and an InfoGAN G, which needs codes, skip it.
     codes = LatentSpec.from_model_config(config.model).code_dim
     if codes:
         result.insert(
@@ -91,7 +89,7 @@ def make_callbacks(config, workdir, manager, source):
                 seed=config.seed,
             ),
         )
-    if MASK_SOURCES[config.model.mask_source].uses_mask and not config.model.num_classes and not codes:
+    if MASK_SOURCES[config.model.mask_source].uses_mask:
         result.insert(
             2,
             callbacks.MaskUsage(

@@ -234,6 +234,21 @@ def test_conditional_train_step_uses_the_real_labels():
     assert not np.allclose(after[0], after[1])
 
 
+@pytest.mark.parametrize("d_norm", ["none", "spectral"])
+def test_the_projection_reads_the_label_and_learns(d_norm):
+    """D's logit depends on the label, and the projection gets a gradient (under spectral norm too)."""
+    _, discriminator = _networks(source="gradcam", classes=CLASSES, d_norm=d_norm)
+    images = tf.constant(_images())
+    embeddings = discriminator.projection.trainable_weights
+    with tf.GradientTape() as tape:
+        zeros = discriminator(images, training=True, labels=tf.zeros(4, "int32"))["logits"]
+        twos = discriminator(images, training=True, labels=tf.fill([4], 2))["logits"]
+        difference = tf.reduce_sum(twos - zeros)
+    assert np.abs(np.asarray(twos - zeros)).max() > 1e-4
+    (gradient,) = tape.gradient(difference, embeddings)
+    assert gradient is not None and np.abs(tf.convert_to_tensor(gradient)).max() > 0
+
+
 def test_latent_spec_draws_labels_through_the_seed_generator():
     spec = LatentSpec(LATENT, CLASSES)
     first = spec.sample(64, keras.random.SeedGenerator(3))["label"].numpy()

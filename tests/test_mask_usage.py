@@ -37,7 +37,7 @@ def _z(count=64):
 
 
 def test_a_generator_that_ignores_the_mask_scores_zero():
-    result = mask_usage(lambda z, mask: _base(z), _explain, _z(), SIZE, cell_size=4, group_size=32)
+    result = mask_usage(lambda mask: _base(_z()), _explain, 64, SIZE, cell_size=4, group_size=32)
     assert result["mask_effect"] == 0.0 and result["swap_effect"] == 0.0
     assert result["content_sensitivity"] == 0.0
     assert result["locality_gain"] == 0.0
@@ -50,7 +50,7 @@ def test_a_generator_that_uses_the_mask_as_a_switch_has_no_content_sensitivity()
         uniform = np.all(mask == 1.0, axis=(1, 2, 3))
         return _base(z) + np.where(uniform, 0.0, 0.3)[:, None, None, None]
 
-    result = mask_usage(switch, _explain, _z(), SIZE, cell_size=4, group_size=32)
+    result = mask_usage(lambda mask: switch(_z(), mask), _explain, 64, SIZE, cell_size=4, group_size=32)
     assert result["mask_effect"] > 0.2
     assert result["content_sensitivity"] < 1e-6
     assert abs(result["locality_gain"]) < 1e-6
@@ -61,7 +61,7 @@ def test_a_generator_that_paints_its_mask_scores_high():
         # Darkens where its mask stands out; a uniform mask stands out nowhere.
         return _base(z) - 0.5 * (mask - mask.mean(axis=(1, 2, 3), keepdims=True))
 
-    result = mask_usage(painter, _explain, _z(), SIZE, cell_size=4, group_size=32)
+    result = mask_usage(lambda mask: painter(_z(), mask), _explain, 64, SIZE, cell_size=4, group_size=32)
     assert result["content_sensitivity"] > 0.5
     assert result["locality_own"] > 0.8
     assert result["locality_gain"] > 0.5

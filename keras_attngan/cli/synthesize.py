@@ -5,7 +5,8 @@
 
 An InfoGAN model draws what the user asks: ``--category 3`` fixes its first
 categorical code (the class, for a supervised code), ``--code width=1.5``
-(repeatable) any code; the other codes come from their priors.
+(repeatable) any code; the other codes come from their priors. A
+class-conditional model draws the class ``--label C``, or uniform classes.
 
 OUT ends up holding this run's files only: a new or empty directory, or, with
 --overwrite, one whose contents are replaced. See `keras_attngan.synthesis`
@@ -36,6 +37,9 @@ _CATEGORY = flags.DEFINE_integer(
 _CODE = flags.DEFINE_multi_string(
     "code", [], "InfoGAN models: NAME=VALUE fixes a latent code (repeatable); the others are drawn."
 )
+_LABEL = flags.DEFINE_integer(
+    "label", None, "Class-conditional models: the class to draw (default: uniform over the classes)."
+)
 flags.mark_flags_as_required(["model", "num", "out"])
 
 
@@ -48,9 +52,9 @@ def main(argv):
     runtime.start_work()
     from keras_attngan.synthesis import generate, write
 
-    images, noise = generate(
-        _MODEL.value, _NUM.value, _SEED.value, _BATCH.value, _CATEGORY.value, _CODE.value
+    images, latent = generate(
+        _MODEL.value, _NUM.value, _SEED.value, _BATCH.value, _CATEGORY.value, _CODE.value, _LABEL.value
     )
-    written = write(images, noise, _OUT.value, _FORMAT.value, overwrite=_OVERWRITE.value)
+    written = write(images, latent, _OUT.value, _FORMAT.value, overwrite=_OVERWRITE.value)
     where = written[0] if len(written) == 1 else f"{_OUT.value} ({written[0]} ... {written[-1]})"
     print(f"Wrote {len(images)} images to {where}")

@@ -7,10 +7,11 @@ and the extractors) and the training callback
 `keras_attngan.callbacks.Evaluation` both run it. A `Subject` is a few
 functions and facts, so this package imports nothing of the trainer.
 
-Fake images are drawn as `attngan synthesize` draws them (z from
-`keras_attngan.latent.noise`, so ``attngan synthesize --seed S --num N``
-writes the very images evaluated) and rounded to uint8, like the real images
-and like images saved to disk.
+Fake images are drawn as `attngan synthesize` draws them (G's latent inputs
+from `keras_attngan.latent.LatentSpec.inputs_numpy`: z, and InfoGAN codes and
+class labels where the model has them, so ``attngan synthesize --seed S --num
+N`` writes the very images evaluated) and rounded to uint8, like the real
+images and like images saved to disk.
 """
 
 import dataclasses
@@ -20,7 +21,6 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attngan import images as images_lib
-from keras_attngan.latent import noise
 from keras_attngan.metrics import real_data
 from keras_attngan.metrics._validation import check_images_compatible
 from keras_attngan.metrics.extractors import embed
@@ -86,18 +86,21 @@ class Subject:
     """The model under evaluation, whether exported or in memory.
 
     Attributes:
-        generate: float32 z ``[B, latent_dim]`` -> images ``[B, S, S, C]`` in [-1, 1].
+        generate: G's latent inputs (a dict of NumPy arrays, ``{"z"}`` plus
+            ``"codes"`` and ``"label"`` where the model has them) -> images
+            ``[B, S, S, C]`` in [-1, 1], after the inner loop.
         discriminator: D, for `keras_attngan.metrics.faithfulness.as_explainer`.
-        generate_with_mask: ``(z, mask) -> images`` (one G pass, no inner
-            loop), or None for a model without a mask source.
-        latent_dim: size of z.
+        generate_with_mask: ``(latent inputs, mask) -> images`` (one G pass,
+            no inner loop), or None for a model without a mask source.
+        latent: the model's `keras_attngan.latent.LatentSpec`, which draws
+            the latent inputs.
         image_shape: ``(S, S, C)``.
         info: facts for results (path, train step, mask source, K, config).
     """
 
     generate: Callable
     discriminator: object
-    latent_dim: int
+    latent: object
     image_shape: tuple
     info: dict
     generate_with_mask: Optional[Callable] = None
@@ -149,9 +152,13 @@ def check_request(metrics, num, num_real, options):
         )
 
 
-def _fake_batches(subject, z, batch_size, real_shape):
-    for start in range(0, len(z), batch_size):
-        images = subject.generate(z[start : start + batch_size])
+def _rows(latent, start, stop):
+    return {name: value[start:stop] for name, value in latent.items()}
+
+
+def _fake_batches(subject, latent, batch_size, real_shape):
+    for start in range(0, len(latent["z"]), batch_size):
+        images = subject.generate(_rows(latent, start, start + batch_size))
         check_images_compatible(real_shape, images.shape)
         # Rounded to uint8 like the real images (and any saved sample).
         yield real_data.to_unit_range(images_lib.to_uint8(images))
@@ -193,14 +200,12 @@ def compute_metrics(
         raise ValueError(f"{sorted(NEEDS_CLASSIFIER & set(metrics))} need a `classifier`.")
     if NEEDS_FEATURES & set(metrics) and reference.features is None:
         raise ValueError(f"{sorted(NEEDS_FEATURES & set(metrics))} need reference features.")
+    if "faithfulness" in metrics:
+        check_faithfulness(subject)
+    latent = subject.latent.inputs_numpy(num, seed)
     fake = embed(
         extractor,
-        _fake_batches(
-            subject,
-            noise(num, subject.latent_dim, seed),
-            options.batch_size,
-            reference.image_shape,
-        ),
+        _fake_batches(subject, latent, options.batch_size, reference.image_shape),
         keep_features=bool(NEEDS_FEATURES & set(metrics)),
         classifier=classifier if NEEDS_CLASSIFIER & set(metrics) else None,
         keep_images=options.faithfulness_num if "faithfulness" in metrics else 0,
@@ -218,12 +223,15 @@ def compute_metrics(
     if "pr" in metrics:
         values["pr"] = improved_precision_recall(reference.features, fake.features, options.pr_k)
     if "intra_fid" in metrics:
-        predicted = np.argmax(fake.probabilities, axis=1)
+        # A class-conditional G's images are of the classes it was asked for
+        # (Miyato and Koyama's intra-FID); an unconditional G's, of the
+        # classes the classifier sees in them.
+        fake_labels = latent.get("label", np.argmax(fake.probabilities, axis=1))
         values["intra_fid"] = intra_class_fid(
-            reference.features, reference.labels, fake.features, predicted
+            reference.features, reference.labels, fake.features, fake_labels
         )
     if "mask_usage" in metrics:
-        values["mask_usage"] = _mask_usage(subject, seed, options)
+        values["mask_usage"] = mask_usage_of(subject, seed, options)
     if "faithfulness" in metrics:
         sets = {"fake": fake.images}
         if real_images is not None:
@@ -245,17 +253,41 @@ def compute_metrics(
     return values
 
 
-def _mask_usage(subject, seed, options):
+def mask_usage_of(subject, seed=0, options=None):
+    """`keras_attngan.metrics.mask_usage.mask_usage` of a subject on seeded latent inputs.
+
+    The latent inputs are `compute_metrics`'s (``options.mask_usage_num`` of
+    them from `seed`); a class-conditional D explains each image as one of
+    the class G drew it for.
+    """
+    options = options or MetricOptions()
     check_mask_usage(subject)
     explain = as_explainer(subject.discriminator)
+    latent = subject.latent.inputs_numpy(options.mask_usage_num, seed)
+    labels = latent.get("label")
     return mask_usage(
-        subject.generate_with_mask,
-        lambda images: np.asarray(explain(tf.constant(images, tf.float32))["attention"]),
-        noise(options.mask_usage_num, subject.latent_dim, seed),
+        lambda mask: subject.generate_with_mask(latent, mask),
+        lambda images: np.asarray(explain(tf.constant(images, tf.float32), labels)["attention"]),
+        options.mask_usage_num,
         subject.image_shape[0],
         cell_size=options.mask_usage_cell_size,
         group_size=min(64, options.mask_usage_num),
     )
+
+
+def check_faithfulness(subject):
+    """Raises ValueError for a class-conditional subject: its D's verdict needs labels.
+
+    The deletion / insertion curves perturb images in batches of their own;
+    a projection D would need each image's label carried along (not built).
+    """
+    if subject.latent.num_classes:
+        raise ValueError(
+            "`faithfulness` supports unconditional models only: a class-conditional D "
+            f"(num_classes={subject.latent.num_classes}) judges each image with its label, "
+            "which the deletion / insertion curves do not carry. Drop faithfulness from "
+            "`metrics`."
+        )
 
 
 def check_mask_usage(subject):

@@ -46,30 +46,33 @@ ORDERS = ("attention", "random", "gradient")
 
 
 def as_explainer(model):
-    """Wraps D as ``fn(images tensor) -> {"logits": [B, 1], "attention": [B, S, S, 1]}``.
+    """Wraps D as ``fn(images tensor, labels=None) -> {"logits": [B, 1], "attention": [B, S, S, 1]}``.
 
     Args:
         model: a `Discriminator` or any callable returning such a dict; a
             SavedModel loaded with `tf.saved_model.load` (its ``explain``
             signature is used); or that signature (a concrete function taking
-            ``images``).
+            ``images``, and ``label`` for a class-conditional model).
 
     Returns:
-        A callable on float32 tensors.
+        A callable on float32 tensors; `labels` (int ``[B]``) only for a
+        class-conditional D, None otherwise.
     """
     signatures = getattr(model, "signatures", None)
     if signatures is not None and "explain" in signatures:
         model = signatures["explain"]
     if isinstance(model, tf.types.experimental.ConcreteFunction):
         signature = model
-        return lambda images: signature(images=images)
+        return lambda images, labels=None: signature(
+            images=images, **({} if labels is None else {"label": tf.constant(labels, tf.int32)})
+        )
     if not callable(model):
         raise ValueError(
             "`model` should be a Discriminator, a callable returning {'logits', "
             "'attention'}, a loaded export or its 'explain' signature. "
             f"Received: model={model!r}"
         )
-    return model
+    return lambda images, labels=None: model(images, **({} if labels is None else {"labels": labels}))
 
 
 def gradient_saliency(logit_fn, images):

@@ -68,13 +68,16 @@ def infonce_bound(masks, changes, cell_size, group_size):
     return MutualInformation(*(float(np.mean(values)) for values in zip(*results)))
 
 
-def mask_usage(generate, explain, z, image_size, cell_size=8, group_size=64):
+def mask_usage(generate, explain, num, image_size, cell_size=8, group_size=64):
     """Mask-usage metrics of a generator and its discriminator (see the module doc).
 
     Args:
-        generate: ``fn(z, mask) -> images`` (float arrays; images in [-1, 1]).
-        explain: ``fn(images) -> masks [B, S, S, 1]`` in [0, 1].
-        z: latent vectors ``[N, latent_dim]``, N >= 2.
+        generate: ``fn(mask [N, S, S, 1]) -> images``: G on `num` fixed
+            latent inputs, one mask each (float arrays; images in [-1, 1]).
+        explain: ``fn(images [N, S, S, C]) -> masks [N, S, S, 1]`` in [0, 1]:
+            D on the images of those latent inputs (a class-conditional D
+            with their labels).
+        num: the number of latent inputs N, >= 2.
         image_size: side of the images and masks.
         cell_size: cell side of the MI bound.
         group_size: pairs per InfoNCE group (at most N).
@@ -85,21 +88,20 @@ def mask_usage(generate, explain, z, image_size, cell_size=8, group_size=64):
         ``locality_own``, ``locality_swapped``, ``locality_gain``,
         ``mi_bound``, ``mi_ceiling``, and the mask statistics.
     """
-    z = np.asarray(z, np.float32)
-    if len(z) < 2:
-        raise ValueError(f"`z` should hold at least 2 vectors. Received: {len(z)}")
-    uniform = np.ones((len(z), image_size, image_size, 1), np.float32)
-    x0 = np.asarray(generate(z, uniform), np.float32)
+    if num < 2:
+        raise ValueError(f"`num` should be at least 2 latent inputs. Received: {num}")
+    uniform = np.ones((num, image_size, image_size, 1), np.float32)
+    x0 = np.asarray(generate(uniform), np.float32)
     masks = np.asarray(explain(x0), np.float32)
-    x1 = np.asarray(generate(z, masks), np.float32)
+    x1 = np.asarray(generate(masks), np.float32)
     swapped = np.roll(masks, 1, axis=0)
-    x1_swapped = np.asarray(generate(z, swapped), np.float32)
+    x1_swapped = np.asarray(generate(swapped), np.float32)
     change = np.abs(x1 - x0).mean(axis=-1)
     mask_effect = float(np.abs(x1 - x0).mean())
     swap_effect = float(np.abs(x1_swapped - x1).mean())
     own = _pixel_correlations(change, masks[..., 0])
     other = _pixel_correlations(change, swapped[..., 0])
-    bound = infonce_bound(masks, x1 - x0, cell_size, min(group_size, len(z)))
+    bound = infonce_bound(masks, x1 - x0, cell_size, min(group_size, num))
     return {
         "content_sensitivity": swap_effect / max(mask_effect, 1e-12),
         "mask_effect": mask_effect,

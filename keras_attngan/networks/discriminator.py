@@ -188,9 +188,20 @@ class Discriminator(keras.Model):
         features = ops.reshape(feature_maps, (ops.shape(feature_maps)[0], -1))
         logits = self.classifier(features)
         if self.projection is not None:
-            embedded = ops.cast(self.projection(labels), "float32")
+            embedded = ops.cast(self._embed(labels), "float32")
             logits += ops.sum(embedded * ops.cast(features, "float32"), axis=-1, keepdims=True)
         return logits, features, relative
+
+    def _embed(self, labels):
+        """Each label's projection vector ``[B, h * w * C]``.
+
+        The labels go in as float32: Keras' `SpectralNormalization` casts its
+        output to its input's dtype, so integer labels made the spectrally
+        normalized embeddings integers (zero, at their scale) with no
+        gradient, and the projection D ignored the class. The Embedding casts
+        them back to int32 for its lookup (exact below 2**24 classes).
+        """
+        return self.projection(ops.cast(labels, "float32"))
 
     def _checked(self, labels):
         """`labels` as int32 ``[B]``; refuses labels D cannot use, or a missing one it needs."""
@@ -223,7 +234,7 @@ class Discriminator(keras.Model):
         kernel = ops.reshape(self.classifier.kernel, self._cells)
         if self.projection is None:
             return kernel
-        embedded = self.projection(self._checked(labels))
+        embedded = self._embed(self._checked(labels))
         return kernel + ops.reshape(ops.cast(embedded, kernel.dtype), (-1, *self._cells))
 
     def to_mask(self, maps):
