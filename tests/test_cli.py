@@ -85,16 +85,17 @@ def test_export_without_checkpoint(tmp_path):
 @pytest.mark.parametrize("file_format", synthesis.FORMATS)
 def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
     workdir, _ = trained
-    images, noise = synthesis.generate(workdir.export, num=5, seed=3, batch_size=2)
+    images, latent = synthesis.generate(workdir.export, num=5, seed=3, batch_size=2)
     assert images.shape == (5, 16, 16, 3) and images.dtype == np.uint8
-    paths = synthesis.write(images, noise, str(tmp_path), file_format)
+    assert sorted(latent) == ["z"]
+    paths = synthesis.write(images, latent, str(tmp_path), file_format)
     if file_format == "png":
         assert len(paths) == 5
         decoded = np.stack([tf.io.decode_png(tf.io.read_file(p)).numpy() for p in paths])
     elif file_format == "npz":
         with np.load(paths[0]) as archive:
             decoded = archive["images"]
-            np.testing.assert_array_equal(archive["z"], noise)
+            np.testing.assert_array_equal(archive["z"], latent["z"])
     else:
         spec = {"image/encoded": tf.io.FixedLenFeature([], tf.string)}
         records = tf.data.TFRecordDataset(paths[0])

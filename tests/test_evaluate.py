@@ -204,3 +204,21 @@ def test_evaluation_callback_writes_scalars_at_train_steps(tmp_path):
         callbacks.Evaluation(str(tmp_path), real, _pool_extractor(), num=1)
     with pytest.raises(ValueError, match="need class probabilities"):
         callbacks.Evaluation(str(tmp_path), real, _pool_extractor(), metrics=("fid", "is"))
+
+
+@pytest.mark.filterwarnings("ignore:.*more samples than:UserWarning")
+def test_evaluation_callback_draws_the_codes_of_an_infogan_model(tmp_path):
+    """The in-training evaluation feeds G its codes: the same FID as on the spec's own draw."""
+    from conftest import make_info_trainer
+
+    from keras_attngan.evaluation import subject_from_model
+    from keras_attngan.metrics.evaluate import compute_metrics
+    from keras_attngan.metrics.reference import reference_from_images
+
+    model = make_info_trainer("learned")
+    real = np.random.default_rng(0).uniform(-1, 1, (24, SIZE, SIZE, 3)).astype(np.float32)
+    evaluation = callbacks.Evaluation(str(tmp_path), real, _pool_extractor(), metrics=("fid",), every=2, num=16)
+    model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0, callbacks=[evaluation])
+    reference = reference_from_images(_pool_extractor(), real)
+    again = compute_metrics(subject_from_model(model), reference, _pool_extractor(), ("fid",), 16)
+    assert evaluation.results[2]["fid"] == pytest.approx(again["fid"], rel=1e-5)

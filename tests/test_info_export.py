@@ -31,7 +31,8 @@ def test_signatures_take_the_codes(exported):
 
 def test_synthesize_draws_the_asked_category_and_code(exported):
     model, path, loaded = exported
-    images, z = synthesis.generate(path, 3, seed=5, category=2, codes=["width=1.5"])
+    images, latent = synthesis.generate(path, 3, seed=5, category=2, codes=["width=1.5"])
+    z = latent["z"]
     _, categories, values = model.latent.sample_numpy(3, 5)
     categories["digit"][:] = 2
     values["width"][:] = 1.5
@@ -59,3 +60,34 @@ def test_codes_on_a_model_without_codes_are_refused():
 
     with pytest.raises(ValueError, match="--category.*no"):
         synthesis.parse_code_choices(LatentSpec(4), 1)
+
+
+def test_evaluation_draws_the_codes_as_synthesize_does(exported):
+    from keras_attngan.evaluation import load_subject
+    from keras_attngan.metrics.evaluate import MetricOptions, mask_usage_of
+
+    model, path, _ = exported
+    subject = load_subject(path)
+    assert subject.latent.get_config() == model.latent.get_config()
+    latent = subject.latent.inputs_numpy(4, 9)
+    images, drawn = synthesis.generate(path, 4, seed=9)
+    np.testing.assert_array_equal(drawn["codes"], latent["codes"])
+    np.testing.assert_array_equal(synthesis.images_lib.to_uint8(subject.generate(latent)), images)
+    usage = mask_usage_of(subject, seed=0, options=MetricOptions(mask_usage_num=8, mask_usage_cell_size=4))
+    assert np.isfinite(usage["content_sensitivity"]) and usage["mi_ceiling"] > 0
+
+
+def test_tflite_and_onnx_take_the_codes_and_match_the_savedmodel(exported, tmp_path):
+    from keras_attngan import deploy
+
+    model, _, _ = exported
+    path = deploy.export(model, str(tmp_path / "deploy"), "savedmodel,tflite,onnx", "float32")
+    report = deploy.load_report(path)
+    assert report["failures"] == {}
+    deployment = deploy.Deployment(path)
+    assert set(deployment.specs("serving_default")) == {"z", "codes"}
+    inputs = model.latent.inputs_numpy(3, 4, categories={"digit": 1})
+    reference = deployment.runner("savedmodel")(inputs)["images"]
+    for artifact in ("tflite/float32", "onnx"):
+        assert report["parity"][artifact]["serving_default"]["images"]["max_abs_diff"] <= 1e-4
+        np.testing.assert_allclose(deployment.runner(artifact)(inputs)["images"], reference, atol=1e-4)
