@@ -97,11 +97,12 @@ def artifact_files(formats, quantizations):
     return files
 
 
-def check_inputs(inputs, specs):
+def check_inputs(inputs, specs, num_classes=0):
     """Refuses inputs that do not match a signature's `specs`, naming the input.
 
     Raises:
-        ValueError: missing or unexpected names, wrong shapes, NaN or Inf.
+        ValueError: missing or unexpected names, wrong shapes, NaN or Inf, a
+            ``label`` outside ``[0, num_classes)``.
         TypeError: a wrong dtype.
     """
     if set(inputs) != set(specs):
@@ -114,6 +115,8 @@ def check_inputs(inputs, specs):
             raise ValueError(f"Input {name!r} has shape {value.shape}; the signature expects {spec.shape}.")
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             raise ValueError(f"Input {name!r} holds NaN or Inf.")
+        if name == "label" and value.size and not (0 <= value.min() and value.max() < num_classes):
+            raise ValueError(f"Input 'label' should be in [0, {num_classes}); it holds {value.min()}..{value.max()}.")
 
 
 class Deployment:
@@ -157,9 +160,10 @@ class Deployment:
         else:
             run = tflite.Runner(self.file(artifact, signature), signature, num_threads)
         specs = self.specs(signature)
+        num_classes = serving.export_latent(self.path).num_classes if "label" in specs else 0
 
         def checked(inputs):
-            check_inputs(inputs, specs)
+            check_inputs(inputs, specs, num_classes)
             count = len(next(iter(inputs.values())))
             if count:
                 return run(inputs)

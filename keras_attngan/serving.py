@@ -96,7 +96,10 @@ def _nonempty(fn, inputs):
     """
     count = tf.shape(next(iter(inputs.values())))[0]
     padded = {
-        name: tf.concat([value, tf.zeros_like(value[:1])], axis=0)[: tf.maximum(count, 1)]
+        # The zero row is built from the shape: a slice of an empty batch is empty.
+        name: tf.concat([value, tf.zeros(tf.concat([[1], tf.shape(value)[1:]], 0), value.dtype)], axis=0)[
+            : tf.maximum(count, 1)
+        ]
         for name, value in inputs.items()
     }
     return {name: value[:count] for name, value in fn(padded).items()}

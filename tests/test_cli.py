@@ -115,7 +115,7 @@ def test_synthesize_is_reproducible_from_the_seed(trained):
 
 
 def test_synthesize_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
-    images, noise = np.zeros((2, 4, 4, 3), np.uint8), np.zeros((2, 8), np.float32)
+    images, noise = np.zeros((2, 4, 4, 3), np.uint8), {"z": np.zeros((2, 8), np.float32)}
     synthesis.write(images, noise, str(tmp_path / "out"), "png")
     with pytest.raises(ValueError, match=r"`out` should be a new or empty directory.*overwrite="):
         synthesis.write(images, noise, str(tmp_path / "out"), "npz")

@@ -124,3 +124,6 @@ def test_tflite_and_onnx_take_the_label_and_match_the_savedmodel(conditional_run
     for artifact in ("tflite/float32", "onnx"):
         images = deployment.runner(artifact)(inputs)["images"]
         np.testing.assert_allclose(images, deployment.runner("savedmodel")(inputs)["images"], atol=1e-4)
+        # The converters drop the in-graph range check; the runner keeps it.
+        with pytest.raises(ValueError, match=r"Input 'label' should be in \[0, 3\); it holds 0..3"):
+            deployment.runner(artifact)({**inputs, "label": np.array([0, 3], np.int32)})
