@@ -37,7 +37,7 @@ from harness import count_flops, make_config, write_report  # noqa: E402
 
 from keras_attngan import deploy, onnx  # noqa: E402
 from keras_attngan.experiment import build_trainer  # noqa: E402
-from keras_attngan.latent import noise  # noqa: E402
+from keras_attngan.latent import LatentSpec  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZATIONS = ["float32", "float16", "dynamic_int8", "int8"]
@@ -79,8 +79,8 @@ def measure(deployment, artifacts, latent_dim, args):
         artifact: deployment.runner(artifact, "serving_default", num_threads=args.threads)
         for artifact in artifacts
     }
-    one = {"z": noise(1, latent_dim, seed=0)}
-    batch = {"z": noise(64, latent_dim, seed=1)}
+    one = LatentSpec(latent_dim).inputs_numpy(1, seed=0)
+    batch = LatentSpec(latent_dim).inputs_numpy(64, seed=1)
     for run in runners.values():  # warm-up: first calls allocate and plan
         for _ in range(5):
             run(one)

@@ -23,15 +23,6 @@ NOISE_DISTRIBUTIONS = ("normal", "uniform")
 CONTINUOUS_PRIORS = ("uniform", "normal")
 
 
-def noise(num, latent_dim, seed):
-    """The seeded z of `attngan synthesize` and `attngan evaluate`: float32 ``[num, latent_dim]``.
-
-    NumPy, outside the graph, so that a seed names the same images in every
-    process and for every exported format.
-    """
-    return np.random.default_rng(seed).standard_normal((num, latent_dim)).astype(np.float32)
-
-
 class CategoricalCode:
     """A categorical code: one of `num_values` values, drawn from `prior`.
 
@@ -263,8 +254,9 @@ class LatentSpec:
     def inputs_numpy(self, num, seed, categories=None, values=None, label=None):
         """G's latent inputs drawn from `seed`, as `attngan synthesize --seed` feeds an export.
 
-        z and the codes are `sample_numpy`'s (so the z of a model without
-        codes or labels is `noise`'s); a class-conditional model's labels are
+        z and the codes are `sample_numpy`'s (normal z is
+        ``default_rng(seed).standard_normal``, as exports before the codes
+        drew it); a class-conditional model's labels are
         uniform over its classes, from a second stream of the same seed, so
         adding labels changes no z.
 
