@@ -4,7 +4,8 @@
     python benchmarks/infogan.py --experiments digits --seeds 1 --steps 200   # a short look
 
 Each run trains `configs/{digits,symbols}_infogan.py` from scratch with
-`keras_attngan.training.train` under one step budget, then measures its export:
+`keras_attngan.training.train` for the config's `train.steps` (or `--steps`),
+then measures its export:
 
 - categorical control (both experiments): for each value k of the first
   categorical code, `--num` images are synthesized with the code fixed to k
@@ -180,18 +181,23 @@ def _cell(stat):
     return f"{stat['mean']:.3f} ± {stat['sd']:.3f}"
 
 
-def markdown(table, budget):
-    """Two tables: categorical control per experiment, code-by-factor correlations on symbols."""
+def markdown(table, budgets):
+    """Two tables: categorical control per experiment, code-by-factor correlations on symbols.
+
+    `budgets` maps each experiment of `table` to its budget (steps, num).
+    """
     lines = [
-        f"Mean ± sd over seeds; {budget['steps']} steps; {budget['num']} images per measurement.",
+        "Mean ± sd over seeds.",
         "",
-        "| experiment | seeds | classifier held-out acc. | Hungarian acc. | direct acc. |",
-        "|---|---|---:|---:|---:|",
+        "| experiment | steps | images per code value | seeds | classifier held-out acc. | "
+        "Hungarian acc. | direct acc. |",
+        "|---|---:|---:|---|---:|---:|---:|",
     ]
     for name, row in table.items():
         m = row["metrics"]
         lines.append(
-            f"| {name} | {len(row['seeds'])} | {_cell(m.get('classifier_held_out_accuracy'))} | "
+            f"| {name} | {budgets[name]['steps']} | {budgets[name]['num']} | {len(row['seeds'])} | "
+            f"{_cell(m.get('classifier_held_out_accuracy'))} | "
             f"{_cell(m.get('categorical_accuracy'))} | {_cell(m.get('direct_accuracy'))} |"
         )
     symbols = table.get("symbols", {}).get("metrics", {})
@@ -211,7 +217,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", default=",".join(EXPERIMENTS))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=2000, help="train steps of every run")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train steps of every run (default: each config's train.steps)")
     parser.add_argument("--num", type=int, default=200, help="images per measurement")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a config override for every run, e.g. model.g_width=32 (repeatable)")
@@ -223,30 +230,35 @@ def main(argv=None):
     if unknown or not experiments:
         parser.error(f"--experiments takes names from {list(EXPERIMENTS)}; unknown: {unknown}")
     overrides = study.parse_overrides(args.set)
-    budget = {"steps": args.steps, "num": args.num, "overrides": overrides}
     from keras_attngan.config import validate_config
 
     configs = {e: importlib.import_module(EXPERIMENTS[e]).get_config() for e in experiments}
+    budgets = {
+        name: {"steps": args.steps or config.train.steps, "num": args.num, "overrides": overrides}
+        for name, config in configs.items()
+    }
     for name, config in configs.items():  # every config before any training
-        validate_config(run_config(config, 0, args.steps, overrides))
+        validate_config(run_config(config, 0, budgets[name]["steps"], overrides))
     os.makedirs(os.path.join(args.results, study.RECORDS), exist_ok=True)
     for seed in range(args.seeds):
         for name, config in configs.items():
+            steps = budgets[name]["steps"]
             path = study.record_path(args.results, name, seed)
             if os.path.exists(path):
                 with open(path) as f:
-                    if json.load(f)["budget"] != budget:
+                    if json.load(f)["budget"] != budgets[name]:
                         raise ValueError(f"{path} was made under another budget; use another --results.")
                 continue
-            workdir = os.path.join(args.workdir, str(args.steps), f"{name}-{seed}")
-            record = run_one(name, config, seed, args.steps, overrides, args.num, workdir)
+            workdir = os.path.join(args.workdir, str(steps), f"{name}-{seed}")
+            record = run_one(name, config, seed, steps, overrides, args.num, workdir)
             study.write_json(path, record)
             print(record, flush=True)
-    records = [r for r in study.load_records(args.results) if r["budget"] == budget]
+    records = [r for r in study.load_records(args.results) if r["budget"] == budgets.get(r["name"])]
     table = summarize(records)
     command = "python benchmarks/infogan.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    study.write_json(os.path.join(args.results, "summary.json"), {"command": command, "budget": budget, "table": table})
-    text = markdown(table, budget)
+    study.write_json(os.path.join(args.results, "summary.json"),
+                     {"command": command, "budgets": budgets, "table": table})
+    text = markdown(table, budgets)
     with open(os.path.join(args.results, "summary.md"), "w") as f:
         f.write(f"`{command}`\n\n{text}\n")
     print(text)

@@ -151,8 +151,9 @@ def test_infogan_summary_tables():
     table = infogan.summarize(records)
     assert table["digits"]["seeds"] == [0, 1]
     assert abs(table["digits"]["metrics"]["categorical_accuracy"]["mean"] - 0.6) < 1e-9
-    text = infogan.markdown(table, {"steps": 10, "num": 5})
-    assert "| digits | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |" in text
+    text = infogan.markdown(table, {"digits": {"steps": 10, "num": 5}, "symbols": {"steps": 20, "num": 5}})
+    assert "| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |" in text
+    assert "| symbols | 20 | 5 | 1 | 0.900 | 0.900 | 0.100 |" in text
     assert "| c1 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 |" in text
 
 
