@@ -18,8 +18,8 @@ training). Signatures, all with a dynamic batch dimension B:
   during training.
 - ``sample``: ``seed`` (int64 scalar), ``count`` (int32 scalar) -> ``images``,
   ``images_uint8`` and the ``z`` drawn (``tf.random.stateless_normal``; with
-  codes or labels, z, ``codes`` and ``label`` drawn from the latent spec's
-  priors), so a client needs no noise of its own.
+  codes, labels or uniform noise, z, ``codes`` and ``label`` drawn from the
+  latent spec's priors), so a client needs no noise of its own.
 - ``generate``: G's own inputs (``z``, ``mask [B, S, S, 1]`` when the model
   has a mask source, ``codes`` when it has codes, ``label`` when it is
   class-conditional) -> ``images``, ``images_uint8``.
@@ -127,11 +127,12 @@ class ServingModule(tf.Module):
         label_spec = tf.TensorSpec([None], tf.int32, name="label")
         if num_classes:
             latent_specs.append(label_spec)
-        if codes or num_classes:
-            # `sample` draws codes and labels through the spec, from a seed
-            # generator whose state it sets from the request's seed: one
-            # sampler for training and serving, and the same seed gives the
-            # same draw.
+        # `sample` draws codes, labels and uniform noise through the spec, from
+        # a seed generator whose state it sets from the request's seed: one
+        # sampler for training and serving, and the same seed gives the same
+        # draw. Normal z alone keeps the stateless draw of the first exports.
+        spec_sampled = codes or num_classes or latent.noise_distribution != "normal"
+        if spec_sampled:
             seed_generator = keras.random.SeedGenerator(0)
             self.code_seed_state = seed_generator.state.value
         image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
@@ -160,7 +161,7 @@ class ServingModule(tf.Module):
             # without the dependency a negative count can fail in the RNG first.
             with tf.control_dependencies(checks):
                 count = tf.identity(count)
-            if codes or num_classes:
+            if spec_sampled:
                 state = tf.stack([seed, tf.constant(0, tf.int64)])
                 seed_generator.state.assign(tf.cast(state, seed_generator.state.dtype))
                 drawn = latent.sample(count, seed_generator)

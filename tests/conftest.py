@@ -38,16 +38,17 @@ def make_trainer(
     compile_kwargs=None,
     estimator="infonce",
     d_steps=1,
+    latent=None,
     **kwargs,
 ):
-    """A compiled 16x16 AttnGAN with tiny networks; `kwargs` go to `AttnGAN`."""
+    """A compiled 16x16 AttnGAN with tiny networks (`latent`: its `LatentSpec`, normal z by default); `kwargs` go to `AttnGAN`."""
     uses_mask = MASK_SOURCES[mask_source].uses_mask
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=mask_source)
     model = AttnGAN(
         generator,
         discriminator,
-        LatentSpec(LATENT),
+        latent or LatentSpec(LATENT),
         make_estimator(estimator) if uses_mask else None,
         inner_steps=inner_steps,
         lambda_mi=lambda_mi,

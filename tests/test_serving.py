@@ -8,6 +8,7 @@ from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
 
 from keras_attngan import images as images_lib
 from keras_attngan import serving
+from keras_attngan.latent import LatentSpec
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +124,14 @@ def test_baseline_export(tmp_path):
     assert set(loaded.signatures["generate"].structured_input_signature[1]) == {"z"}
     assert loaded.signatures["sample"](seed=tf.constant(1, tf.int64), count=tf.constant(3))["images"].shape[0] == 3
     np.testing.assert_array_equal(loaded.signatures["explain"](images=tf.zeros((1, SIZE, SIZE, CHANNELS)))["attention"], 1.0)
+
+
+def test_sample_draws_the_noise_distribution_of_the_model(tmp_path):
+    model = make_trainer("none", latent=LatentSpec(LATENT, noise_distribution="uniform"))
+    loaded = tf.saved_model.load(serving.export(model, str(tmp_path)))
+    z = loaded.signatures["sample"](seed=tf.constant(1, tf.int64), count=tf.constant(256))["z"].numpy()
+    # Normal z would leave [-1, 1] in about a third of its 256 x LATENT values.
+    assert np.abs(z).max() <= 1.0 and z.std() == pytest.approx(1 / np.sqrt(3), abs=0.05)
 
 
 def test_failed_export_leaves_the_existing_one_intact(tmp_path, monkeypatch):
