@@ -2,6 +2,7 @@
 
     python benchmarks/infogan.py                                  # 3 seeds x 2 experiments, resumable
     python benchmarks/infogan.py --experiments digits --seeds 1 --steps 200   # a short look
+    python benchmarks/infogan.py --seeds 1 --first-seed 2   # seed 2 only, e.g. beside a run on another core
 
 Each run trains `configs/{digits,symbols}_infogan.py` from scratch with
 `keras_attngan.training.train` for the config's `train.steps` (or `--steps`),
@@ -217,6 +218,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", default=",".join(EXPERIMENTS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run are first-seed .. first-seed + seeds - 1 (one process per core)")
     parser.add_argument("--steps", type=int, default=None,
                         help="train steps of every run (default: each config's train.steps)")
     parser.add_argument("--num", type=int, default=200, help="images per measurement")
@@ -240,7 +243,7 @@ def main(argv=None):
     for name, config in configs.items():  # every config before any training
         validate_config(run_config(config, 0, budgets[name]["steps"], overrides))
     os.makedirs(os.path.join(args.results, study.RECORDS), exist_ok=True)
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name, config in configs.items():
             steps = budgets[name]["steps"]
             path = study.record_path(args.results, name, seed)

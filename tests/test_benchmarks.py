@@ -174,3 +174,7 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
     mtimes = [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
     infogan.main(args)  # everything done: nothing is trained again
     assert mtimes == [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
+    # Seed 1 alone (as a second process would run it) joins seed 0 in the summary.
+    table = infogan.main(args[:1] + ["1", "--first-seed", "1", "--experiments", "digits"] + args[2:])
+    assert table["digits"]["seeds"] == [0, 1]
+    assert "digits-1.json" in os.listdir(tmp_path / "results" / "records")
