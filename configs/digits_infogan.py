@@ -4,9 +4,12 @@ One categorical code of 10 values and two continuous codes (uniform in [-1, 1]),
 unsupervised: the `info` term's Q head on D's trunk recovers them from the fakes and
 G is trained to make them recoverable. Without the attention mask (see below); a mask
 source set on the command line combines both methods in one model. The code grids (`category_digit.png`,
-`traversal_c1_c2.png`) sweep the continuous codes over [-2, 2].
+`traversal_c1_c2.png`) sweep the continuous codes over [-2, 2]. The argument `supervised`
+(`configs/digits_infogan.py:supervised`, also `supervised,smoke`) lets the labels supervise
+the categorical code, so `--category C` draws digit C.
 
     attngan train --config configs/digits_infogan.py --workdir runs/digits_infogan
+    attngan train --config configs/digits_infogan.py:supervised --workdir runs/digits_sup
     attngan synthesize --model runs/digits_infogan/export --num 16 --out /tmp/d3 \\
         --category 3 --code c1=1.5
 """
@@ -14,7 +17,14 @@ source set on the command line combines both methods in one model. The code grid
 from keras_attngan.config import default_config, smoke
 
 
+ARGS = ("supervised", "smoke")
+
+
 def get_config(arg=None):
+    args = [a for a in (arg or "").split(",") if a]
+    unknown = sorted(set(args) - set(ARGS))
+    if unknown:
+        raise ValueError(f"configs/digits_infogan.py takes arguments from {list(ARGS)}; unknown: {unknown}")
     config = default_config()
     config.data.source = "digits"
     config.data.batch_size = 32
@@ -32,4 +42,10 @@ def get_config(arg=None):
     # category accuracy (benchmarks/README.md, InfoGAN).
     config.model.noise_distribution = "uniform"
     config.train.g_learning_rate = 1e-3
-    return smoke(config) if arg == "smoke" else config
+    if "supervised" in args:
+        config.train.info_supervised_code = "digit"
+        # Twice the categorical weight: 0.976 +- 0.013 matched accuracy against 0.953 +- 0.014
+        # with weight 1 and normal noise (3 seeds each), 0.963 with weight 5 (1 seed);
+        # benchmarks/README.md, InfoGAN.
+        config.train.info_weight_categorical = 2.0
+    return smoke(config) if "smoke" in args else config

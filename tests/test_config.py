@@ -22,6 +22,20 @@ def test_every_config_validates(name, arg):
     validate_config(load_config(name, arg))
 
 
+@pytest.mark.parametrize("arg", ["supervised", "supervised,smoke"])
+def test_digits_infogan_supervised_lets_the_labels_choose_the_category(arg):
+    config = load_config("digits_infogan", arg)
+    validate_config(config)
+    assert config.train.info_supervised_code == "digit"
+    assert (config.train.steps <= 50) == arg.endswith("smoke")
+    assert load_config("digits_infogan", None).train.info_supervised_code == ""
+
+
+def test_an_unknown_config_argument_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"\['supervised', 'smoke'\]; unknown: \['supervized'\]"):
+        load_config("digits_infogan", "supervized")
+
+
 def test_baseline_is_the_attention_config_with_the_method_off():
     attention = load_config("symbols_attn", None).to_dict()
     baseline = load_config("symbols_baseline", None).to_dict()
