@@ -20,15 +20,19 @@ then measures its export:
   `keras_attngan.metrics.control.categorical_code_accuracy`), as for an
   unsupervised code; ``direct_accuracy`` counts code k = class k, which only
   a supervised code (symbols) can be expected to reach.
-- continuous control (symbols): regressors of the known factors (rotation,
-  thickness, scale, x, y; ridge regression on the domain classifier's
-  features, fitted on freshly rendered `symbols`, their held-out R^2
-  reported) read `--num` images drawn with all codes from their priors;
-  the table is |Spearman correlation| of each code with each predicted
-  factor (`continuous_code_correlation`).
+- continuous control (symbols): readers of the known factors (ridge
+  regressors of rotation, thickness, scale, x, y and a logistic classifier of
+  the colour, on the domain classifier's features, fitted on freshly
+  rendered `symbols`; their held-out R^2 and accuracy reported) read `--num`
+  images drawn with all codes from their priors; the table is |Spearman
+  correlation| of each code with each predicted factor
+  (`continuous_code_correlation`) and, for the colour, which has no order,
+  the correlation ratio eta (`correlation_ratio`, on the same [0, 1] scale).
 
 Every finished run writes ``RESULTS/records/EXPERIMENT-SEED.json`` and a
-rerun skips it, so the measurement can be stopped and continued. The summary
+rerun skips it, so the measurement can be stopped and continued;
+``--remeasure`` measures the finished runs' exports (in ``--workdir``) again
+without training, for a metric added after they ran. The summary
 (mean and standard deviation over seeds) goes to ``RESULTS/summary.json``
 and ``RESULTS/summary.md``.
 """
@@ -51,8 +55,9 @@ sys.path.insert(0, ROOT)
 from keras_attngan import study  # noqa: E402
 
 EXPERIMENTS = {"digits": "configs.digits_infogan", "symbols": "configs.symbols_infogan"}
-# The known factors of `symbols` the regressors read (colour is categorical).
+# The known factors of `symbols`: regressed, and the one classified (it has no order).
 FACTORS = ("rotation", "thickness", "scale", "x", "y")
+COLOUR = "colour"
 # Training steps of the judge. A 95% (99%) accuracy goal needs a judge more accurate than
 # that: the FID extractor's 600 steps reach 0.94-0.97 held out on digits, 2000 reach 0.997.
 JUDGE_STEPS = 2000
@@ -85,9 +90,10 @@ def run_config(config, seed, steps, overrides):
 
 
 @functools.lru_cache(maxsize=None)
-def factor_regressors(image_size, num=3000, seed=1):
-    """Ridge regressors of `FACTORS` on the symbols classifier's features, and their held-out R^2."""
-    from sklearn.linear_model import RidgeCV
+def factor_readers(image_size, num=3000, seed=1):
+    """Ridge regressors of `FACTORS` and a logistic classifier of `COLOUR` on the symbols
+    classifier's features; their held-out R^2 and the colour's held-out accuracy."""
+    from sklearn.linear_model import LogisticRegression, RidgeCV
 
     from keras_attngan.data.symbols import render_symbols
 
@@ -100,14 +106,20 @@ def factor_regressors(image_size, num=3000, seed=1):
         target = data["factors"][name]
         regressors[name] = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(features[:split], target[:split])
         r2[name] = float(regressors[name].score(features[split:], target[split:]))
-    return regressors, r2
+    colour = data["factors"][COLOUR]
+    classifier = LogisticRegression(max_iter=2000).fit(features[:split], colour[:split])
+    return regressors, r2, classifier, float(classifier.score(features[split:], colour[split:]))
 
 
 def measure(export_path, source, image_size, num, seed=0):
     """The control metrics of one export (see the module docstring)."""
     from keras_attngan import serving, synthesis
     from keras_attngan.latent import LatentSpec
-    from keras_attngan.metrics.control import categorical_code_accuracy, continuous_code_correlation
+    from keras_attngan.metrics.control import (
+        categorical_code_accuracy,
+        continuous_code_correlation,
+        correlation_ratio,
+    )
 
     spec = LatentSpec.from_config(serving.load_metadata(export_path)["latent"])
     classifier = judge(source, image_size)
@@ -122,14 +134,19 @@ def measure(export_path, source, image_size, num, seed=0):
         result["categorical_accuracy"] = categorical_code_accuracy(codes, predicted)["accuracy"]
         result["direct_accuracy"] = float(np.mean(codes == predicted))
     if source == "symbols" and spec.continuous:
-        regressors, r2 = factor_regressors(image_size)
+        regressors, r2, colour_classifier, colour_accuracy = factor_readers(image_size)
         result["regressor_r2"] = r2
+        result["colour_accuracy"] = colour_accuracy
         images, _ = synthesis.generate(export_path, num, seed=seed + 1000)
         _, _, values = spec.sample_numpy(num, seed + 1000)  # the codes `generate` drew
         features, _ = classifier.features_and_probabilities(images.astype(np.float32) / 127.5 - 1)
         predicted = {name: regressor.predict(features) for name, regressor in regressors.items()}
+        colour = colour_classifier.predict(features).astype(np.int64)
         result["code_factor_correlation"] = {
-            code: {name: continuous_code_correlation(values[code], p) for name, p in predicted.items()}
+            code: {
+                **{name: continuous_code_correlation(values[code], p) for name, p in predicted.items()},
+                COLOUR: correlation_ratio(values[code], colour),
+            }
             for code in values
         }
     return result
@@ -148,6 +165,16 @@ def run_one(name, config, seed, steps, overrides, num, workdir):
     metrics = measure(export_path, config.data.source, config.data.image_size, num)
     return {"name": name, "seed": seed, "budget": {"steps": steps, "num": num, "overrides": overrides},
             "train_seconds": round(seconds, 1), "metrics": metrics}
+
+
+def remeasure(config, workdir, num):
+    """`measure` of the export a finished run left in `workdir`."""
+    from keras_attngan import serving
+
+    export_root = os.path.join(workdir, "export")
+    if not os.path.isdir(export_root):
+        raise ValueError(f"--remeasure: no export under {export_root!r}; pass the --workdir the runs used.")
+    return measure(serving.resolve_export(export_root), config.data.source, config.data.image_size, num)
 
 
 def _flat(metrics, prefix=""):
@@ -204,13 +231,14 @@ def markdown(table, budgets):
     symbols = table.get("symbols", {}).get("metrics", {})
     codes = sorted({k.split("/")[1] for k in symbols if k.startswith("code_factor_correlation/")})
     if codes:
-        lines += ["", "symbols: |Spearman| of each continuous code with each predicted factor", "",
-                  "| code | " + " | ".join(FACTORS) + " |", "|---|" + "---:|" * len(FACTORS)]
+        factors = (*FACTORS, COLOUR)
+        lines += ["", f"symbols: |Spearman| of each continuous code with each predicted factor ({COLOUR}: eta)",
+                  "", "| code | " + " | ".join(factors) + " |", "|---|" + "---:|" * len(factors)]
         for code in codes:
-            cells = [_cell(symbols.get(f"code_factor_correlation/{code}/{f}")) for f in FACTORS]
+            cells = [_cell(symbols.get(f"code_factor_correlation/{code}/{f}")) for f in factors]
             lines.append(f"| {code} | " + " | ".join(cells) + " |")
-        r2 = [_cell(symbols.get(f"regressor_r2/{f}")) for f in FACTORS]
-        lines.append("| (regressor held-out R^2) | " + " | ".join(r2) + " |")
+        scores = [_cell(symbols.get(f"regressor_r2/{f}")) for f in FACTORS] + [_cell(symbols.get("colour_accuracy"))]
+        lines.append(f"| (readers' held-out R^2; {COLOUR}: accuracy) | " + " | ".join(scores) + " |")
     return "\n".join(lines)
 
 
@@ -227,6 +255,8 @@ def main(argv=None):
                         help="a config override for every run, e.g. model.g_width=32 (repeatable)")
     parser.add_argument("--workdir", default=os.path.join(ROOT, "runs", "infogan"))
     parser.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results", "infogan"))
+    parser.add_argument("--remeasure", action="store_true",
+                        help="measure the finished runs' exports in --workdir again, without training")
     args = parser.parse_args(argv)
     experiments = [e for e in args.experiments.split(",") if e]
     unknown = sorted(set(experiments) - set(EXPERIMENTS))
@@ -247,12 +277,19 @@ def main(argv=None):
         for name, config in configs.items():
             steps = budgets[name]["steps"]
             path = study.record_path(args.results, name, seed)
+            workdir = os.path.join(args.workdir, str(steps), f"{name}-{seed}")
             if os.path.exists(path):
                 with open(path) as f:
-                    if json.load(f)["budget"] != budgets[name]:
-                        raise ValueError(f"{path} was made under another budget; use another --results.")
+                    record = json.load(f)
+                if record["budget"] != budgets[name]:
+                    raise ValueError(f"{path} was made under another budget; use another --results.")
+                if args.remeasure:
+                    record["metrics"] = remeasure(run_config(config, seed, steps, overrides), workdir, args.num)
+                    study.write_json(path, record)
                 continue
-            workdir = os.path.join(args.workdir, str(steps), f"{name}-{seed}")
+            if args.remeasure:  # measures finished runs only
+                print(f"--remeasure: {name} seed {seed} has no record yet; not trained.", flush=True)
+                continue
             record = run_one(name, config, seed, steps, overrides, args.num, workdir)
             study.write_json(path, record)
             print(record, flush=True)

@@ -144,7 +144,8 @@ def test_infogan_summary_tables():
         metrics = {"classifier_held_out_accuracy": 0.9, "categorical_accuracy": accuracy, "direct_accuracy": 0.1}
         if correlation is not None:
             metrics["regressor_r2"] = dict.fromkeys(infogan.FACTORS, 0.5)
-            metrics["code_factor_correlation"] = {"c1": dict.fromkeys(infogan.FACTORS, correlation)}
+            metrics["colour_accuracy"] = 0.75
+            metrics["code_factor_correlation"] = {"c1": dict.fromkeys((*infogan.FACTORS, "colour"), correlation)}
         return {"name": name, "seed": seed, "metrics": metrics}
 
     records = [record("digits", 0, 0.5), record("digits", 1, 0.7), record("symbols", 0, 0.9, 0.25)]
@@ -154,7 +155,9 @@ def test_infogan_summary_tables():
     text = infogan.markdown(table, {"digits": {"steps": 10, "num": 5}, "symbols": {"steps": 20, "num": 5}})
     assert "| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |" in text
     assert "| symbols | 20 | 5 | 1 | 0.900 | 0.900 | 0.100 |" in text
-    assert "| c1 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 |" in text
+    assert "| code | rotation | thickness | scale | x | y | colour |" in text
+    assert "| c1 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 |" in text
+    assert "| (readers' held-out R^2; colour: accuracy) | 0.500 | 0.500 | 0.500 | 0.500 | 0.500 | 0.750 |" in text
 
 
 @pytest.mark.slow  # two tiny trainings and two domain classifiers: about two minutes
@@ -174,6 +177,20 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
     mtimes = [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
     infogan.main(args)  # everything done: nothing is trained again
     assert mtimes == [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
+    # --remeasure measures the exports again and keeps what the training recorded.
+    def load(name):
+        with open(tmp_path / "results" / "records" / name) as f:
+            return json.load(f)
+
+    before = load("symbols-0.json")
+    old = {**before, "metrics": {k: v for k, v in before["metrics"].items() if k != "colour_accuracy"}}
+    with open(tmp_path / "results" / "records" / "symbols-0.json", "w") as f:
+        json.dump(old, f)  # a record from before the colour was measured
+    infogan.main(args + ["--remeasure", "--experiments", "symbols"])
+    after = load("symbols-0.json")
+    assert after["train_seconds"] == before["train_seconds"] and after["budget"] == before["budget"]
+    assert 0 <= after["metrics"]["colour_accuracy"] <= 1
+    assert set(after["metrics"]["code_factor_correlation"]["c1"]) == {*infogan.FACTORS, "colour"}
     # Seed 1 alone (as a second process would run it) joins seed 0 in the summary.
     table = infogan.main(args[:1] + ["1", "--first-seed", "1", "--experiments", "digits"] + args[2:])
     assert table["digits"]["seeds"] == [0, 1]

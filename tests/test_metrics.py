@@ -21,6 +21,7 @@ from keras_attngan.metrics import (
     KerasExtractor,
     categorical_code_accuracy,
     continuous_code_correlation,
+    correlation_ratio,
     deletion_insertion,
     fid_from_features,
     frechet_distance,
@@ -215,6 +216,19 @@ def test_continuous_code_correlation_with_a_symbols_factor():
     assert continuous_code_correlation(rng.normal(size=300), rotation, "pearson") < 0.2
     with pytest.raises(ValueError, match="method"):
         continuous_code_correlation(rotation, rotation, "kendall")
+
+
+def test_correlation_ratio_known_values_and_an_unordered_factor():
+    # Classes 0, 1 with codes {0, 2} and {4, 6}: between SS 2 * 2 * 2^2 = 16, total 16 + 4 = 20.
+    assert correlation_ratio([0, 2, 4, 6], [0, 0, 1, 1]) == pytest.approx(np.sqrt(16 / 20))
+    colour = render_symbols(400, image_size=8, seed=0)["factors"]["colour"]
+    rng = np.random.default_rng(3)
+    # A code that places the colours out of order: |Spearman| misses part of it, eta does not.
+    code = np.array([0.0, 2.0, -2.0, 1.0])[colour] + rng.normal(0, 0.05, 400)
+    assert correlation_ratio(code, colour) > 0.99 and continuous_code_correlation(code, colour) < 0.2
+    assert correlation_ratio(rng.permutation(code), colour) < 0.2
+    with pytest.raises(ValueError, match="groups"):
+        correlation_ratio(code, colour.astype(np.float32))
 
 
 # --- Faithfulness ---------------------------------------------------------------------

@@ -16,7 +16,11 @@ workdir or an export is `keras_attngan.evaluation`. No function is named like
 its module, so ``keras_attngan.metrics.fid`` (etc.) is always the module.
 """
 
-from keras_attngan.metrics.control import categorical_code_accuracy, continuous_code_correlation
+from keras_attngan.metrics.control import (
+    categorical_code_accuracy,
+    continuous_code_correlation,
+    correlation_ratio,
+)
 from keras_attngan.metrics.domain_classifier import (
     DomainClassifier,
     get_domain_classifier,
@@ -49,6 +53,7 @@ __all__ = [
     "categorical_code_accuracy",
     "compute_metrics",
     "continuous_code_correlation",
+    "correlation_ratio",
     "deletion_insertion",
     "embed",
     "fid_from_features",

@@ -6,10 +6,10 @@ without labels, so a categorical code's values come in an arbitrary order.
 values to classes with the Hungarian algorithm (Kuhn, 1955) before counting,
 as in unsupervised clustering accuracy. `continuous_code_correlation`
 measures how strongly a continuous code tracks a known factor (e.g. the
-rotation of `symbols`, from `keras_attngan.data.render_symbols`).
+rotation of `symbols`, from `keras_attngan.data.render_symbols`), and
+`correlation_ratio` how strongly it decides a categorical factor (the colour).
 
-Both are pure functions over arrays: the trainer does not have latent codes
-yet.
+All are pure functions over arrays.
 """
 
 import numpy as np
@@ -89,3 +89,34 @@ def continuous_code_correlation(code, factor, method="spearman"):
         )
     function = stats.spearmanr if method == "spearman" else stats.pearsonr
     return float(abs(function(code, factor)[0]))
+
+
+def correlation_ratio(code, groups):
+    """Pearson's correlation ratio eta of a continuous code across the classes of a factor.
+
+    eta^2 is the share of the code's variance that lies between the classes
+    (the between-class sum of squares over the total): 1 when the class
+    fixes the code's value, about 0 when the code is spread alike in every
+    class. Unlike a correlation it needs no order of the classes (a colour)
+    and sees a code that maps to them non-monotonically.
+
+    Args:
+        code: ``[N]`` code values.
+        groups: int ``[N]``, the factor's class of each sample.
+
+    Returns:
+        float eta in [0, 1], on the same scale as |correlation|.
+    """
+    code = np.asarray(code, np.float64)
+    groups = _as_labels(groups, "groups")
+    if code.ndim != 1 or code.shape != groups.shape or len(code) < 3:
+        raise ValueError(
+            "`code` and `groups` should be 1-D arrays of the same length (at least 3). "
+            f"Received: code.shape={code.shape}, groups.shape={groups.shape}"
+        )
+    if np.ptp(code) == 0:
+        raise ValueError("`code` should vary: the correlation ratio of a constant is undefined.")
+    _, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    means = np.bincount(index, weights=code) / counts
+    between = float(np.sum(counts * (means - code.mean()) ** 2))
+    return float(np.sqrt(between / np.sum((code - code.mean()) ** 2)))
