@@ -41,7 +41,10 @@ def make_trainer(
     latent=None,
     **kwargs,
 ):
-    """A compiled 16x16 AttnGAN with tiny networks (`latent`: its `LatentSpec`, normal z by default); `kwargs` go to `AttnGAN`."""
+    """A compiled 16x16 AttnGAN with tiny networks; `kwargs` go to `AttnGAN`.
+
+    `latent` is its `LatentSpec` (default: normal z of size LATENT).
+    """
     uses_mask = MASK_SOURCES[mask_source].uses_mask
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=mask_source)
