@@ -21,7 +21,9 @@ The variants separate what the method changes:
   (InfoNCE locality term);
 - ``no_mi``: the mask input without the MI term (``lambda_mi = 0``);
 - ``bf16``: the dataset's default config (`configs/DATASET_attn.py`) under
-  ``mixed_bfloat16``.
+  ``mixed_bfloat16``;
+- ``pairs16``: the dataset's default config with the MI term on 16 samples
+  of each batch (``train.mi_pairs``), the cheaper step.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -50,6 +52,7 @@ VARIANTS = {
     "saliency": {"model.mask_source": "saliency"},
     "no_mi": {"train.lambda_mi": 0.0},
     "bf16": {"train.dtype_policy": "mixed_bfloat16"},
+    "pairs16": {"train.mi_pairs": 16},
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")

@@ -97,6 +97,11 @@ def training_variants(quick, only=None):
                         None,
                     )
                 )
+    # The MI term on 16 samples of the 64 (`train.mi_pairs`, the attention configs' default).
+    for source in () if quick else ("learned", "gradcam"):
+        variants.append(
+            (f"{source} K=1 mi_pairs=16", {"model.mask_source": source, "train.mi_pairs": 16}, None)
+        )
     for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
         if source != "gradcam":
             variants.append(

@@ -83,6 +83,10 @@ def default_config():
     config.train.steps_per_epoch = 250
     config.train.inner_steps = 1
     config.train.lambda_mi = 1.0
+    # Samples per batch (per replica) the MI term reads, the first of G's
+    # batch; 0: all. Each costs one more G forward and backward pass, so the
+    # fewer, the cheaper the step (the attention configs set 16).
+    config.train.mi_pairs = 0
     # Adversarial loss (keras_attngan.losses.LOSSES) and D's penalty
     # (keras_attngan.penalties.PENALTIES): weight * penalty joins D's loss,
     # computed every `penalty_every` D updates only and then times
@@ -304,6 +308,15 @@ def validate_config(config):
             data.batch_size,
             f"at least {needed}, which model.mi_estimator={model.mi_estimator!r} needs",
         )
+        _check(
+            isinstance(train.mi_pairs, int)
+            and (train.mi_pairs == 0 or needed <= train.mi_pairs <= data.batch_size),
+            "train.mi_pairs",
+            train.mi_pairs,
+            f"0 (the whole batch) or an integer from {needed} "
+            f"(model.mi_estimator={model.mi_estimator!r} needs it) to "
+            f"data.batch_size={data.batch_size}",
+        )
     _check(train.loss in losses.LOSSES, "train.loss", train.loss, f"one of {sorted(losses.LOSSES)}")
     _check(
         train.penalty in penalties.PENALTIES,
@@ -334,6 +347,12 @@ def validate_config(config):
         "train.inner_steps",
         train.inner_steps,
         "an integer >= 1 (K, the generator inner-loop length)",
+    )
+    _check(
+        isinstance(train.mi_pairs, int) and train.mi_pairs >= 0,
+        "train.mi_pairs",
+        train.mi_pairs,
+        "an integer >= 0 (0: the whole batch)",
     )
     _check(
         train.strategy in STRATEGIES,

@@ -324,6 +324,7 @@ def build_trainer(config):
                 inner_steps=train_cfg.inner_steps,
                 d_steps=train_cfg.d_steps,
                 lambda_mi=train_cfg.lambda_mi,
+                mi_pairs=train_cfg.mi_pairs,
                 seed=config.seed,
                 ema_decay=train_cfg.ema_decay,
                 ema_start=train_cfg.ema_start,

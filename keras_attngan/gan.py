@@ -20,8 +20,8 @@ def generate(generator, latent, mask, training=False):
     return generator(latent if mask is None else {**latent, "mask": mask}, training=training)
 
 
-def generate_pair(generator, latent, mask_a, mask_b, training=False):
-    """``(G(z, s_a), G(z, s_b))`` from one G call on the two halves of one batch.
+def generate_pair(generator, latent, mask_a, mask_b, pairs=None, training=False):
+    """``(G(z, s_a), G(z, s_b))`` from one G call, the first on only `pairs` samples.
 
     The inner loop's change ``G(z, s) - G(z, s_prev)`` must be what the mask
     changes in the exported G. In training mode batch normalization
@@ -31,13 +31,22 @@ def generate_pair(generator, latent, mask_a, mask_b, training=False):
     the mutual information there. It vanished in inference mode, where the
     moving statistics subtract nothing per batch (measured: an InfoNCE bound
     of 2.6 of 4.2 nats in training mode, -0.06 in inference mode, on one
-    digits run). One call normalizes both halves alike, as inference does.
+    digits run). One call normalizes both parts alike, as inference does.
+
+    Args:
+        pairs: how many samples (the first) get ``G(z, s_a)``; None: all.
+            Every sample gets ``G(z, s_b)``. Fewer pairs cost less: each
+            is a G forward and backward pass more for one sample.
+
+    Returns:
+        ``G(z[:pairs], s_a[:pairs])`` and ``G(z, s_b)``.
     """
-    both = {key: ops.concatenate([value, value], axis=0) for key, value in latent.items()}
-    both["mask"] = ops.concatenate([mask_a, ops.cast(mask_b, mask_a.dtype)], axis=0)
+    first = slice(None) if pairs is None else slice(None, pairs)
+    both = {key: ops.concatenate([value[first], value], axis=0) for key, value in latent.items()}
+    both["mask"] = ops.concatenate([mask_a[first], ops.cast(mask_b, mask_a.dtype)], axis=0)
     images = generator(both, training=training)
-    half = ops.shape(mask_a)[0]
-    return images[:half], images[half:]
+    split = ops.shape(mask_a[first])[0]
+    return images[:split], images[split:]
 
 
 def mask_step(generator, discriminator, latent, mask, training=False):
@@ -279,6 +288,11 @@ class AttnGAN(keras.Model):
             takes ``d_steps`` times the D batch and G's inner loop runs on
             the first slice's size.
         lambda_mi: weight of the mutual-information term in G's loss (>= 0).
+        mi_pairs: how many samples of each batch the MI term reads (the
+            first; 0: the whole batch). Each one costs a G forward and
+            backward pass more, three quarters of the method's extra cost
+            with the whole batch (`benchmarks/README.md`, *Speed*); the
+            estimator's ceiling is then ``log(mi_pairs)`` for InfoNCE.
         seed: seed of the model's `keras.random.SeedGenerator`.
         ema_decay: decay of the exponential moving average of G's weights
             (Yazici et al., 2019, "The unusual effectiveness of averaging in
@@ -308,6 +322,7 @@ class AttnGAN(keras.Model):
         lambda_mi=1.0,
         seed=None,
         d_steps=1,
+        mi_pairs=0,
         ema_decay=0.0,
         ema_start=0,
         terms=(),
@@ -332,6 +347,11 @@ class AttnGAN(keras.Model):
         if lambda_mi < 0:
             raise ValueError(
                 f"`lambda_mi` should be >= 0. Received: lambda_mi={lambda_mi!r}"
+            )
+        if not isinstance(mi_pairs, int) or mi_pairs < 0:
+            raise ValueError(
+                "`mi_pairs` (samples per batch the MI term reads; 0: all) should be an "
+                f"integer >= 0. Received: mi_pairs={mi_pairs!r}"
             )
         if latent.num_classes != discriminator.num_classes:
             raise ValueError(
@@ -378,6 +398,7 @@ class AttnGAN(keras.Model):
         self.inner_steps = inner_steps
         self.d_steps = d_steps
         self.lambda_mi = float(lambda_mi)
+        self.mi_pairs = mi_pairs or None
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.terms = list(terms)
@@ -565,7 +586,10 @@ class AttnGAN(keras.Model):
         MI bound (a constant ``x_prev`` would reward G for moving its output
         anywhere). Both terms come from one G call (`generate_pair`), so that
         batch normalization treats them as inference does; the first mask
-        needs one more G pass, forward only.
+        needs one more G pass, forward only. With `mi_pairs` set, only the
+        first `mi_pairs` samples of the batch get the ``G(z, s_prev)`` half
+        and enter the MI term; every sample still gets ``G(z, s)`` and the
+        adversarial loss.
         """
         batch_size = ops.shape(real)[0]
         # D is not updated in this loop, so one pass on the real batch serves
@@ -596,7 +620,7 @@ class AttnGAN(keras.Model):
             with tf.GradientTape(persistent=bool(q_variables)) as tape:
                 if self.uses_mask:
                     previous, current = generate_pair(
-                        self.generator, latent, previous_mask, mask, True
+                        self.generator, latent, previous_mask, mask, self.mi_pairs, True
                     )
                     d_out = self.discriminator(
                         current, training=True, **labelled(latent.get("label"))
@@ -627,7 +651,10 @@ class AttnGAN(keras.Model):
                 stats["g_loss"] = g_loss
                 objective = g_loss + terms
                 if self.uses_mask:
-                    mi = self.mi_estimator(mask, current - previous, training=True)
+                    pairs = ops.shape(previous)[0]
+                    mi = self.mi_estimator(
+                        mask[:pairs], current[:pairs] - previous, training=True
+                    )
                     stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
                     if self.lambda_mi > 0:
                         objective += self.lambda_mi * mi.loss
@@ -799,6 +826,7 @@ class AttnGAN(keras.Model):
             inner_steps=self.inner_steps,
             d_steps=self.d_steps,
             lambda_mi=self.lambda_mi,
+            mi_pairs=self.mi_pairs or 0,
             seed=self.seed,
             ema_decay=self.ema_decay,
             ema_start=self.ema_start,

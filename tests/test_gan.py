@@ -24,9 +24,9 @@ def _batch(count=4):
     return next(iter(real_dataset(count)))
 
 
-@pytest.mark.parametrize("inner_steps", [1, 3])
-def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_steps):
-    g_calls, d_calls = [], []
+@pytest.mark.parametrize("inner_steps, mi_pairs", [(1, 0), (3, 0), (2, 3)])
+def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_steps, mi_pairs):
+    g_calls, d_calls, mi_calls = [], [], []
 
     class RecordingGenerator(keras.Model):
         def __init__(self, inner):
@@ -44,41 +44,56 @@ def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_st
             d_calls.append((np.asarray(images), {k: np.asarray(v) for k, v in outputs.items()}))
             return outputs
 
+    estimator = make_estimator()
+    estimate = estimator.call
+
+    def recording_estimate(mask, change):
+        mi_calls.append((np.asarray(mask), np.asarray(change)))
+        return estimate(mask, change)
+
+    estimator.call = recording_estimate
     model = AttnGAN(
         RecordingGenerator(build_generator(LATENT, SIZE, CHANNELS, width=8)),
         RecordingDiscriminator(SIZE, CHANNELS, width=8),
         LatentSpec(LATENT),
-        make_estimator(),
+        estimator,
         inner_steps=inner_steps,
+        mi_pairs=mi_pairs,
         seed=3,
     )
     model.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=True)
     model.train_step(_batch())
 
     # G runs once on the uniform mask for D's first mask, then once per
-    # iteration on the previous and the current mask together (one batch:
-    # dx = G(z, s) - G(z, s_prev) differentiated with G's current parameters
-    # and normalized as in inference).
+    # iteration on the previous mask (for the first `pairs` samples) and the
+    # current mask (for all) together (one batch: dx = G(z, s) - G(z, s_prev)
+    # differentiated with G's current parameters and normalized as in inference).
     assert len(g_calls) == 1 + inner_steps
+    assert len(mi_calls) == inner_steps
     assert int(model.g_optimizer.iterations) == inner_steps
     assert int(model.d_optimizer.iterations) == 1
     z0 = g_calls[0][0]["z"]
+    batch = len(z0)
+    pairs = mi_pairs or batch
     for inputs, _ in g_calls[1:]:  # claim 2: z is held constant
-        np.testing.assert_array_equal(inputs["z"], np.concatenate([z0, z0]))
+        np.testing.assert_array_equal(inputs["z"], np.concatenate([z0[:pairs], z0]))
     np.testing.assert_array_equal(g_calls[0][0]["mask"], 1.0)  # claim 3
     # Claim 1: the mask of iteration k is D's attention on the output of
     # iteration k - 1 (on the uniform-mask output for k = 1).
     np.testing.assert_array_equal(d_calls[0][0], g_calls[0][1])
-    batch = len(z0)
     previous_mask = g_calls[0][0]["mask"]
     for k in range(1, inner_steps + 1):
         masks, images = g_calls[k][0]["mask"], g_calls[k][1]
-        np.testing.assert_array_equal(masks[:batch], previous_mask)
-        np.testing.assert_array_equal(masks[batch:], d_calls[k - 1][1]["attention"])
-        np.testing.assert_array_equal(d_calls[k][0], images[batch:])
-        previous_mask = masks[batch:]
+        np.testing.assert_array_equal(masks[:pairs], previous_mask[:pairs])
+        np.testing.assert_array_equal(masks[pairs:], d_calls[k - 1][1]["attention"])
+        np.testing.assert_array_equal(d_calls[k][0], images[pairs:])
+        # Claims 4-5: the MI term reads the first `pairs` masks and their changes.
+        mi_mask, change = mi_calls[k - 1]
+        np.testing.assert_array_equal(mi_mask, masks[pairs:][:pairs])
+        np.testing.assert_allclose(change, images[pairs:][:pairs] - images[:pairs], atol=1e-6)
+        previous_mask = masks[pairs:]
     # The D step sees the real batch and the last fakes, in one call.
-    assert d_calls[-1][0].shape[0] == 8
+    assert d_calls[-1][0].shape[0] == 2 * batch
 
 
 @pytest.mark.parametrize("estimator", ["infonce", "barber_agakov"])
@@ -191,6 +206,17 @@ def test_fit(source, jit):
     assert int(model.train_steps) == 4 and int(model.g_optimizer.iterations) == 8
 
 
+@pytest.mark.parametrize("jit", [False, True])
+def test_fit_with_the_mi_term_on_part_of_the_batch(jit):
+    """`mi_pairs` reads the first samples: InfoNCE's ceiling is log(mi_pairs), not log(batch)."""
+    model = make_trainer(mi_pairs=2, compile_kwargs={"jit_compile": jit})
+    history = model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)
+    np.testing.assert_allclose(history.history["mi_ceiling"][-1], np.log(2.0), rtol=1e-5)
+    assert all(np.isfinite(values[-1]) for values in history.history.values())
+    restored = AttnGAN.from_config(model.get_config())
+    assert restored.mi_pairs == 2
+
+
 def test_training_is_reproducible_from_the_seed():
     def run():
         keras.utils.set_random_seed(0)
@@ -249,6 +275,7 @@ def test_synthesize_returns_the_refinement_trajectory():
     [
         ({"inner_steps": 0}, "inner_steps.*Received: inner_steps=0"),
         ({"lambda_mi": -1.0}, "lambda_mi.*Received: lambda_mi=-1.0"),
+        ({"mi_pairs": -1}, "mi_pairs.*Received: mi_pairs=-1"),
         ({"mi_estimator": None}, "mi_estimator"),
         ({"latent": LATENT}, "latent.*LatentSpec.*Received: latent=8"),
     ],
