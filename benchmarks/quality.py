@@ -106,6 +106,25 @@ def rankings(table, half_step):
     return result
 
 
+def against_baseline(records, metric="fid"):
+    """Per variant with a `baseline` on its dataset: its `metric` minus the baseline's.
+
+    ``{"DATASET-VARIANT": study.difference_interval}`` (Welch's 95% interval
+    and p-value): "no worse than the plain GAN beyond the interval" reads as
+    an interval that reaches 0 or below.
+    """
+    values = {}
+    for record in records:
+        values.setdefault(record["name"], []).append(record["metrics"].get(metric))
+    result = {}
+    for name, runs in values.items():
+        dataset, variant = name.split("-", 1)
+        reference = values.get(f"{dataset}-baseline")
+        if variant != "baseline" and reference:
+            result[name] = study.difference_interval(runs, reference)
+    return result
+
+
 def _scaled(stat, factor):
     """An `interval` in other units (seconds -> milliseconds)."""
     if stat is None:
@@ -114,8 +133,8 @@ def _scaled(stat, factor):
             for key, value in stat.items()}
 
 
-def markdown(table, budget):
-    """The study's table: one row per dataset / variant, then the rankings."""
+def markdown(table, budget, differences=None):
+    """The study's table: one row per dataset / variant, the rankings, then each FID - baseline's."""
     half_step = budget["steps"] // 2
     overrides = ", ".join(f"{k}={v}" for k, v in budget["overrides"].items()) or "none"
     lines = [
@@ -139,6 +158,21 @@ def markdown(table, budget):
             f"at the full budget {', '.join(order['full'])} "
             f"({'the same order' if order['stable'] else 'a different order'})."
         )
+    rows = [(name, diff) for name, diff in (differences or {}).items() if diff]
+    if rows:
+        lines += [
+            "",
+            "FID minus the plain GAN's on the same dataset (Welch's 95% interval; "
+            "an interval reaching 0 or below: not worse beyond the interval):",
+            "",
+            "| dataset / variant | FID - baseline's | p |",
+            "|---|---:|---:|",
+        ]
+        lines += [
+            f"| {name.replace('-', ' / ', 1)} | {diff['mean']:+.2f} ± {diff['ci95']:.2f} "
+            f"| {diff['p']:.2f} |"
+            for name, diff in rows
+        ]
     return "\n".join(lines)
 
 
@@ -186,12 +220,13 @@ def main(argv=None):
         )
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     table = study.summarize(records)
+    differences = against_baseline(records)
     study.write_json(
         os.path.join(args.results, "summary.json"),
         {"command": command, "budget": budget, "table": table,
-         "rankings": rankings(table, args.steps // 2)},
+         "rankings": rankings(table, args.steps // 2), "fid_minus_baseline": differences},
     )
-    text = markdown(table, budget)
+    text = markdown(table, budget, differences)
     with open(os.path.join(args.results, "summary.md"), "w") as f:
         f.write(f"`{command}`\n\n{text}\n")
     study.plot_curves(table, "fid", os.path.join(args.results, "fid.png"))

@@ -141,6 +141,30 @@ def interval(values):
     return {"n": len(values), "mean": float(values.mean()), "sd": sd, "ci95": half}
 
 
+def difference_interval(values, reference):
+    """``{"mean", "ci95", "p"}`` of mean(values) - mean(reference), by Welch's t-test.
+
+    Welch's interval does not assume equal variances, which two GAN variants
+    seldom have. An interval that contains 0 means the two are not told
+    apart at this number of seeds; ``p`` is the two-sided p-value. None with
+    fewer than two values on either side.
+    """
+    from scipy import stats
+
+    values, reference = (
+        np.asarray([v for v in side if v is not None], np.float64) for side in (values, reference)
+    )
+    if min(len(values), len(reference)) < 2:
+        return None
+    test = stats.ttest_ind(values, reference, equal_var=False)
+    low, high = test.confidence_interval(0.95)
+    return {
+        "mean": float(values.mean() - reference.mean()),
+        "ci95": float((high - low) / 2),
+        "p": float(test.pvalue),
+    }
+
+
 def metric_curve(logdir, name):
     """``{step: value}`` of the scalar `name` that `callbacks.Evaluation` wrote under `logdir`."""
     import tensorflow as tf

@@ -83,11 +83,16 @@ def test_quality_table_and_rankings():
     # Baseline is best at the full budget, attention at half: an unstable ranking.
     assert order == {"half": ["attention", "baseline"], "full": ["baseline", "attention"],
                      "stable": False}
-    text = quality.markdown(table, budget)
+    differences = quality.against_baseline(records)
+    assert set(differences) == {"symbols-attention"}
+    assert differences["symbols-attention"] == study.difference_interval([4.0, 6.0], [1.0, 2.0, 3.0])
+    text = quality.markdown(table, budget, differences)
     assert "a different order" in text
     # FID@half then FID (mean ± 95% half-width), and 100 ms per step (the same in every run).
     assert "| symbols / baseline | 3 | 12.00 ± 2.48 | 2.00 ± 2.48 |" in text
     assert text.splitlines()[4].endswith("| 100 ± 0 |")
+    diff = differences["symbols-attention"]
+    assert f"| symbols / attention | +3.00 ± {diff['ci95']:.2f} | {diff['p']:.2f} |" in text
 
 
 def test_toolbox_screen_picks_the_lowest_fid_per_axis_and_checks_lucic():

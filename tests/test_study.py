@@ -22,6 +22,19 @@ def test_interval_is_the_t_interval_over_seeds():
     assert study.interval([None]) is None
 
 
+def test_difference_interval_is_welchs():
+    from scipy import stats
+
+    diff = study.difference_interval([1.0, 2.0, 3.0], [2.0, 4.0, None, 6.0])
+    # Variances 1 and 4 over 3 seeds each: standard error sqrt(5/3), and
+    # Welch-Satterthwaite degrees of freedom (5/3)^2 / ((1/3)^2/2 + (4/3)^2/2).
+    se, df = (5 / 3) ** 0.5, (5 / 3) ** 2 / ((1 / 3) ** 2 / 2 + (4 / 3) ** 2 / 2)
+    assert diff["mean"] == pytest.approx(-2.0)
+    assert diff["ci95"] == pytest.approx(stats.t.ppf(0.975, df) * se, rel=1e-6)
+    assert diff["p"] == pytest.approx(2 * stats.t.cdf(-2.0 / se, df), rel=1e-6)
+    assert study.difference_interval([1.0], [2.0, 3.0]) is None
+
+
 def test_overrides_are_typed_and_checked_against_the_config():
     overrides = study.parse_overrides(
         ["model.g_width=32", "train.lambda_mi=0.5", "train.deterministic=true",
