@@ -24,7 +24,9 @@ The variants separate what the method changes:
   ``mixed_bfloat16``;
 - ``pairs16``: the dataset's default config with the MI term on 16 samples
   of each batch (``train.mi_pairs``), the cheaper step; ``pairs16_mi2`` and
-  ``pairs16_mi4`` with the MI term weighted 2 and 4 (``train.lambda_mi``).
+  ``pairs16_mi4`` with the MI term weighted 2 and 4 (``train.lambda_mi``);
+  ``pairs16_masks`` with InfoNCE's negatives all B masks of the batch
+  (``model.mi_negatives``), not the other 15 changes.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -56,6 +58,7 @@ VARIANTS = {
     "pairs16": {"train.mi_pairs": 16},
     "pairs16_mi2": {"train.mi_pairs": 16, "train.lambda_mi": 2.0},
     "pairs16_mi4": {"train.mi_pairs": 16, "train.lambda_mi": 4.0},
+    "pairs16_masks": {"train.mi_pairs": 16, "model.mi_negatives": "masks"},
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")

@@ -61,10 +61,12 @@ def default_config():
     config.model.mask_normalization = "peak"
     config.model.mask_temperature = 1.0
     # The MI term: estimator (keras_attngan.information.MI_ESTIMATORS), its
-    # critic (infonce), the cells both maps are read on, the levels a mask
-    # value is read at (barber_agakov) and the width of a learned network.
+    # critic and its negatives (infonce: the other "changes", or every mask
+    # of the batch, "masks"), the cells both maps are read on, the levels a
+    # mask value is read at (barber_agakov) and the width of a learned network.
     config.model.mi_estimator = "infonce"
     config.model.mi_critic = "locality"
+    config.model.mi_negatives = "changes"
     config.model.mi_cell_size = 8
     config.model.mi_levels = 8
     config.model.q_width = 16
@@ -292,6 +294,12 @@ def validate_config(config):
         "model.mi_critic",
         model.mi_critic,
         f"one of {list(InfoNCE.CRITICS)}",
+    )
+    _check(
+        model.mi_negatives in InfoNCE.NEGATIVES,
+        "model.mi_negatives",
+        model.mi_negatives,
+        f"one of {list(InfoNCE.NEGATIVES)}",
     )
     _check(
         model.mi_cell_size >= 1 and data.image_size % model.mi_cell_size == 0,

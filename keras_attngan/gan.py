@@ -651,10 +651,10 @@ class AttnGAN(keras.Model):
                 stats["g_loss"] = g_loss
                 objective = g_loss + terms
                 if self.uses_mask:
+                    # The first `pairs` masks caused the changes; the
+                    # estimator may read the others as negatives.
                     pairs = ops.shape(previous)[0]
-                    mi = self.mi_estimator(
-                        mask[:pairs], current[:pairs] - previous, training=True
-                    )
+                    mi = self.mi_estimator(mask, current[:pairs] - previous, training=True)
                     stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
                     if self.lambda_mi > 0:
                         objective += self.lambda_mi * mi.loss

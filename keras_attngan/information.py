@@ -10,7 +10,10 @@ first implementation measured).
 
 Every estimator is a layer ``estimator(mask, change) -> MutualInformation``
 with its own variables (trained with G by the inner loop) and the same three
-numbers, in nats per mask:
+numbers, in nats per mask. ``change`` may hold fewer samples (N) than
+``mask`` (B, `train.mi_pairs`): the first N masks caused the N changes, and
+the other masks are further draws of the mask an estimator may use as
+negatives (InfoNCE with ``negatives="masks"``); the others ignore them.
 
 - ``loss``: what G (weighted by ``lambda_mi``) and the estimator minimize;
 - ``bound``: a lower bound on the mutual information (for ``barber_agakov``,
@@ -140,24 +143,42 @@ class InfoNCE(MIEstimator):
       (any sign, any feature of the change), and so blind to whether the
       change sits where D looked.
 
+    `negatives` chooses the softmax's candidates (both bound the same
+    information, Poole et al., 2019):
+
+    - ``"changes"`` (default): each mask against the N changes, "which
+      change did my mask cause?"; ceiling ``log N``;
+    - ``"masks"``: each change against all B masks, "which mask caused my
+      change?"; ceiling ``log B``. When only N < B samples have a change
+      (`train.mi_pairs`), the other masks still serve as negatives, so the
+      bound keeps the whole batch's ceiling at no extra G pass.
+
     Args:
         critic: ``"locality"`` or ``"learned"``.
+        negatives: ``"changes"`` or ``"masks"``.
         max_temperature: upper clip of ``t``; the correlation lies in [-1, 1],
             so the scores lie in [-t, t].
         **kwargs: `MIEstimator` arguments.
     """
 
     CRITICS = ("locality", "learned")
-    CONFIG_KEYS = {"critic": "mi_critic"}
+    NEGATIVES = ("changes", "masks")
+    CONFIG_KEYS = {"critic": "mi_critic", "negatives": "mi_negatives"}
     min_batch_size = 2
 
-    def __init__(self, critic="locality", max_temperature=50.0, **kwargs):
+    def __init__(self, critic="locality", max_temperature=50.0, negatives="changes", **kwargs):
         super().__init__(**kwargs)
         if critic not in self.CRITICS:
             raise ValueError(
                 f"`critic` should be one of {list(self.CRITICS)}. Received: critic={critic!r}"
             )
+        if negatives not in self.NEGATIVES:
+            raise ValueError(
+                f"`negatives` should be one of {list(self.NEGATIVES)}. "
+                f"Received: negatives={negatives!r}"
+            )
         self.critic = critic
+        self.negatives = negatives
         self.max_temperature = max_temperature
         self.change_network = (
             _change_network(self.width, 1, "critic") if critic == "learned" else None
@@ -186,7 +207,7 @@ class InfoNCE(MIEstimator):
         )
 
     def correlations(self, mask, change):
-        """``[B, B]``: the critic's correlation of mask i with change j, before the temperature."""
+        """``[B, N]``: the critic's correlation of mask i with change j, before the temperature."""
         u = standardize(to_cells(mask, self.cell_size))
         if self.change_network is None:
             # |dx|, not a smoothed sqrt(dx^2 + eps): its gradient is +-1 for
@@ -199,20 +220,29 @@ class InfoNCE(MIEstimator):
         return ops.matmul(u, ops.transpose(v)) / ops.cast(ops.shape(u)[1], "float32")
 
     @staticmethod
-    def bound_at(correlations, temperature):
-        """The InfoNCE term for a correlation matrix and a temperature."""
+    def bound_at(correlations, temperature, negatives="changes"):
+        """The InfoNCE term for a ``[B, N]`` correlation matrix (mask i, change j).
+
+        Mask i matches change i. With ``negatives="changes"`` (square, B =
+        N) row i is mask i against every change; with ``"masks"`` column j
+        is change j against every mask.
+        """
         scores = temperature * correlations
-        # Row i: mask i against every change; the matching change is j = i.
-        loss = ops.mean(ops.logsumexp(scores, axis=1) - ops.diagonal(scores))
-        ceiling = ops.log(ops.cast(ops.shape(correlations)[0], "float32"))
+        axis = 1 if negatives == "changes" else 0
+        loss = ops.mean(ops.logsumexp(scores, axis=axis) - ops.diagonal(scores))
+        ceiling = ops.log(ops.cast(ops.shape(correlations)[axis], "float32"))
         return MutualInformation(loss, ceiling - loss, ceiling)
 
     def call(self, mask, change):
-        return self.bound_at(self.correlations(mask, change), self.temperature())
+        if self.negatives == "changes":
+            mask = mask[: ops.shape(change)[0]]
+        return self.bound_at(self.correlations(mask, change), self.temperature(), self.negatives)
 
     def get_config(self):
         config = super().get_config()
-        config.update(critic=self.critic, max_temperature=self.max_temperature)
+        config.update(
+            critic=self.critic, max_temperature=self.max_temperature, negatives=self.negatives
+        )
         return config
 
 
@@ -259,7 +289,7 @@ class BarberAgakov(MIEstimator):
 
     def call(self, mask, change):
         levels = float(self.levels)
-        cells = to_cells(mask, self.cell_size)
+        cells = to_cells(mask[: ops.shape(change)[0]], self.cell_size)
         level = ops.clip(ops.floor(cells * levels), 0.0, levels - 1.0)
         parameters = self.change_network(change)
         location = ops.sigmoid(to_cells(parameters[..., :1], self.cell_size))

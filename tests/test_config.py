@@ -80,6 +80,7 @@ def test_smoke_is_small():
         ("model.d_normalization", "conditional_batch", r"model.d_normalization.*without labels"),
         ("model.num_classes", -1, r"model.num_classes.*>= 0"),
         ("data.batch_size", 1, r"data.batch_size.*at least 2.*model.mi_estimator='infonce'"),
+        ("model.mi_negatives", "pairs", r"model.mi_negatives.*'changes', 'masks'.*'pairs'"),
         ("train.mi_pairs", 1, r"train.mi_pairs.*from 2 \(model.mi_estimator='infonce' needs it\)"),
         ("train.mi_pairs", 65, r"train.mi_pairs.*to data.batch_size=64.*Received: train.mi_pairs=65"),
     ],

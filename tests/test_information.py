@@ -50,6 +50,26 @@ def test_infonce_known_values():
     np.testing.assert_allclose(float(flat.bound), 0.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("pairs", [4, 2])
+def test_infonce_against_every_mask_known_values(pairs):
+    """negatives="masks": each of the N changes against all B masks; ceiling log B."""
+    estimator = make_estimator("infonce", negatives="masks")
+    estimator.log_temperature.assign(np.log(10.0) / estimator.TEMPERATURE_RATE)
+    masks = _masks(4)
+    result = estimator(masks, np.repeat(masks[:pairs], CHANNELS, -1))
+    u = np.asarray(standardize(to_cells(masks, 4)))
+    scores = 10.0 * u @ u[:pairs].T / u.shape[1]  # [B, N]: mask i, change j
+    expected = np.mean(np.log(np.exp(scores).sum(0)) - np.diag(scores))
+    np.testing.assert_allclose(float(result.loss), expected, rtol=1e-4)
+    np.testing.assert_allclose(float(result.ceiling), np.log(4.0), rtol=1e-6)
+    # The default reads the first N masks against the N changes: ceiling log N.
+    default = make_estimator("infonce")
+    default.log_temperature.assign(estimator.log_temperature)
+    np.testing.assert_allclose(
+        float(default(masks, np.repeat(masks[:pairs], CHANNELS, -1)).ceiling), np.log(pairs)
+    )
+
+
 def test_barber_agakov_known_values():
     estimator = make_estimator("barber_agakov", levels=4)
     masks = _masks(8)
@@ -107,6 +127,7 @@ def _fit(estimator, masks, changes, steps=1000, shuffle=False):
     [
         ("infonce", {}, 0.5, 1000),
         ("infonce", {"critic": "learned"}, 0.5, 300),
+        ("infonce", {"negatives": "masks"}, 0.5, 1000),
         ("barber_agakov", {}, 0.3, 500),
     ],
 )
@@ -160,5 +181,7 @@ def test_bad_estimator_arguments():
         build_mi_estimator("infonce", SIZE, CHANNELS, cell_size=3)
     with pytest.raises(ValueError, match="critic.*locality.*Received: critic='cosine'"):
         InfoNCE(critic="cosine")
+    with pytest.raises(ValueError, match="negatives.*'changes', 'masks'.*Received: negatives='all'"):
+        InfoNCE(negatives="all")
     with pytest.raises(ValueError, match="levels.*Received: levels=1"):
         BarberAgakov(levels=1)
