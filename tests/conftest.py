@@ -39,11 +39,13 @@ def make_trainer(
     estimator="infonce",
     d_steps=1,
     latent=None,
+    estimator_options=None,
     **kwargs,
 ):
     """A compiled 16x16 AttnGAN with tiny networks; `kwargs` go to `AttnGAN`.
 
-    `latent` is its `LatentSpec` (default: normal z of size LATENT).
+    `latent` is its `LatentSpec` (default: normal z of size LATENT);
+    `estimator_options` go to the MI estimator.
     """
     uses_mask = MASK_SOURCES[mask_source].uses_mask
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
@@ -52,7 +54,7 @@ def make_trainer(
         generator,
         discriminator,
         latent or LatentSpec(LATENT),
-        make_estimator(estimator) if uses_mask else None,
+        make_estimator(estimator, **(estimator_options or {})) if uses_mask else None,
         inner_steps=inner_steps,
         lambda_mi=lambda_mi,
         seed=0,

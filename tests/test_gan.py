@@ -206,12 +206,17 @@ def test_fit(source, jit):
     assert int(model.train_steps) == 4 and int(model.g_optimizer.iterations) == 8
 
 
-@pytest.mark.parametrize("jit", [False, True])
-def test_fit_with_the_mi_term_on_part_of_the_batch(jit):
-    """`mi_pairs` reads the first samples: InfoNCE's ceiling is log(mi_pairs), not log(batch)."""
-    model = make_trainer(mi_pairs=2, compile_kwargs={"jit_compile": jit})
+@pytest.mark.parametrize(
+    "jit, negatives, candidates", [(False, "changes", 2), (True, "changes", 2), (True, "masks", 4)]
+)
+def test_fit_with_the_mi_term_on_part_of_the_batch(jit, negatives, candidates):
+    """`mi_pairs` = 2 of a batch of 4: InfoNCE's ceiling is log 2 against the other changes,
+    log 4 against every mask."""
+    model = make_trainer(
+        mi_pairs=2, compile_kwargs={"jit_compile": jit}, estimator_options={"negatives": negatives}
+    )
     history = model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)
-    np.testing.assert_allclose(history.history["mi_ceiling"][-1], np.log(2.0), rtol=1e-5)
+    np.testing.assert_allclose(history.history["mi_ceiling"][-1], np.log(candidates), rtol=1e-5)
     assert all(np.isfinite(values[-1]) for values in history.history.values())
     restored = AttnGAN.from_config(model.get_config())
     assert restored.mi_pairs == 2
