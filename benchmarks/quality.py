@@ -23,10 +23,10 @@ The variants separate what the method changes:
 - ``bf16``: the dataset's default config (`configs/DATASET_attn.py`) under
   ``mixed_bfloat16``;
 - ``pairs16``: the dataset's default config with the MI term on 16 samples
-  of each batch (``train.mi_pairs``), the cheaper step; ``pairs16_mi2`` and
-  ``pairs16_mi4`` with the MI term weighted 2 and 4 (``train.lambda_mi``);
-  ``pairs16_masks`` with InfoNCE's negatives all B masks of the batch
-  (``model.mi_negatives``), not the other 15 changes.
+  of each batch (``train.mi_pairs``), the cheaper step (``pairs8``: on 8);
+  ``pairs16_mi2`` and ``pairs16_mi4`` with the MI term weighted 2 and 4
+  (``train.lambda_mi``); ``pairs16_masks`` with InfoNCE's negatives all B
+  masks of the batch (``model.mi_negatives``), not the other 15 changes.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -59,6 +59,7 @@ VARIANTS = {
     "no_mi": {"train.lambda_mi": 0.0, **WHOLE},
     "bf16": {"train.dtype_policy": "mixed_bfloat16", **WHOLE},
     "pairs16": {"train.mi_pairs": 16},
+    "pairs8": {"train.mi_pairs": 8},
     "pairs16_mi2": {"train.mi_pairs": 16, "train.lambda_mi": 2.0},
     "pairs16_mi4": {"train.mi_pairs": 16, "train.lambda_mi": 4.0},
     "pairs16_masks": {"train.mi_pairs": 16, "model.mi_negatives": "masks"},

@@ -35,6 +35,7 @@ from harness import build_variant, count_flops, make_config, time_variants, writ
 from peer_dcgan import build_peer  # noqa: E402
 
 from keras_attngan.experiment import build_data  # noqa: E402
+from keras_attngan.study import parse_overrides  # noqa: E402
 
 
 def measure_peak(repeats, quick):
@@ -157,17 +158,17 @@ def measure_training(steps, repeats, quick, conv_peak, only=None):
     return rows
 
 
-def count_training_flops(quick):
+def count_training_flops(quick, only=None, common=None):
     """Floating-point operations per train step of every variant without XLA (exact, untimed).
 
     TensorFlow's profiler counts the traced step, so the figures do not depend
     on what else the machine runs, unlike the timings.
     """
     rows = []
-    for name, overrides, model_fn in training_variants(quick):
+    for name, overrides, model_fn in training_variants(quick, only):
         if overrides.get("train.jit_compile"):
             continue  # the profiler counts the graph, which XLA does not change
-        config = make_config(num_examples=256, **overrides)
+        config = make_config(num_examples=256, **{**(common or {}), **overrides})
         variant = build_variant(name, config, model_fn)
         rows.append({"variant": name, "gflop_per_step": variant.flops_per_step / 1e9})
     baseline = next(row["gflop_per_step"] for row in rows if row["variant"] == "baseline")
@@ -228,12 +229,18 @@ def main(argv=None):
         "--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
         help="time only these training variants (comma-separated names of the table)",
     )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="with --flops: a config override for every variant, e.g. data.source=digits",
+    )
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "speed.json"))
     args = parser.parse_args(argv)
     if args.steps % 10:
         parser.error("--steps should be a multiple of 10 (the default steps_per_execution)")
+    if args.set and not args.flops:
+        parser.error("--set applies to --flops only (timings are of the symbols config)")
     if args.flops:
-        rows = count_training_flops(args.quick)
+        rows = count_training_flops(args.quick, args.variants, parse_overrides(args.set))
         text = "| variant | GFLOP/step | vs baseline |\n|---|---:|---:|\n" + "\n".join(
             f"| {r['variant']} | {r['gflop_per_step']:.1f} | {r['vs_baseline']:.2f}x |" for r in rows
         )
