@@ -26,7 +26,9 @@ The variants separate what the method changes:
   of each batch (``train.mi_pairs``), the cheaper step (``pairs8``: on 8);
   ``pairs16_mi2`` and ``pairs16_mi4`` with the MI term weighted 2 and 4
   (``train.lambda_mi``); ``pairs16_masks`` with InfoNCE's negatives all B
-  masks of the batch (``model.mi_negatives``), not the other 15 changes.
+  masks of the batch (``model.mi_negatives``), not the other 15 changes;
+  ``pairs16_cells4`` with the MI term on 4x4 cells (``model.mi_cell_size``),
+  ``pairs16_sharp`` with masks sharpened by ``model.mask_temperature = 0.5``.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -63,6 +65,8 @@ VARIANTS = {
     "pairs16_mi2": {"train.mi_pairs": 16, "train.lambda_mi": 2.0},
     "pairs16_mi4": {"train.mi_pairs": 16, "train.lambda_mi": 4.0},
     "pairs16_masks": {"train.mi_pairs": 16, "model.mi_negatives": "masks"},
+    "pairs16_cells4": {"train.mi_pairs": 16, "model.mi_cell_size": 4},
+    "pairs16_sharp": {"train.mi_pairs": 16, "model.mask_temperature": 0.5},
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")
