@@ -28,7 +28,8 @@ The variants separate what the method changes:
   (``train.lambda_mi``); ``pairs16_masks`` with InfoNCE's negatives all B
   masks of the batch (``model.mi_negatives``), not the other 15 changes;
   ``pairs16_cells4`` with the MI term on 4x4 cells (``model.mi_cell_size``),
-  ``pairs16_sharp`` with masks sharpened by ``model.mask_temperature = 0.5``.
+  ``pairs16_sharp`` with masks sharpened by ``model.mask_temperature = 0.5``
+  (``sharp``: sharpened, on the whole batch).
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -50,23 +51,26 @@ sys.path.insert(0, ROOT)
 
 from keras_attngan import study  # noqa: E402
 
-# The mask-source, no_mi and bf16 variants read the whole batch in the MI
-# term (mi_pairs 0), as when they ran, whatever the dataset's config now says.
-WHOLE = {"train.mi_pairs": 0}
+# The dataset configs' settings when the variants first ran (the whole batch
+# in the MI term, masks not sharpened): each variant pins them and changes
+# only what it names, so its records keep their meaning as the configs move.
+AS_RAN = {"train.mi_pairs": 0, "model.mask_temperature": 1.0}
+PAIRS16 = {**AS_RAN, "train.mi_pairs": 16}
 VARIANTS = {
     "baseline": {"model.mask_source": "none"},
-    "learned": {"model.mask_source": "learned", **WHOLE},
-    "gradcam": {"model.mask_source": "gradcam", **WHOLE},
-    "saliency": {"model.mask_source": "saliency", **WHOLE},
-    "no_mi": {"train.lambda_mi": 0.0, **WHOLE},
-    "bf16": {"train.dtype_policy": "mixed_bfloat16", **WHOLE},
-    "pairs16": {"train.mi_pairs": 16},
-    "pairs8": {"train.mi_pairs": 8},
-    "pairs16_mi2": {"train.mi_pairs": 16, "train.lambda_mi": 2.0},
-    "pairs16_mi4": {"train.mi_pairs": 16, "train.lambda_mi": 4.0},
-    "pairs16_masks": {"train.mi_pairs": 16, "model.mi_negatives": "masks"},
-    "pairs16_cells4": {"train.mi_pairs": 16, "model.mi_cell_size": 4},
-    "pairs16_sharp": {"train.mi_pairs": 16, "model.mask_temperature": 0.5},
+    "learned": {**AS_RAN, "model.mask_source": "learned"},
+    "gradcam": {**AS_RAN, "model.mask_source": "gradcam"},
+    "saliency": {**AS_RAN, "model.mask_source": "saliency"},
+    "no_mi": {**AS_RAN, "train.lambda_mi": 0.0},
+    "bf16": {**AS_RAN, "train.dtype_policy": "mixed_bfloat16"},
+    "pairs16": PAIRS16,
+    "pairs8": {**AS_RAN, "train.mi_pairs": 8},
+    "pairs16_mi2": {**PAIRS16, "train.lambda_mi": 2.0},
+    "pairs16_mi4": {**PAIRS16, "train.lambda_mi": 4.0},
+    "pairs16_masks": {**PAIRS16, "model.mi_negatives": "masks"},
+    "pairs16_cells4": {**PAIRS16, "model.mi_cell_size": 4},
+    "pairs16_sharp": {**PAIRS16, "model.mask_temperature": 0.5},
+    "sharp": {**AS_RAN, "model.mask_temperature": 0.5},
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")
