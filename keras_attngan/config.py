@@ -87,7 +87,7 @@ def default_config():
     config.train.lambda_mi = 1.0
     # Samples per batch (per replica) the MI term reads, the first of G's
     # batch; 0: all. Each costs one more G forward and backward pass, so the
-    # fewer, the cheaper the step (the attention configs set 16).
+    # fewer, the cheaper the step (configs/digits_attn.py sets 16).
     config.train.mi_pairs = 0
     # Adversarial loss (keras_attngan.losses.LOSSES) and D's penalty
     # (keras_attngan.penalties.PENALTIES): weight * penalty joins D's loss,

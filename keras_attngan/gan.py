@@ -291,8 +291,9 @@ class AttnGAN(keras.Model):
         mi_pairs: how many samples of each batch the MI term reads (the
             first; 0: the whole batch). Each one costs a G forward and
             backward pass more, three quarters of the method's extra cost
-            with the whole batch (`benchmarks/README.md`, *Speed*); the
-            estimator's ceiling is then ``log(mi_pairs)`` for InfoNCE.
+            with the whole batch (`benchmarks/README.md`, *Speed*). InfoNCE's
+            ceiling is then ``log(mi_pairs)``, or still ``log(batch)``
+            with ``negatives="masks"``.
         seed: seed of the model's `keras.random.SeedGenerator`.
         ema_decay: decay of the exponential moving average of G's weights
             (Yazici et al., 2019, "The unusual effectiveness of averaging in
