@@ -399,7 +399,7 @@ class AttnGAN(keras.Model):
         self.inner_steps = inner_steps
         self.d_steps = d_steps
         self.lambda_mi = float(lambda_mi)
-        self.mi_pairs = mi_pairs or None
+        self.mi_pairs = mi_pairs
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.terms = list(terms)
@@ -621,7 +621,7 @@ class AttnGAN(keras.Model):
             with tf.GradientTape(persistent=bool(q_variables)) as tape:
                 if self.uses_mask:
                     previous, current = generate_pair(
-                        self.generator, latent, previous_mask, mask, self.mi_pairs, True
+                        self.generator, latent, previous_mask, mask, self.mi_pairs or None, True
                     )
                     d_out = self.discriminator(
                         current, training=True, **labelled(latent.get("label"))
@@ -827,7 +827,7 @@ class AttnGAN(keras.Model):
             inner_steps=self.inner_steps,
             d_steps=self.d_steps,
             lambda_mi=self.lambda_mi,
-            mi_pairs=self.mi_pairs or 0,
+            mi_pairs=self.mi_pairs,
             seed=self.seed,
             ema_decay=self.ema_decay,
             ema_start=self.ema_start,
