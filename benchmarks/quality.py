@@ -71,6 +71,8 @@ VARIANTS = {
     "pairs16_cells4": {**PAIRS16, "model.mi_cell_size": 4},
     "pairs16_sharp": {**PAIRS16, "model.mask_temperature": 0.5},
     "sharp": {**AS_RAN, "model.mask_temperature": 0.5},
+    "pairs32": {**AS_RAN, "train.mi_pairs": 32},
+    "flat": {**AS_RAN, "model.mask_temperature": 2.0},
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")
