@@ -56,6 +56,7 @@ from keras_attngan import study  # noqa: E402
 # only what it names, so its records keep their meaning as the configs move.
 AS_RAN = {"train.mi_pairs": 0, "model.mask_temperature": 1.0}
 PAIRS16 = {**AS_RAN, "train.mi_pairs": 16}
+SHARP16 = {**PAIRS16, "model.mask_temperature": 0.5}
 VARIANTS = {
     "baseline": {"model.mask_source": "none"},
     "learned": {**AS_RAN, "model.mask_source": "learned"},
@@ -69,10 +70,14 @@ VARIANTS = {
     "pairs16_mi4": {**PAIRS16, "train.lambda_mi": 4.0},
     "pairs16_masks": {**PAIRS16, "model.mi_negatives": "masks"},
     "pairs16_cells4": {**PAIRS16, "model.mi_cell_size": 4},
-    "pairs16_sharp": {**PAIRS16, "model.mask_temperature": 0.5},
+    "pairs16_sharp": SHARP16,
     "sharp": {**AS_RAN, "model.mask_temperature": 0.5},
     "pairs32": {**AS_RAN, "train.mi_pairs": 32},
     "flat": {**AS_RAN, "model.mask_temperature": 2.0},
+    "sharp16_mi05": {**SHARP16, "train.lambda_mi": 0.5},
+    "sharp16_mi025": {**SHARP16, "train.lambda_mi": 0.25},
+    "sharp16_balanced": {**SHARP16, "train.mi_weighting": "balanced"},
+    "sharp16_balanced025": {**SHARP16, "train.mi_weighting": "balanced", "train.lambda_mi": 0.25},
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")

@@ -89,6 +89,11 @@ def default_config():
     # batch; 0: all. Each costs one more G forward and backward pass, so the
     # fewer, the cheaper the step (configs/digits_attn.py sets 16).
     config.train.mi_pairs = 0
+    # How lambda_mi weights the MI term in G's loss
+    # (keras_attngan.information.MI_WEIGHTINGS): "fixed" (the weight is
+    # lambda_mi) or "balanced" (lambda_mi times the adversarial loss's
+    # gradient norm over the MI loss's, at G's output).
+    config.train.mi_weighting = "fixed"
     # Adversarial loss (keras_attngan.losses.LOSSES) and D's penalty
     # (keras_attngan.penalties.PENALTIES): weight * penalty joins D's loss,
     # computed every `penalty_every` D updates only and then times
@@ -212,7 +217,7 @@ def validate_config(config):
     from keras_attngan import losses, penalties
     from keras_attngan.data import parse_source
     from keras_attngan.distribute import STRATEGIES
-    from keras_attngan.information import MI_ESTIMATORS, InfoNCE
+    from keras_attngan.information import MI_ESTIMATORS, MI_WEIGHTINGS, InfoNCE
     from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
     from keras_attngan.networks.architectures import ARCHITECTURES, num_stages
     from keras_attngan.networks.normalizations import NORMALIZATIONS
@@ -325,6 +330,12 @@ def validate_config(config):
             f"(model.mi_estimator={model.mi_estimator!r} needs it) to "
             f"data.batch_size={data.batch_size}",
         )
+    _check(
+        train.mi_weighting in MI_WEIGHTINGS,
+        "train.mi_weighting",
+        train.mi_weighting,
+        f"one of {list(MI_WEIGHTINGS)}",
+    )
     _check(train.loss in losses.LOSSES, "train.loss", train.loss, f"one of {sorted(losses.LOSSES)}")
     _check(
         train.penalty in penalties.PENALTIES,

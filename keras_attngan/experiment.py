@@ -325,6 +325,7 @@ def build_trainer(config):
                 d_steps=train_cfg.d_steps,
                 lambda_mi=train_cfg.lambda_mi,
                 mi_pairs=train_cfg.mi_pairs,
+                mi_weighting=train_cfg.mi_weighting,
                 seed=config.seed,
                 ema_decay=train_cfg.ema_decay,
                 ema_start=train_cfg.ema_start,

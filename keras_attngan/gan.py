@@ -5,9 +5,11 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attngan import losses, penalties
+from keras_attngan.information import MI_WEIGHTINGS
 from keras_attngan.latent import LatentSpec
 from keras_attngan.masks import mask_statistics
 from keras_attngan.networks.upscaler import upscale_factor
+from keras_attngan.registry import lookup
 
 
 def uniform_mask(batch_size, size):
@@ -294,6 +296,12 @@ class AttnGAN(keras.Model):
             with the whole batch (`benchmarks/README.md`, *Speed*). InfoNCE's
             ceiling is then ``log(mi_pairs)``, or still ``log(batch)``
             with ``negatives="masks"``.
+        mi_weighting: how `lambda_mi` weights the MI term, a key of
+            `keras_attngan.information.MI_WEIGHTINGS`: ``"fixed"`` (the
+            weight is `lambda_mi`) or ``"balanced"`` (`lambda_mi` times the
+            ratio of the adversarial loss's gradient norm to the MI loss's,
+            at G's output; one more backward pass through D). The weight
+            used is reported as ``mi_weight``.
         seed: seed of the model's `keras.random.SeedGenerator`.
         ema_decay: decay of the exponential moving average of G's weights
             (Yazici et al., 2019, "The unusual effectiveness of averaging in
@@ -324,6 +332,7 @@ class AttnGAN(keras.Model):
         seed=None,
         d_steps=1,
         mi_pairs=0,
+        mi_weighting="fixed",
         ema_decay=0.0,
         ema_start=0,
         terms=(),
@@ -368,6 +377,7 @@ class AttnGAN(keras.Model):
                 f"latent.code_dim={latent.code_dim}, generator inputs="
                 f"{[tensor.name for tensor in getattr(generator, 'inputs', None) or ()]}"
             )
+        self.weight_mi = lookup(MI_WEIGHTINGS, mi_weighting, "mi_weighting")
         self.conditional = discriminator.num_classes > 0
         if not 0 <= ema_decay < 1:
             raise ValueError(f"`ema_decay` should be in [0, 1). Received: ema_decay={ema_decay!r}")
@@ -400,6 +410,7 @@ class AttnGAN(keras.Model):
         self.d_steps = d_steps
         self.lambda_mi = float(lambda_mi)
         self.mi_pairs = mi_pairs
+        self.mi_weighting = mi_weighting
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.terms = list(terms)
@@ -415,7 +426,7 @@ class AttnGAN(keras.Model):
         names = ["d_loss", "d_penalty", "g_loss", "d_real", "d_fake"]
         if self.uses_mask:
             names += ["mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"]
-            names += ["mi_loss", "mi_bound", "mi_ceiling"]
+            names += ["mi_loss", "mi_bound", "mi_ceiling", "mi_weight"]
         names += [name for term in self.terms for name in term.reported]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         # Every network arrives built, so the trainer is too (and saves whole).
@@ -618,7 +629,9 @@ class AttnGAN(keras.Model):
                     self.generator, self.discriminator, latent, previous_mask, True
                 )
                 mask = ops.stop_gradient(outputs["attention"])
-            with tf.GradientTape(persistent=bool(q_variables)) as tape:
+            # Persistent: the estimator's own gradients and the balanced
+            # weighting's norms are read from the same tape.
+            with tf.GradientTape(persistent=self.uses_mask) as tape:
                 if self.uses_mask:
                     previous, current = generate_pair(
                         self.generator, latent, previous_mask, mask, self.mi_pairs or None, True
@@ -650,23 +663,34 @@ class AttnGAN(keras.Model):
                 }
                 terms, stats = self._terms(lambda term: term.g_terms(context))
                 stats["g_loss"] = g_loss
-                objective = g_loss + terms
+                objective = scaled_loss(self.g_optimizer, g_loss + terms)
                 if self.uses_mask:
                     # The first `pairs` masks caused the changes; the
                     # estimator may read the others as negatives.
                     pairs = ops.shape(previous)[0]
-                    mi = self.mi_estimator(mask, current[:pairs] - previous, training=True)
+                    change = current[:pairs] - previous
+                    mi = self.mi_estimator(mask, change, training=True)
                     stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
-                    if self.lambda_mi > 0:
-                        objective += self.lambda_mi * mi.loss
                     estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
-                objective = scaled_loss(self.g_optimizer, objective)
-            gradients = tape.gradient(objective, g_variables)
+            targets, weights = [objective], [ops.ones_like(objective)]
+            if self.uses_mask:
+                mi_weight = ops.zeros(())
+                if self.lambda_mi > 0:
+                    mi_weight = self.weight_mi(
+                        self.lambda_mi,
+                        lambda: tape.gradient(g_loss, current),
+                        lambda: tape.gradient(mi.loss, change),
+                    )
+                    # One backward pass through G for both weighted targets.
+                    targets.append(estimator_objective)
+                    weights.append(ops.cast(mi_weight, estimator_objective.dtype))
+                stats["mi_weight"] = mi_weight
+            gradients = tape.gradient(targets, g_variables, output_gradients=weights)
             if q_variables:
                 # The estimator always fits its bound; only lambda_mi decides
                 # whether G is trained to raise it.
                 gradients += tape.gradient(estimator_objective, q_variables)
-                del tape
+            del tape
             self.g_optimizer.apply(gradients, g_variables + q_variables)
             if self.uses_mask:
                 stats.update(mask_statistics(mask))
@@ -828,6 +852,7 @@ class AttnGAN(keras.Model):
             d_steps=self.d_steps,
             lambda_mi=self.lambda_mi,
             mi_pairs=self.mi_pairs,
+            mi_weighting=self.mi_weighting,
             seed=self.seed,
             ema_decay=self.ema_decay,
             ema_start=self.ema_start,

@@ -121,30 +121,46 @@ def test_discriminator_step_updates_d_only():
     assert not any(_changed(g_before, model.generator_variables))
 
 
-def _generator_gradients(model, latent, with_mi):
-    """G's gradient as the inner loop's first iteration defines it (K = 1)."""
+def _generator_gradients(model, latent, with_mi, balanced=False):
+    """G's gradient as the inner loop's first iteration defines it (K = 1), and the MI weight.
+
+    `balanced`: the MI weight is lambda_mi times the ratio of the gradient
+    norms, the adversarial loss's at G's output over the MI loss's at the change.
+    """
     variables = model.generator.trainable_variables
     size = model.discriminator.image_size
     uniform = tf.ones((4, size, size, 1))
     first = model.generator({**latent, "mask": uniform}, training=True)
     mask = tf.stop_gradient(model.discriminator(first, training=True)["attention"])
-    with tf.GradientTape() as tape:
+    with tf.GradientTape(persistent=True) as tape:
         both = model.generator(
             {"z": tf.concat([latent["z"]] * 2, 0), "mask": tf.concat([uniform, mask], 0)},
             training=True,
         )
         previous, current = both[:4], both[4:]
         fake_logits = model.discriminator(current)["logits"]
-        loss = model.loss_fn(tf.zeros_like(fake_logits), fake_logits).g_loss
-        if with_mi:
-            loss += model.lambda_mi * model.mi_estimator(mask, current - previous).loss
-    return tape.gradient(loss, variables)
+        adversarial = model.loss_fn(tf.zeros_like(fake_logits), fake_logits).g_loss
+        change = current - previous
+        mi_loss = model.mi_estimator(mask, change).loss
+    weight = model.lambda_mi if with_mi else 0.0
+    if balanced:
+        weight *= float(tf.norm(tape.gradient(adversarial, current)) / tf.norm(tape.gradient(mi_loss, change)))
+    gradients = [
+        a + weight * m
+        for a, m in zip(tape.gradient(adversarial, variables), tape.gradient(mi_loss, variables))
+    ]
+    return gradients, weight
 
 
-@pytest.mark.parametrize("lambda_mi", [0.0, 3.0])
-def test_lambda_mi_decides_whether_the_mi_gradient_reaches_g(lambda_mi):
-    """lambda_mi = 0: G's update is the adversarial one alone; > 0: the MI term adds to it."""
-    model = make_trainer(inner_steps=1, lambda_mi=lambda_mi, estimator="barber_agakov")
+@pytest.mark.parametrize(
+    "lambda_mi, weighting", [(0.0, "fixed"), (3.0, "fixed"), (0.0, "balanced"), (0.5, "balanced")]
+)
+def test_lambda_mi_decides_whether_the_mi_gradient_reaches_g(lambda_mi, weighting):
+    """lambda_mi = 0: G's update is the adversarial one alone; > 0: the MI term adds to it,
+    weighted by lambda_mi ("fixed") or by lambda_mi times the gradient-norm ratio ("balanced")."""
+    model = make_trainer(
+        inner_steps=1, lambda_mi=lambda_mi, estimator="barber_agakov", mi_weighting=weighting
+    )
     # Plain SGD with learning rate 1: the update is exactly minus the gradient.
     model.g_optimizer = keras.optimizers.SGD(1.0)
     model.g_optimizer.build(model.generator_variables)
@@ -152,10 +168,16 @@ def test_lambda_mi_decides_whether_the_mi_gradient_reaches_g(lambda_mi):
     for layer in model.generator.layers:  # a mask-sensitive G, as after some training
         if isinstance(layer, MaskModulation):
             layer.scale_shift.kernel.assign(tf.random.normal(layer.scale_shift.kernel.shape, stddev=0.3))
-    expected = _generator_gradients(model, latent, with_mi=lambda_mi > 0)
-    adversarial_only = _generator_gradients(model, latent, with_mi=False)
+    expected, weight = _generator_gradients(
+        model, latent, with_mi=lambda_mi > 0, balanced=weighting == "balanced"
+    )
+    adversarial_only, _ = _generator_gradients(model, latent, with_mi=False)
     before = _snapshot(model.generator.trainable_variables)
-    model._generator_inner_loop(_batch()["images"], latent)
+    _, stats = model._generator_inner_loop(_batch()["images"], latent)
+    np.testing.assert_allclose(float(stats["mi_weight"]), weight, rtol=1e-4)
+    if weighting == "balanced" and lambda_mi > 0:
+        # The ratio is a measured quantity, not lambda_mi itself.
+        assert not np.isclose(weight, lambda_mi, rtol=1e-2)
     updates = [b - v.numpy() for b, v in zip(before, model.generator.trainable_variables)]
     for update, gradient in zip(updates, expected):
         np.testing.assert_allclose(update, gradient, rtol=1e-3, atol=1e-5)
@@ -200,7 +222,7 @@ def test_fit(source, jit):
     expected = {"d_loss", "d_penalty", "g_loss", "d_real", "d_fake"}
     if source != "none":
         expected |= {"mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"}
-        expected |= {"mi_bound", "mi_ceiling", "mi_loss"}
+        expected |= {"mi_bound", "mi_ceiling", "mi_loss", "mi_weight"}
     assert set(history.history) == expected
     assert all(np.isfinite(values[-1]) for values in history.history.values())
     assert int(model.train_steps) == 4 and int(model.g_optimizer.iterations) == 8
@@ -222,6 +244,13 @@ def test_fit_with_the_mi_term_on_part_of_the_batch(jit, negatives, candidates):
     assert restored.mi_pairs == 2
 
 
+def test_fit_with_the_balanced_mi_weight_under_xla():
+    model = make_trainer(mi_weighting="balanced", compile_kwargs={"jit_compile": True})
+    history = model.fit(real_dataset(), steps_per_epoch=3, epochs=1, verbose=0)
+    weight = history.history["mi_weight"][-1]
+    assert np.isfinite(weight) and weight > 0 and weight != pytest.approx(model.lambda_mi)
+
+
 def test_training_is_reproducible_from_the_seed():
     def run():
         keras.utils.set_random_seed(0)
@@ -235,13 +264,14 @@ def test_training_is_reproducible_from_the_seed():
 
 def test_save_load_round_trip_of_the_trainer(tmp_path):
     options = {"loss": "hinge", "penalty": "r1", "penalty_weight": 5.0, "penalty_every": 2}
-    model = make_trainer(d_steps=2, compile_kwargs=options)
+    model = make_trainer(d_steps=2, compile_kwargs=options, mi_weighting="balanced")
     model.fit(real_dataset(8), steps_per_epoch=2, epochs=1, verbose=0)
     path = str(tmp_path / "trainer.keras")
     model.save(path)
     restored = keras.models.load_model(path)
     assert isinstance(restored, AttnGAN)
     assert (restored.inner_steps, restored.lambda_mi, restored.d_steps) == (2, 1.0, 2)
+    assert restored.mi_weighting == "balanced"
     assert (
         restored.loss_name,
         restored.penalty_name,
@@ -281,6 +311,7 @@ def test_synthesize_returns_the_refinement_trajectory():
         ({"inner_steps": 0}, "inner_steps.*Received: inner_steps=0"),
         ({"lambda_mi": -1.0}, "lambda_mi.*Received: lambda_mi=-1.0"),
         ({"mi_pairs": -1}, "mi_pairs.*Received: mi_pairs=-1"),
+        ({"mi_weighting": "adaptive"}, r"mi_weighting.*\['fixed', 'balanced'\].*'adaptive'"),
         ({"mi_estimator": None}, "mi_estimator"),
         ({"latent": LATENT}, "latent.*LatentSpec.*Received: latent=8"),
     ],
