@@ -48,4 +48,9 @@ def get_config(arg=None):
         # with weight 1 and normal noise (3 seeds each), 0.963 with weight 5 (1 seed);
         # benchmarks/README.md, InfoGAN.
         config.train.info_weight_categorical = 2.0
+        # G's weight average (from step 1000, decay 0.999) is what is judged and
+        # exported: 0.993 +- 0.010 matched accuracy over 3 seeds (judge held-out
+        # accuracy 0.989); benchmarks/README.md, InfoGAN.
+        config.train.ema_decay = 0.999
+        config.train.ema_start = 1000
     return smoke(config) if "smoke" in args else config
