@@ -78,6 +78,8 @@ VARIANTS = {
     "sharp16_mi025": {**SHARP16, "train.lambda_mi": 0.25},
     "sharp16_balanced": {**SHARP16, "train.mi_weighting": "balanced"},
     "sharp16_balanced025": {**SHARP16, "train.mi_weighting": "balanced", "train.lambda_mi": 0.25},
+    "balanced": {**AS_RAN, "train.mi_weighting": "balanced"},
+    "sharp16_no_mi": {**SHARP16, "train.lambda_mi": 0.0},
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")

@@ -98,11 +98,20 @@ def training_variants(quick, only=None):
                         None,
                     )
                 )
-    # The MI term on 16 samples of the 64 (`train.mi_pairs`, the attention configs' default).
+    # The MI term on 16 samples of the 64 (`train.mi_pairs`), and with the balanced
+    # MI weight (`train.mi_weighting`, one D backward pass more) on 64 and on 16.
     for source in () if quick else ("learned", "gradcam"):
         variants.append(
             (f"{source} K=1 mi_pairs=16", {"model.mask_source": source, "train.mi_pairs": 16}, None)
         )
+        for pairs in (0, 16):
+            variants.append(
+                (
+                    f"{source} K=1{' mi_pairs=16' if pairs else ''} balanced",
+                    {"model.mask_source": source, "train.mi_pairs": pairs, "train.mi_weighting": "balanced"},
+                    None,
+                )
+            )
     for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
         if source != "gradcam":
             variants.append(

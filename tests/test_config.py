@@ -83,6 +83,7 @@ def test_smoke_is_small():
         ("model.mi_negatives", "pairs", r"model.mi_negatives.*'changes', 'masks'.*'pairs'"),
         ("train.mi_pairs", 1, r"train.mi_pairs.*from 2 \(model.mi_estimator='infonce' needs it\)"),
         ("train.mi_pairs", 65, r"train.mi_pairs.*to data.batch_size=64.*Received: train.mi_pairs=65"),
+        ("train.mi_weighting", "adaptive", r"train.mi_weighting.*'fixed', 'balanced'.*'adaptive'"),
     ],
 )
 def test_bad_values_name_the_key(key, value, match):

@@ -8,6 +8,7 @@ from conftest import CHANNELS, SIZE, make_estimator
 
 from keras_attngan.information import (
     MI_ESTIMATORS,
+    MI_WEIGHTINGS,
     BarberAgakov,
     InfoNCE,
     build_mi_estimator,
@@ -31,6 +32,24 @@ def test_to_cells_averages_cells_and_channels():
     expected = maps.mean(-1).reshape(2, 2, 2, 2, 2).mean(axis=(2, 4)).reshape(2, 4)
     np.testing.assert_allclose(cells, expected, rtol=1e-6)
     np.testing.assert_allclose(np.asarray(standardize(np.ones((1, 4)))), 0.0)
+
+
+def test_mi_weightings_known_values():
+    adversarial = np.array([[3.0, 4.0]], np.float32)  # norm 5
+    mi = np.array([[0.0, 0.0, 0.5]], np.float32)  # norm 0.5
+    np.testing.assert_allclose(float(MI_WEIGHTINGS["balanced"](0.5, lambda: adversarial, lambda: mi)), 5.0)
+
+    def unread():
+        raise AssertionError("the fixed weight should read no gradient")
+
+    assert float(MI_WEIGHTINGS["fixed"](0.5, unread, unread)) == 0.5
+    # Scale-free: the MI gradient times its weight always has lambda_mi times
+    # the adversarial gradient's norm, however small the MI gradient.
+    for scale in (1e-6, 1.0, 1e3):
+        weight = float(MI_WEIGHTINGS["balanced"](2.0, lambda: adversarial, lambda: scale * mi))
+        np.testing.assert_allclose(weight * 0.5 * scale, 2.0 * 5.0, rtol=1e-5)
+    # No MI gradient at all (an untrained G changes nothing): finite, not NaN.
+    assert np.isfinite(float(MI_WEIGHTINGS["balanced"](1.0, lambda: adversarial, lambda: 0 * mi)))
 
 
 def test_infonce_known_values():
