@@ -79,7 +79,13 @@ VARIANTS = {
     "sharp16_balanced": {**SHARP16, "train.mi_weighting": "balanced"},
     "sharp16_balanced025": {**SHARP16, "train.mi_weighting": "balanced", "train.lambda_mi": 0.25},
     "balanced": {**AS_RAN, "train.mi_weighting": "balanced"},
+    "balanced_mi05": {**AS_RAN, "train.mi_weighting": "balanced", "train.lambda_mi": 0.5},
+    "balanced_mi2": {**AS_RAN, "train.mi_weighting": "balanced", "train.lambda_mi": 2.0},
     "sharp16_no_mi": {**SHARP16, "train.lambda_mi": 0.0},
+    "pairs16_balanced": {**PAIRS16, "train.mi_weighting": "balanced"},
+    "sharp16_balanced_bf16": {
+        **SHARP16, "train.mi_weighting": "balanced", "train.dtype_policy": "mixed_bfloat16"
+    },
 }
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "mask_usage")
