@@ -84,7 +84,10 @@ def comparison_entries(choice):
         config = quality.dataset_config(dataset)
         entries.update(quality.entries([dataset], ["baseline", config.model.mask_source]))
         entries[f"{dataset}-best"] = study.apply_overrides(config, {**PLAIN, **choice})
-        entries[f"{dataset}-best_attention"] = study.apply_overrides(quality.dataset_config(dataset), choice)
+        # Pinned to the settings it ran with, as quality.py's variants are.
+        entries[f"{dataset}-best_attention"] = study.apply_overrides(
+            quality.dataset_config(dataset), {**quality.AS_RAN, **choice}
+        )
     return entries
 
 

@@ -92,8 +92,11 @@ def default_config():
     # How lambda_mi weights the MI term in G's loss
     # (keras_attngan.information.MI_WEIGHTINGS): "fixed" (the weight is
     # lambda_mi) or "balanced" (lambda_mi times the adversarial loss's
-    # gradient norm over the MI loss's, at G's output).
-    config.train.mi_weighting = "fixed"
+    # gradient norm over the MI loss's, at G's output). With "fixed" the MI
+    # term took over G's updates and FID stopped improving (docs/design.md,
+    # note 2e). Runs stored before this key trained with "fixed"
+    # (experiment._BEFORE_THE_KEY).
+    config.train.mi_weighting = "balanced"
     # Adversarial loss (keras_attngan.losses.LOSSES) and D's penalty
     # (keras_attngan.penalties.PENALTIES): weight * penalty joins D's loss,
     # computed every `penalty_every` D updates only and then times

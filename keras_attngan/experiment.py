@@ -81,6 +81,10 @@ _FREE_KEYS = (
 )
 _FREE_SECTIONS = ("log.",)
 
+# Keys whose default today is not what runs did before the key existed: a
+# config stored without one trained with this value, not the default.
+_BEFORE_THE_KEY = {"train.mi_weighting": "fixed"}
+
 
 @dataclasses.dataclass(frozen=True)
 class Workdir:
@@ -475,18 +479,23 @@ def config_diff(old, new):
     """The keys whose values differ between two configs.
 
     Keys missing on one side (a config written before the key existed) take
-    their default from `default_config`.
+    the value the run trained with (`_completed`).
 
     Returns:
         Full dotted key -> (old value, new value), sorted by key.
     """
-    defaults = _flatten(default_config().to_dict())
-    old, new = ({**defaults, **_flatten(c.to_dict())} for c in (old, new))
+    old, new = (_completed(c.to_dict()) for c in (old, new))
     return {
         key: (old.get(key), new.get(key))
         for key in sorted(old.keys() | new.keys())
         if old.get(key) != new.get(key)
     }
+
+
+def _completed(stored):
+    """A stored config as a flat dict, with the keys it lacks at what its run trained with:
+    today's default, or `_BEFORE_THE_KEY`'s value where the default has changed."""
+    return {**_flatten(default_config().to_dict()), **_BEFORE_THE_KEY, **_flatten(stored)}
 
 
 def stored_config(workdir):
@@ -593,8 +602,9 @@ def write_config(config, workdir):
 def load_config(workdir):
     """Reads the config a workdir was trained with.
 
-    Keys added since it was written take their defaults, which are what the
-    run trained with (as `config_diff` assumes), so old runs still build.
+    Keys added since it was written take the values the run trained with
+    (their defaults, or the old behaviour where a default has changed; as
+    `config_diff` assumes), so old runs still build and resume unchanged.
     """
     if not os.path.exists(workdir.config_file):
         raise FileNotFoundError(
@@ -603,6 +613,7 @@ def load_config(workdir):
     with open(workdir.config_file) as f:
         stored = json.load(f)
     config = default_config()
+    config.update_from_flattened_dict(_BEFORE_THE_KEY)
     config.update(stored)
     return config
 

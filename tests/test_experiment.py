@@ -67,6 +67,18 @@ def test_configs_written_before_a_key_existed_load_with_its_default(tmp_path):
     assert (config.train.loss, config.train.penalty, config.train.d_steps) == ("hinge", "none", 1)
 
 
+def test_a_config_written_before_mi_weighting_existed_trained_with_the_fixed_weight(tmp_path):
+    """The default is now "balanced"; runs stored without the key used "fixed" and keep it."""
+    workdir = Workdir(str(tmp_path))
+    stored = tiny_config()
+    del stored.train["mi_weighting"]
+    write_config(stored, workdir)
+    assert load_config(workdir).train.mi_weighting == "fixed"
+    assert tiny_config().train.mi_weighting == "balanced"
+    assert config_diff(stored, tiny_config()) == {"train.mi_weighting": ("fixed", "balanced")}
+    assert config_diff(stored, tiny_config(**{"train.mi_weighting": "fixed"})) == {}
+
+
 def test_mixed_precision_policy_is_scoped_to_the_networks():
     import keras
 
