@@ -96,18 +96,18 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     records = [measure(path, args.batch_size) for path in args.workdirs]
-    print("| run | weight | MI/adv. trunk | MI/adv. modulation | MI/adv. output | mean abs dx |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| run | step | weight | MI/adv. trunk | MI/adv. modulation | MI/adv. output | mean abs dx |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in records:
         print(
-            f"| {os.path.basename(os.path.normpath(r['workdir']))} | {r['mi_weight']:.3g} "
+            f"| {os.path.basename(os.path.normpath(r['workdir']))} | {r['step']} | {r['mi_weight']:.3g} "
             f"| {r['trunk']['ratio']:.2f} | {r['modulation']['ratio']:.2f} "
             f"| {r['output']['ratio']:.2f} | {r['mean_abs_change']:.4f} |"
         )
     summary = {}
     for r in records:
         name = os.path.basename(os.path.normpath(r["workdir"])).rsplit("-", 1)[0]
-        summary.setdefault(name, []).append(r["trunk"]["ratio"])
+        summary.setdefault(f"{name} at step {r['step']}", []).append(r["trunk"]["ratio"])
     for name, ratios in summary.items():
         print(f"{name}: MI/adversarial on G's trunk {np.mean(ratios):.2f} (mean of {len(ratios)})")
     command = "python benchmarks/mi_gradients.py " + " ".join(argv if argv is not None else sys.argv[1:])
