@@ -98,8 +98,8 @@ def training_variants(quick, only=None):
                         None,
                     )
                 )
-    # The MI term on 16 samples of the 64 (`train.mi_pairs`), and with the balanced
-    # MI weight (`train.mi_weighting`, one D backward pass more) on 64 and on 16.
+    # The MI term on 16 samples of the 64 (`train.mi_pairs`), and with the fixed MI
+    # weight (`train.mi_weighting`; the default, balanced, costs one D backward more).
     for source in () if quick else ("learned", "gradcam"):
         variants.append(
             (f"{source} K=1 mi_pairs=16", {"model.mask_source": source, "train.mi_pairs": 16}, None)
@@ -107,8 +107,8 @@ def training_variants(quick, only=None):
         for pairs in (0, 16):
             variants.append(
                 (
-                    f"{source} K=1{' mi_pairs=16' if pairs else ''} balanced",
-                    {"model.mask_source": source, "train.mi_pairs": pairs, "train.mi_weighting": "balanced"},
+                    f"{source} K=1{' mi_pairs=16' if pairs else ''} fixed",
+                    {"model.mask_source": source, "train.mi_pairs": pairs, "train.mi_weighting": "fixed"},
                     None,
                 )
             )
