@@ -52,13 +52,19 @@ sys.path.insert(0, ROOT)
 from keras_attngan import study  # noqa: E402
 
 # The dataset configs' settings when the variants first ran (the whole batch
-# in the MI term, masks not sharpened): each variant pins them and changes
-# only what it names, so its records keep their meaning as the configs move.
-AS_RAN = {"train.mi_pairs": 0, "model.mask_temperature": 1.0, "train.mi_weighting": "fixed"}
+# in the MI term, masks not sharpened, the fixed MI weight, float32): each
+# variant pins them and changes only what it names, so its records keep their
+# meaning as the configs move.
+AS_RAN = {
+    "train.mi_pairs": 0,
+    "model.mask_temperature": 1.0,
+    "train.mi_weighting": "fixed",
+    "train.dtype_policy": "float32",
+}
 PAIRS16 = {**AS_RAN, "train.mi_pairs": 16}
 SHARP16 = {**PAIRS16, "model.mask_temperature": 0.5}
 VARIANTS = {
-    "baseline": {"model.mask_source": "none"},
+    "baseline": {"model.mask_source": "none", "train.dtype_policy": "float32"},
     "learned": {**AS_RAN, "model.mask_source": "learned"},
     "gradcam": {**AS_RAN, "model.mask_source": "gradcam"},
     "saliency": {**AS_RAN, "model.mask_source": "saliency"},

@@ -34,7 +34,7 @@ import quality  # noqa: E402
 from keras_attngan import losses, penalties, study  # noqa: E402
 
 SCREEN_DATASET = "symbols"
-PLAIN = {"model.mask_source": "none"}
+PLAIN = {"model.mask_source": "none", "train.dtype_policy": "float32"}
 
 
 def screen_entries():
