@@ -1,5 +1,7 @@
 """AttnGAN: the attention-guided GAN trainer of seed 000 as a `keras.Model`."""
 
+import functools
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -678,8 +680,8 @@ class AttnGAN(keras.Model):
                 if self.lambda_mi > 0:
                     mi_weight = self.weight_mi(
                         self.lambda_mi,
-                        lambda: tape.gradient(g_loss, current),
-                        lambda: tape.gradient(mi.loss, change),
+                        functools.partial(tape.gradient, g_loss, current),
+                        functools.partial(tape.gradient, mi.loss, change),
                     )
                     # One backward pass through G for both weighted targets.
                     targets.append(estimator_objective)
