@@ -28,6 +28,7 @@ import math
 from typing import NamedTuple
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 from keras_attngan.registry import lookup
@@ -330,7 +331,18 @@ MI_ESTIMATORS = {"infonce": InfoNCE, "barber_agakov": BarberAgakov}
 
 
 def _norm(gradient):
-    return ops.sqrt(ops.sum(ops.square(ops.cast(gradient, "float32"))))
+    """The gradient's norm over the global batch.
+
+    Under a `tf.distribute` strategy each replica holds its slice of the
+    batch: the squares are summed over the replicas, so every replica uses
+    the weight one device would compute (each replica's loss is the mean of
+    its slice; the common 1 / replicas factor cancels in the ratio).
+    """
+    squares = ops.sum(ops.square(ops.cast(gradient, "float32")))
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        squares = context.all_reduce("sum", squares)
+    return ops.sqrt(squares)
 
 
 def fixed_weight(lambda_mi, adversarial_gradient, mi_gradient):
