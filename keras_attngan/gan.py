@@ -303,7 +303,10 @@ class AttnGAN(keras.Model):
             weight is `lambda_mi`) or ``"balanced"`` (`lambda_mi` times the
             ratio of the adversarial loss's gradient norm to the MI loss's,
             at G's output; one more backward pass through D). The weight
-            used is reported as ``mi_weight``.
+            used is reported as ``mi_weight``. ``"fixed"`` is the default
+            here so that trainers saved before this argument load as they
+            trained; the configs of `attngan train` default to
+            ``"balanced"`` (docs/design.md, note 2e).
         seed: seed of the model's `keras.random.SeedGenerator`.
         ema_decay: decay of the exponential moving average of G's weights
             (Yazici et al., 2019, "The unusual effectiveness of averaging in
