@@ -57,8 +57,8 @@ def measure(path, batch_size=64, seed=0):
     weight = float(
         model.weight_mi(
             model.lambda_mi,
-            lambda: tape.gradient(adversarial, current),
-            lambda: tape.gradient(mi.loss, change),
+            tape.gradient(adversarial, current),
+            tape.gradient(mi.loss, change),
         )
     )
     record = {

@@ -1,6 +1,5 @@
 """AttnGAN: the attention-guided GAN trainer of seed 000 as a `keras.Model`."""
 
-import functools
 
 import keras
 import tensorflow as tf
@@ -302,7 +301,7 @@ class AttnGAN(keras.Model):
             `keras_attngan.information.MI_WEIGHTINGS`: ``"fixed"`` (the
             weight is `lambda_mi`) or ``"balanced"`` (`lambda_mi` times the
             ratio of the adversarial loss's gradient norm to the MI loss's,
-            at G's output; one more backward pass through D). The weight
+            at G's output, where G's backward pass starts anyway). The weight
             used is reported as ``mi_weight``. ``"fixed"`` is the default
             here so that trainers saved before this argument load as they
             trained; the configs of `attngan train` default to
@@ -634,8 +633,8 @@ class AttnGAN(keras.Model):
                     self.generator, self.discriminator, latent, previous_mask, True
                 )
                 mask = ops.stop_gradient(outputs["attention"])
-            # Persistent: the estimator's own gradients and the balanced
-            # weighting's norms are read from the same tape.
+            # Persistent: the gradients at G's output are read before G's
+            # own (`_generator_gradients`).
             with tf.GradientTape(persistent=self.uses_mask) as tape:
                 if self.uses_mask:
                     previous, current = generate_pair(
@@ -659,7 +658,6 @@ class AttnGAN(keras.Model):
                     "paired": self.paired,
                     "latent": latent,
                     "mask": mask,
-                    "generator": self.generator,
                     # Terms judge the fakes in G's step: their drawn labels go with them.
                     "discriminator": _LabelledDiscriminator(
                         self.discriminator, latent.get("label")
@@ -677,24 +675,13 @@ class AttnGAN(keras.Model):
                     mi = self.mi_estimator(mask, change, training=True)
                     stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
                     estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
-            targets, weights = [objective], [ops.ones_like(objective)]
             if self.uses_mask:
-                mi_weight = ops.zeros(())
-                if self.lambda_mi > 0:
-                    mi_weight = self.weight_mi(
-                        self.lambda_mi,
-                        functools.partial(tape.gradient, g_loss, current),
-                        functools.partial(tape.gradient, mi.loss, change),
-                    )
-                    # One backward pass through G for both weighted targets.
-                    targets.append(estimator_objective)
-                    weights.append(ops.cast(mi_weight, estimator_objective.dtype))
-                stats["mi_weight"] = mi_weight
-            gradients = tape.gradient(targets, g_variables, output_gradients=weights)
-            if q_variables:
-                # The estimator always fits its bound; only lambda_mi decides
-                # whether G is trained to raise it.
-                gradients += tape.gradient(estimator_objective, q_variables)
+                gradients, q_gradients, stats["mi_weight"] = self._generator_gradients(
+                    tape, objective, estimator_objective, current, previous, change
+                )
+                gradients += q_gradients
+            else:
+                gradients = tape.gradient(objective, g_variables)
             del tape
             self.g_optimizer.apply(gradients, g_variables + q_variables)
             if self.uses_mask:
@@ -703,6 +690,42 @@ class AttnGAN(keras.Model):
                 mask = ops.stop_gradient(d_out["attention"])
             iterations.append(stats)
         return ops.stop_gradient(current), _mean_stats(iterations)
+
+    def _generator_gradients(self, tape, objective, estimator_objective, current, previous, change):
+        """G's, its terms' and the estimator's gradients, with one backward pass through G.
+
+        G's loss reaches G's weights only through its fakes `current` (the
+        terms read them as ``ctx["fake"]``), and the MI loss only through
+        the change ``current[:pairs] - previous``. So the gradients at G's
+        output are taken first (one pass through D and the terms, one
+        through the estimator), the MI weight is read from them (`balanced`
+        needs no pass of its own), and G is differentiated once, from its
+        output, seeded with ``dL/dx + w * dL_mi/d(dx)`` on `current` and
+        ``-w * dL_mi/d(dx)`` on `previous`: the gradient of
+        ``L + w * L_mi``, exactly. The estimator always fits its bound;
+        only `lambda_mi` decides whether G is trained to raise it.
+
+        Returns:
+            (gradients of G's variables then of the g terms', gradients of
+            the estimator's variables, the MI weight).
+        """
+        at_output, *term_gradients = tape.gradient(
+            objective, [current, *self._term_variables("g")]
+        )
+        at_change, *q_gradients = tape.gradient(
+            estimator_objective, [change, *self.estimator_variables]
+        )
+        weight = ops.zeros(())
+        if self.lambda_mi > 0:
+            weight = self.weight_mi(self.lambda_mi, at_output, at_change)
+        pull = ops.cast(weight, at_change.dtype) * at_change
+        unpaired = ops.zeros_like(current[ops.shape(change)[0] :])
+        generator_gradients = tape.gradient(
+            [current, previous],
+            self.generator.trainable_variables,
+            output_gradients=[at_output + ops.concatenate([pull, unpaired], axis=0), -pull],
+        )
+        return generator_gradients + term_gradients, q_gradients, weight
 
     def _penalty(self, real, fake, real_labels=None):
         """The penalty term of D's loss: weighted, and on the lazy schedule of `penalty_every`.

@@ -346,7 +346,7 @@ def _norm(gradient):
 
 
 def fixed_weight(lambda_mi, adversarial_gradient, mi_gradient):
-    """The MI term's weight in G's loss is `lambda_mi` itself."""
+    """The MI term's weight in G's loss is `lambda_mi` itself (the gradients are not read)."""
     del adversarial_gradient, mi_gradient
     return ops.convert_to_tensor(lambda_mi, "float32")
 
@@ -363,7 +363,9 @@ def balanced_weight(lambda_mi, adversarial_gradient, mi_gradient):
     the ratio of the two gradients' norms at G's output (the change's
     gradient reaches both of its G passes), held constant (no gradient), as
     VQGAN's adaptive weight balances its GAN loss (Esser et al., 2021) but at
-    the image, which costs one backward pass through D and none through G.
+    the image. The trainer has both gradients anyway (it differentiates G
+    once, from its output: `AttnGAN._generator_gradients`), so the weight
+    costs two norms.
     Early in training, while G's output hardly depends on the mask, the MI
     gradient is near zero and the weight very large (the `mi_weight` scalar
     reads 1e6 or more in the first steps); the weighted gradient is still
@@ -371,18 +373,16 @@ def balanced_weight(lambda_mi, adversarial_gradient, mi_gradient):
 
     Args:
         lambda_mi: the MI term's share of G's gradient at its output.
-        adversarial_gradient: a thunk, G's adversarial loss's gradient
-            with respect to G's output.
-        mi_gradient: a thunk, the MI loss's gradient with respect to the
-            change ``dx``.
+        adversarial_gradient: G's loss's gradient with respect to G's output
+            (the adversarial loss and any loss terms).
+        mi_gradient: the MI loss's gradient with respect to the change ``dx``.
     """
-    ratio = _norm(adversarial_gradient()) / (_norm(mi_gradient()) + 1e-12)
+    ratio = _norm(adversarial_gradient) / (_norm(mi_gradient) + 1e-12)
     return lambda_mi * ops.stop_gradient(ratio)
 
 
 # How the MI term is weighted in G's loss: ``fn(lambda_mi, adversarial_gradient,
-# mi_gradient) -> weight``; the gradients are thunks, so a weighting that does
-# not read them costs nothing.
+# mi_gradient) -> weight``, from the two gradients at G's output.
 MI_WEIGHTINGS = {"fixed": fixed_weight, "balanced": balanced_weight}
 
 

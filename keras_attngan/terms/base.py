@@ -40,9 +40,12 @@ class LossTerm(keras.layers.Layer):
     - both steps: ``real`` (this update's real batch), ``fake`` (its fakes;
       in the G step differentiable with respect to G), ``latent`` (the
       latent inputs G drew those fakes from), ``discriminator``,
-      ``generator``, ``seed_generator`` (the trainer's, for any randomness);
+      ``seed_generator`` (the trainer's, for any randomness);
     - the D step also: ``labels`` (the real batch's labels when the data
-      has them, else None: InfoGAN's supervised codes read them);
+      has them, else None: InfoGAN's supervised codes read them), and
+      ``generator``. The G step has none: a term's G loss reaches G only
+      through ``fake``, where the trainer starts G's one backward pass
+      (`AttnGAN._generator_gradients`);
     - the G step also: ``mask`` (the mask G received, None without a mask
       source);
     - both steps, and the own step: ``paired`` (True when each fake is
