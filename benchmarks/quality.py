@@ -29,7 +29,9 @@ The variants separate what the method changes:
   masks of the batch (``model.mi_negatives``), not the other 15 changes;
   ``pairs16_cells4`` with the MI term on 4x4 cells (``model.mi_cell_size``),
   ``pairs16_sharp`` with masks sharpened by ``model.mask_temperature = 0.5``
-  (``sharp``: sharpened, on the whole batch).
+  (``sharp``: sharpened, on the whole batch); ``sharp16_balanced_bf16`` is
+  `configs/digits_attn.py` today (sharpened, balanced MI weight, bfloat16),
+  ``sharp8_balanced_bf16`` the same with the MI term on 8 samples.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -91,6 +93,12 @@ VARIANTS = {
     "pairs16_balanced": {**PAIRS16, "train.mi_weighting": "balanced"},
     "sharp16_balanced_bf16": {
         **SHARP16, "train.mi_weighting": "balanced", "train.dtype_policy": "mixed_bfloat16"
+    },
+    "sharp8_balanced_bf16": {
+        **SHARP16,
+        "train.mi_pairs": 8,
+        "train.mi_weighting": "balanced",
+        "train.dtype_policy": "mixed_bfloat16",
     },
 }
 DATASETS = ("symbols", "digits")

@@ -98,12 +98,13 @@ def training_variants(quick, only=None):
                         None,
                     )
                 )
-    # The MI term on 16 samples of the 64 (`train.mi_pairs`), and with the fixed MI
-    # weight (`train.mi_weighting`; the default, balanced, costs one D backward more).
+    # The MI term on 16 or 8 samples of the 64 (`train.mi_pairs`), and with the fixed
+    # MI weight (`train.mi_weighting`; the default is balanced).
     for source in () if quick else ("learned", "gradcam"):
-        variants.append(
-            (f"{source} K=1 mi_pairs=16", {"model.mask_source": source, "train.mi_pairs": 16}, None)
-        )
+        for pairs in (16, 8):
+            variants.append(
+                (f"{source} K=1 mi_pairs={pairs}", {"model.mask_source": source, "train.mi_pairs": pairs}, None)
+            )
         for pairs in (0, 16):
             variants.append(
                 (
