@@ -1,6 +1,5 @@
 """AttnGAN: the attention-guided GAN trainer of seed 000 as a `keras.Model`."""
 
-
 import keras
 import tensorflow as tf
 from keras import ops

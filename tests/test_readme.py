@@ -1,5 +1,7 @@
-"""The README's Python example runs as written (with a shorter fit)."""
+"""The README says what the code does: its Python example runs as written (with a
+shorter fit), its configuration table shows the defaults `default_config` sets."""
 
+import ast
 import os
 import re
 
@@ -22,3 +24,28 @@ def test_python_example_runs(tmp_path, monkeypatch):
     attention = np.asarray(namespace["explained"]["attention"])
     assert attention.shape == (16, 32, 32, 1) and 0 <= attention.min() and attention.max() <= 1
     assert os.path.exists(tmp_path / "samples" / "samples.png")
+
+
+def _shown(value):
+    """A README table cell as the Python value it shows: a literal, or a bare name as a string."""
+    value = value.strip().strip("`")
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def test_configuration_table_shows_the_defaults():
+    from keras_attngan.config import default_config
+
+    with open(README) as f:
+        rows = re.findall(r"^\| `((?:data|model|train|log)\.[a-z0-9_.]+)` \| ([^|]*) \|", f.read(), re.M)
+    assert len(rows) > 50
+    config = default_config()
+    wrong = {}
+    for key, shown in rows:
+        section, name = key.split(".", 1)
+        actual = config[section][name]
+        if _shown(shown) != actual:
+            wrong[key] = (shown.strip(), actual)
+    assert not wrong, f"README table cell against default_config: {wrong}"
