@@ -133,10 +133,13 @@ def default_config():
     # The "info" term (InfoGAN's Q head on D's trunk): weights of the
     # categorical and continuous information losses, the categorical code the
     # data's labels supervise ("" = unsupervised), the share of real images
-    # whose labels are used, and the width of Q's hidden layer.
+    # whose labels are used, the weight of Q's clustering of the real images
+    # with the unsupervised categorical codes (0 = off), and the width of Q's
+    # hidden layer.
     config.train.info_weight_categorical = 1.0
     config.train.info_weight_continuous = 0.1
     config.train.info_weight_supervised = 1.0
+    config.train.info_weight_clustering = 0.0
     config.train.info_supervised_code = ""
     config.train.info_label_fraction = 1.0
     config.train.info_q_width = 128
@@ -542,7 +545,12 @@ def _validate_codes(config):
         "0 with the 'info' term (supervise a categorical code with "
         "train.info_supervised_code instead of a projection D)",
     )
-    for key in ("info_weight_categorical", "info_weight_continuous", "info_weight_supervised"):
+    for key in (
+        "info_weight_categorical",
+        "info_weight_continuous",
+        "info_weight_supervised",
+        "info_weight_clustering",
+    ):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
     _check(train.info_q_width >= 1, "train.info_q_width", train.info_q_width, "an integer >= 1")
     categorical = [c.name for c in latent.categorical]

@@ -9,9 +9,15 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, SIZE, make_info_trainer as _info_trainer, info_spec as _spec
 
+from keras_attngan.latent import CategoricalCode, LatentSpec
 from keras_attngan.networks.q_head import QHead
 from keras_attngan.terms import Information
-from keras_attngan.terms.info import categorical_nll, gaussian_nll, labelled_fraction_mask
+from keras_attngan.terms.info import (
+    categorical_nll,
+    clustering_information,
+    gaussian_nll,
+    labelled_fraction_mask,
+)
 
 def _images(count=4, seed=0):
     return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, SIZE, SIZE, CHANNELS)), "float32")
@@ -89,6 +95,70 @@ def test_supervised_mode_uses_the_labels():
     np.testing.assert_allclose(stats["q_supervised"], losses[2], rtol=1e-4)
 
 
+def test_clustering_information_known_values():
+    confident = tf.constant([[9.0, -9.0, -9.0], [-9.0, 9.0, -9.0], [-9.0, -9.0, 9.0]] * 2)
+    np.testing.assert_allclose(clustering_information(confident), math.log(3), rtol=1e-4)
+    np.testing.assert_allclose(clustering_information(tf.zeros((6, 3))), 0.0, atol=1e-6)  # unsure
+    np.testing.assert_allclose(clustering_information(confident[:1] * tf.ones((6, 1))), 0.0, atol=1e-4)  # one value
+    # Two values, each image 3:1 sure of its own: log 2 - H(3/4, 1/4).
+    split = tf.constant([[math.log(3.0), 0.0], [0.0, math.log(3.0)]])
+    np.testing.assert_allclose(
+        clustering_information(split), math.log(2) + 0.75 * math.log(0.75) + 0.25 * math.log(0.25), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("separated", [True, False])
+def test_clustering_finds_the_groups_of_the_real_data_and_none_in_noise(separated):
+    """Q trained on the clustering loss alone: on two separated blobs its two values are
+    the blobs (information near log 2); on one blob with arbitrary halves, it cannot find them."""
+    rng = np.random.default_rng(0)
+    group = np.repeat([0, 1], 64)
+    centres = np.where(group[:, None] == 0, -3.0, 3.0) if separated else 0.0
+    features = tf.constant(centres + rng.standard_normal((128, 5)), "float32")
+    spec = LatentSpec(4, categorical=[CategoricalCode("group", 2)])
+    term = Information(spec, 5, weight_categorical=0.0, weight_clustering=1.0, width=8)
+    optimizer = keras.optimizers.Adam(1e-2)
+    for _ in range(300):
+        with tf.GradientTape() as tape:
+            loss = term.d_terms(
+                {"discriminator": _FixedFeatures(features), "real": features, "fake": features,
+                 "latent": {"codes": tf.zeros((128, spec.code_dim))}}
+            ).losses["q_clustering"]
+        optimizer.apply(tape.gradient(loss, term.q.trainable_variables), term.q.trainable_variables)
+    logits = term.q(features)["logits"]["group"]
+    values = np.argmax(logits, -1)
+    agreement = max(np.mean(values == group), np.mean(values == 1 - group))
+    if separated:
+        assert agreement == 1.0 and set(values) == {0, 1}
+        np.testing.assert_allclose(float(clustering_information(logits)), math.log(2), atol=0.05)
+    else:
+        assert agreement < 0.75
+
+
+def test_clustering_trains_q_on_the_real_images_in_d_step():
+    model = _info_trainer(weight_clustering=1.0)
+    term, real = model.terms[0], _images(8)
+    assert term.clustered_codes == ["digit"] and "q_real_information" in term.reported
+    latent = model.latent.sample(8, model.seed_generator)
+    context = {"discriminator": model.discriminator, "real": real, "fake": real, "latent": latent}
+    with tf.GradientTape() as tape:
+        loss = term.d_terms(context).losses["q_clustering"]
+    trunk = [v for v in model.discriminator.trainable_variables if "trunk" in v.path]
+    assert trunk
+    gradients = tape.gradient(loss, term.q.trainable_variables + trunk)  # Q and D's shared trunk
+    assert all(g is not None for g in gradients)
+    stats = model._discriminator_step(real, real, fake_latent=latent)
+    assert 0 <= float(stats["q_real_information"]) <= math.log(3) + 1e-5
+    np.testing.assert_allclose(stats["q_clustering"], -stats["q_real_information"], rtol=1e-5)
+    # Off by default; a supervised code is not clustered.
+    default = _info_trainer()
+    assert default.terms[0].clustered_codes == []
+    assert "q_clustering" not in default.terms[0].d_terms({**context, "discriminator": default.discriminator}).losses
+    assert _info_trainer(weight_clustering=1.0, supervised_code="digit").terms[0].clustered_codes == []
+    with pytest.raises(ValueError, match=r"train\.info_weight_clustering.*-1"):
+        Information(_spec(), 5, weight_clustering=-1.0)
+
+
 def test_label_fraction_marks_a_fixed_share_of_the_images():
     images = _images(4000, seed=3)
     labelled = labelled_fraction_mask(images, 0.25).numpy()
@@ -104,7 +174,7 @@ def test_q_head_and_term_config_round_trip():
     features = tf.random.normal((2, 5), seed=0)
     np.testing.assert_allclose(restored(features)["logits"]["digit"], head(features)["logits"]["digit"])
     assert set(head(features)) == {"logits", "mean", "log_std"}
-    term = Information(_spec(), 5, supervised_code="digit", label_fraction=0.5, width=4)
+    term = Information(_spec(), 5, supervised_code="digit", label_fraction=0.5, weight_clustering=0.3, width=4)
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(term))
     assert again.get_config() == term.get_config()
     with pytest.raises(ValueError, match=r"train\.info_supervised_code.*\['digit'\]"):
@@ -177,3 +247,14 @@ def test_a_spec_with_codes_needs_a_generator_taking_them():
     generator = build_generator(6, SIZE, CHANNELS, width=4, use_mask=False)
     with pytest.raises(ValueError, match=r"generator.*'codes'.*code_dim=5"):
         AttnGAN(generator, Discriminator(SIZE, CHANNELS, width=4, attention="none"), _spec(), make_estimator())
+
+
+def test_a_negative_clustering_weight_is_refused_before_training():
+    from keras_attngan.config import default_config, validate_config
+
+    config = default_config()
+    config.model.categorical_codes = "digit:10"
+    config.train.terms = "info"
+    config.train.info_weight_clustering = -0.5
+    with pytest.raises(ValueError, match=r"train\.info_weight_clustering.*>= 0.*-0\.5"):
+        validate_config(config)

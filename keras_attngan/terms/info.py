@@ -42,6 +42,24 @@ def information_losses(q, categories, values):
     return categorical, continuous
 
 
+def clustering_information(logits):
+    """``H(mean_x Q(c | x)) - mean_x H(Q(c | x))``: the information Q's categories carry about x.
+
+    Regularized information maximization (Krause et al., 2010; as CatGAN,
+    Springenberg, 2016, and IMSAT, Hu et al., 2017, train an unsupervised
+    classifier): high when Q is confident on each image (low conditional
+    entropy) and uses every category equally over the batch (high marginal
+    entropy). In nats, between 0 and log K.
+    """
+    logits = ops.cast(logits, "float32")
+    log_p = ops.log_softmax(logits, axis=-1)
+    p = ops.exp(log_p)
+    conditional = ops.mean(-ops.sum(p * log_p, axis=-1))
+    marginal = ops.mean(p, axis=0)
+    marginal_entropy = -ops.sum(marginal * ops.log(marginal + 1e-12))
+    return marginal_entropy - conditional
+
+
 def labelled_fraction_mask(images, fraction, seed=0):
     """Which examples of a batch count as labelled: a fixed `fraction` of all images.
 
@@ -85,21 +103,32 @@ class Information(LossTerm):
     reads class k as code value k, and G, trained to make its code
     recoverable by that Q, draws class k when given code value k.
 
+    Clustered categories: with `weight_clustering` > 0, D's step also
+    trains Q to cluster the *real* images with each unsupervised categorical
+    code, maximizing `clustering_information` (confident on each image, every
+    value used equally). Unsupervised InfoGAN leaves what the categorical
+    code means to G: on `digits` it split some classes over two values and
+    merged others (benchmarks/README.md, *InfoGAN control*). Q's categories
+    of the real data are then what the code's values must draw.
+
     Cost: one more D pass on the fakes in each D update and each G
     iteration (Q reads its own pass, as the rotation term does), and with
-    supervision one on the real batch in each D update.
+    supervision or clustering one on the real batch in each D update.
 
     Reported: ``d_info`` and ``g_info`` (the weighted terms), ``info_bound``
     (nats, at most ``info_entropy`` = H(c)), with categorical codes
     ``info_accuracy`` (Q's accuracy on the fakes' categorical codes), and
     with supervision ``q_supervised`` (the weighted real-image term) and
-    ``q_accuracy`` (on the labelled real images of the batch).
+    ``q_accuracy`` (on the labelled real images of the batch), with
+    clustering ``q_clustering`` (the weighted term) and ``q_real_information``
+    (`clustering_information` on the real batch, summed over the codes).
 
     Args:
         latent: the trainer's `keras_attngan.LatentSpec` (or its config),
             with at least one code.
         feature_dim: size of D's ``features``.
-        weight_categorical, weight_continuous, weight_supervised: >= 0.
+        weight_categorical, weight_continuous, weight_supervised,
+            weight_clustering: >= 0.
         supervised_code: name of the categorical code the labels supervise;
             "" for none.
         label_fraction: in (0, 1]: the share of real images whose label is used.
@@ -110,6 +139,7 @@ class Information(LossTerm):
         "weight_categorical": "info_weight_categorical",
         "weight_continuous": "info_weight_continuous",
         "weight_supervised": "info_weight_supervised",
+        "weight_clustering": "info_weight_clustering",
         "supervised_code": "info_supervised_code",
         "label_fraction": "info_label_fraction",
         "width": "info_q_width",
@@ -123,6 +153,7 @@ class Information(LossTerm):
         weight_categorical=1.0,
         weight_continuous=0.1,
         weight_supervised=1.0,
+        weight_clustering=0.0,
         supervised_code="",
         label_fraction=1.0,
         width=128,
@@ -140,6 +171,7 @@ class Information(LossTerm):
             ("info_weight_categorical", weight_categorical),
             ("info_weight_continuous", weight_continuous),
             ("info_weight_supervised", weight_supervised),
+            ("info_weight_clustering", weight_clustering),
         ):
             if not value >= 0:
                 raise ValueError(f"`train.{key}` should be >= 0. Received: train.{key}={value!r}")
@@ -158,6 +190,7 @@ class Information(LossTerm):
         self.weight_categorical = float(weight_categorical)
         self.weight_continuous = float(weight_continuous)
         self.weight_supervised = float(weight_supervised)
+        self.weight_clustering = float(weight_clustering)
         self.supervised_code = supervised_code
         self.label_fraction = float(label_fraction)
         self.width = int(width)
@@ -173,7 +206,16 @@ class Information(LossTerm):
             names.append("info_accuracy")
         if self.supervised_code:
             names += ["q_supervised", "q_accuracy"]
+        if self.clustered_codes:
+            names += ["q_clustering", "q_real_information"]
         return tuple(names)
+
+    @property
+    def clustered_codes(self):
+        """The categorical codes Q clusters the real images with: the unsupervised ones."""
+        if not self.weight_clustering:
+            return []
+        return [c.name for c in self.latent.categorical if c.name != self.supervised_code]
 
     @classmethod
     def from_networks(cls, generator, discriminator, latent=None, **options):
@@ -208,10 +250,13 @@ class Information(LossTerm):
             metrics["info_accuracy"] = accuracy
         return metrics
 
-    def supervised(self, discriminator, real, labels):
-        """(Mean CE of Q's supervised code on the labelled real images, its accuracy there)."""
+    def supervised(self, q_real, real, labels):
+        """(Mean CE of Q's supervised code on the labelled real images, its accuracy there).
+
+        `q_real` is Q's outputs on the real batch `real`.
+        """
         labelled = labelled_fraction_mask(real, self.label_fraction)
-        logits = self.predict(discriminator, real)["logits"][self.supervised_code]
+        logits = q_real["logits"][self.supervised_code]
         labels = ops.cast(labels, "int32")
         per_example = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
         count = ops.maximum(ops.sum(labelled), 1.0)
@@ -225,17 +270,22 @@ class Information(LossTerm):
         )
         losses = {"d_info": weighted}
         metrics = {}
-        if self.supervised_code:
-            if ctx.get("labels") is None:
-                raise ValueError(
-                    "`train.info_supervised_code` needs labelled data: the batches carry no "
-                    f"labels. Received: train.info_supervised_code={self.supervised_code!r}"
-                )
-            cross_entropy, q_accuracy = self.supervised(
-                ctx["discriminator"], ctx["real"], ctx["labels"]
+        if self.supervised_code and ctx.get("labels") is None:
+            raise ValueError(
+                "`train.info_supervised_code` needs labelled data: the batches carry no "
+                f"labels. Received: train.info_supervised_code={self.supervised_code!r}"
             )
+        if self.supervised_code or self.clustered_codes:
+            # One pass on the real batch serves both.
+            q_real = self.predict(ctx["discriminator"], ctx["real"])
+        if self.supervised_code:
+            cross_entropy, q_accuracy = self.supervised(q_real, ctx["real"], ctx["labels"])
             losses["q_supervised"] = self.weight_supervised * cross_entropy
             metrics["q_accuracy"] = q_accuracy
+        if self.clustered_codes:
+            information = sum(clustering_information(q_real["logits"][n]) for n in self.clustered_codes)
+            losses["q_clustering"] = -self.weight_clustering * information
+            metrics["q_real_information"] = information
         return Contribution(losses, metrics)
 
     def g_terms(self, ctx):
@@ -252,6 +302,7 @@ class Information(LossTerm):
             weight_categorical=self.weight_categorical,
             weight_continuous=self.weight_continuous,
             weight_supervised=self.weight_supervised,
+            weight_clustering=self.weight_clustering,
             supervised_code=self.supervised_code,
             label_fraction=self.label_fraction,
             width=self.width,
