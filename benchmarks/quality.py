@@ -32,8 +32,7 @@ The variants separate what the method changes:
   (``sharp``: sharpened, on the whole batch); ``sharp16_balanced_bf16`` is
   `configs/digits_attn.py` today (sharpened, balanced MI weight, bfloat16),
   ``sharp8_balanced_bf16`` the same with the MI term on 8 samples;
-  ``balanced`` is `configs/symbols_attn.py` today, ``balanced_bf16`` the same
-  in bfloat16.
+  ``balanced`` is `configs/symbols_attn.py` today.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -91,9 +90,6 @@ VARIANTS = {
     "balanced": {**AS_RAN, "train.mi_weighting": "balanced"},
     "balanced_mi05": {**AS_RAN, "train.mi_weighting": "balanced", "train.lambda_mi": 0.5},
     "balanced_mi2": {**AS_RAN, "train.mi_weighting": "balanced", "train.lambda_mi": 2.0},
-    "balanced_bf16": {
-        **AS_RAN, "train.mi_weighting": "balanced", "train.dtype_policy": "mixed_bfloat16"
-    },
     "sharp16_no_mi": {**SHARP16, "train.lambda_mi": 0.0},
     "pairs16_balanced": {**PAIRS16, "train.mi_weighting": "balanced"},
     "sharp16_balanced_bf16": {
