@@ -29,10 +29,11 @@ The variants separate what the method changes:
   masks of the batch (``model.mi_negatives``), not the other 15 changes;
   ``pairs16_cells4`` with the MI term on 4x4 cells (``model.mi_cell_size``),
   ``pairs16_sharp`` with masks sharpened by ``model.mask_temperature = 0.5``
-  (``sharp``: sharpened, on the whole batch); ``sharp16_balanced_bf16`` is
-  `configs/digits_attn.py` today (sharpened, balanced MI weight, bfloat16),
-  ``sharp8_balanced_bf16`` the same with the MI term on 8 samples;
-  ``balanced`` is `configs/symbols_attn.py` today.
+  (``sharp``: sharpened, on the whole batch). `configs/digits_attn.py` today
+  is ``sharp8_balanced_bf16`` (sharpened, balanced MI weight, 8 pairs,
+  bfloat16; until stop 33 ``sharp16_balanced_bf16``, 16 pairs);
+  `configs/symbols_attn.py` today is ``sharp16_balanced`` (in float32; until
+  stop 33 ``balanced``, the whole batch unsharpened).
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and

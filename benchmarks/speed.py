@@ -94,7 +94,8 @@ def training_variants(quick, only=None):
                 variants.append(
                     (
                         f"{source} K={k}{' XLA' if jit else ''}",
-                        {"model.mask_source": source, "train.inner_steps": k, "train.jit_compile": jit},
+                        # The MI term on the whole batch, as these rows have always run.
+                        {"model.mask_source": source, "train.inner_steps": k, "train.jit_compile": jit, "train.mi_pairs": 0},
                         None,
                     )
                 )
@@ -116,10 +117,10 @@ def training_variants(quick, only=None):
     for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
         if source != "gradcam":
             variants.append(
-                (f"{name} steps_per_execution=1", {"model.mask_source": source, "train.steps_per_execution": 1}, None)
+                (f"{name} steps_per_execution=1", {"model.mask_source": source, "train.steps_per_execution": 1, "train.mi_pairs": 0}, None)
             )
         variants.append(
-            (f"{name} mixed_bfloat16", {"model.mask_source": source, "train.dtype_policy": "mixed_bfloat16"}, None)
+            (f"{name} mixed_bfloat16", {"model.mask_source": source, "train.dtype_policy": "mixed_bfloat16", "train.mi_pairs": 0}, None)
         )
     if only:
         unknown = sorted(set(only) - {name for name, _, _ in variants})

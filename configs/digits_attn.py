@@ -2,13 +2,14 @@
 
 Measured at 3,000 steps (G and D at width 32, 5 seeds; README, *Results so far*):
 the MI term's weight is balanced against the adversarial loss (`train.mi_weighting`,
-the default): FID 1.02 against the plain GAN's 0.72, where the fixed weight gave
-2.62; G reads the mask (content sensitivity 0.51, locality gain 0.34, MI bound
-3.27 of 4.16 nats). The MI term reads 16 of the 32 samples of each batch
-(`train.mi_pairs`): the same mask usage as the whole batch at a lower step cost.
+the default): FID 0.98 against the plain GAN's 0.72, where the fixed weight gave
+2.62; G reads the mask (content sensitivity 0.50, locality gain 0.30, MI bound
+3.12 of 4.16 nats). The MI term reads 8 of the 32 samples of each batch
+(`train.mi_pairs`): the same FID and mask usage as 16 of them (1.02; 0.51, 0.34,
+3.27) at a lower step cost (benchmarks/README.md, *Speed*).
 The masks are sharpened (`model.mask_temperature = 0.5`, the mask's square): G
 reads them more. The networks compute in bfloat16 (`train.dtype_policy`): FID and
-mask usage as in float32 (1.02 against 1.04; 0.51 against 0.57 content
+mask usage as in float32 (16 pairs: 1.02 against 1.04; 0.51 against 0.57 content
 sensitivity); the attention step ran 1.33x faster on this CPU (AVX-512 BF16;
 benchmarks/README.md, *Speed*).
 """
@@ -21,7 +22,7 @@ def get_config(arg=None):
     config.data.source = "digits"
     config.data.batch_size = 32
     config.train.steps = 4000
-    config.train.mi_pairs = 16
+    config.train.mi_pairs = 8
     config.model.mask_temperature = 0.5
     config.train.dtype_policy = "mixed_bfloat16"
     return smoke(config) if arg == "smoke" else config

@@ -9,4 +9,8 @@ from keras_attngan.config import default_config, smoke
 def get_config(arg=None):
     config = default_config()
     config.model.mask_source = "none"
+    # Read only with a mask; set as in symbols_attn, so that the two configs
+    # differ in the mask source alone.
+    config.model.mask_temperature = 0.5
+    config.train.mi_pairs = 16
     return smoke(config) if arg == "smoke" else config

@@ -129,6 +129,8 @@ def tiny_config(name="symbols_attn", **overrides):
     config.data.image_size = 16
     config.data.num_examples = 64
     config.data.batch_size = 8
+    if config.train.mi_pairs:
+        config.train.mi_pairs = 4  # the config's pairing, on the shrunk batch
     config.train.steps = 4
     config.train.steps_per_epoch = 2
     config.train.steps_per_execution = 2
