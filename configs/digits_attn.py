@@ -6,7 +6,8 @@ the default): FID 0.98 against the plain GAN's 0.72, where the fixed weight gave
 2.62; G reads the mask (content sensitivity 0.50, locality gain 0.30, MI bound
 3.12 of 4.16 nats). The MI term reads 8 of the 32 samples of each batch
 (`train.mi_pairs`): the same FID and mask usage as 16 of them (1.02; 0.51, 0.34,
-3.27) at a lower step cost (benchmarks/README.md, *Speed*).
+3.27) at a lower step cost: 1.60x the plain GAN's step, against 1.75x
+(benchmarks/README.md, *Speed*).
 The masks are sharpened (`model.mask_temperature = 0.5`, the mask's square): G
 reads them more. The networks compute in bfloat16 (`train.dtype_policy`): FID and
 mask usage as in float32 (16 pairs: 1.02 against 1.04; 0.51 against 0.57 content
