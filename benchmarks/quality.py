@@ -33,7 +33,8 @@ The variants separate what the method changes:
   is ``sharp8_balanced_bf16`` (sharpened, balanced MI weight, 8 pairs,
   bfloat16; until stop 33 ``sharp16_balanced_bf16``, 16 pairs);
   `configs/symbols_attn.py` today is ``sharp16_balanced`` (in float32; until
-  stop 33 ``balanced``, the whole batch unsharpened).
+  stop 33 ``balanced``, the whole batch unsharpened), ``sharp16_balanced_mi05``
+  the same with ``lambda_mi = 0.5``.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -96,6 +97,7 @@ VARIANTS = {
     "sharp16_balanced_bf16": {
         **SHARP16, "train.mi_weighting": "balanced", "train.dtype_policy": "mixed_bfloat16"
     },
+    "sharp16_balanced_mi05": {**SHARP16, "train.mi_weighting": "balanced", "train.lambda_mi": 0.5},
     "sharp8_balanced_bf16": {
         **SHARP16,
         "train.mi_pairs": 8,

@@ -63,6 +63,10 @@ def mirrored(out):
         # batch, so it changes with the replica count by design; the
         # per-example Barber-Agakov bound makes the step comparable.
         config.model.mi_estimator = "barber_agakov"
+        # `train.mi_pairs` counts per replica (the first N of each replica's
+        # batch), so N pairs on two replicas are 2N of the global batch; the
+        # whole batch in the MI term is the same on any replica count.
+        config.train.mi_pairs = 0
         set_determinism(config)
         dataset, _ = build_data(config)
         model = build_trainer(config)
