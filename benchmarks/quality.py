@@ -232,6 +232,10 @@ def main(argv=None):
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--first-seed", type=int, default=0,
+        help="the first seed: a second process can take later seeds on the other core",
+    )
     parser.add_argument("--steps", type=int, default=1000, help="train steps of every run (even)")
     parser.add_argument("--num", type=int, default=1000, help="generated and real images per evaluation")
     parser.add_argument(
@@ -270,6 +274,7 @@ def main(argv=None):
             args.results,
             log=lambda record: print(record, flush=True),
             runs=os.path.join(args.workdir, str(args.steps)),
+            first_seed=args.first_seed,
         )
     # The results directory is shared (benchmarks/toolbox.py adds its runs):
     # the table holds the datasets and variants asked for.

@@ -279,7 +279,7 @@ def make_budget(steps, num=1000, metrics=("fid", "kid"), overrides=None, curve_e
     }
 
 
-def run(entries, seeds, budget, out, log=print, runs=None):
+def run(entries, seeds, budget, out, log=print, runs=None, first_seed=0):
     """Trains and evaluates every entry with every seed; returns all records in `out`.
 
     Seed-major order: whenever the study stops, every config has about as
@@ -287,11 +287,13 @@ def run(entries, seeds, budget, out, log=print, runs=None):
 
     Args:
         entries: ``{name: ConfigDict}``; names become file names.
-        seeds: number of seeds (0 .. seeds - 1).
+        seeds: number of seeds (`first_seed` .. `first_seed` + seeds - 1).
         budget: from `make_budget`.
         out: the study directory (records, summary).
         log: called with each new record.
         runs: where the run directories go (default ``out/runs``).
+        first_seed: the first seed, so that a second process can take the
+            later seeds of the same study on another core.
 
     Raises:
         ValueError: a config that does not validate (before any training),
@@ -305,7 +307,7 @@ def run(entries, seeds, budget, out, log=print, runs=None):
         except ValueError as error:
             raise ValueError(f"Config {name!r} of the study: {error}") from None
     os.makedirs(os.path.join(out, RECORDS), exist_ok=True)
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         for name, config in entries.items():
             path = record_path(out, name, seed)
             if os.path.exists(path):

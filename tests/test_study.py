@@ -119,6 +119,22 @@ def test_a_study_trains_every_seed_resumes_and_refuses_another_budget(
     assert "| tiny | 2 |" in text and os.path.getsize(os.path.join(out, "fid.png")) > 0
 
 
+def test_first_seed_lets_a_second_process_take_the_later_seeds(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_run(name, config, seed, budget, workdir):
+        trained.append(seed)
+        return {"name": name, "seed": seed, "budget": budget, "metrics": {}}
+
+    monkeypatch.setattr(study, "run_one", fake_run)
+    budget = study.make_budget(4, num=16, metrics="fid")
+    out = str(tmp_path / "study")
+    records = study.run({"tiny": tiny_config()}, 2, budget, out, first_seed=3)
+    assert trained == [3, 4] and [r["seed"] for r in records] == [3, 4]
+    study.run({"tiny": tiny_config()}, 5, budget, out)  # the first process: 0-2, then skips 3-4
+    assert trained == [3, 4, 0, 1, 2]
+
+
 def test_a_config_that_does_not_validate_is_refused_before_training(tmp_path, monkeypatch):
     monkeypatch.setattr(study, "run_one", lambda *a: pytest.fail("trained"))
     budget = study.make_budget(4, metrics="fid", overrides={"model.mask_source": "shap"})
