@@ -49,7 +49,9 @@ def clustering_information(logits):
     Springenberg, 2016, and IMSAT, Hu et al., 2017, train an unsupervised
     classifier): high when Q is confident on each image (low conditional
     entropy) and uses every category equally over the batch (high marginal
-    entropy). In nats, between 0 and log K.
+    entropy). In nats, between 0 and log K. The marginal is the batch's
+    (each replica's under a distribution strategy), as IMSAT estimates it
+    per minibatch.
     """
     logits = ops.cast(logits, "float32")
     log_p = ops.log_softmax(logits, axis=-1)
