@@ -90,7 +90,8 @@ def load_subject(path):
             all finite (its training diverged).
     """
     workdir = experiment.Workdir(path)
-    if os.path.exists(workdir.config_file):
+    if os.path.exists(workdir.config_file) or os.path.isdir(workdir.checkpoints):
+        workdir = experiment.open_workdir(path)
         try:
             return load_subject(serving.resolve_export(workdir.export))
         except FileNotFoundError:

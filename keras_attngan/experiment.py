@@ -7,18 +7,15 @@ keeps its files.
 
 import contextlib
 import dataclasses
-import glob
 import json
 import os
-import re
-import shutil
 
 import keras
 import ml_collections
 import tensorflow as tf
 
+from keras_attngan import checkpoints, distribute
 from keras_attngan import data as data_lib
-from keras_attngan import distribute
 from keras_attngan.config import default_config, validate_config
 from keras_attngan.gan import AttnGAN
 from keras_attngan.information import MI_ESTIMATORS, build_mi_estimator
@@ -396,10 +393,6 @@ class _ConfigState(tf.train.experimental.PythonState):
         self.text = text.decode() if isinstance(text, bytes) else text
 
 
-# Where `_ConfigState` lands in a checkpoint (read without building a model).
-_CONFIG_TENSOR = "config/.ATTRIBUTES/py_state"
-
-
 def checkpoint_manager(model, directory, max_to_keep=3, config=None):
     """A `tf.train.CheckpointManager` over everything that defines a run's state.
 
@@ -409,10 +402,8 @@ def checkpoint_manager(model, directory, max_to_keep=3, config=None):
     position is the step (the pipeline is a function of it, see
     `build_data`), so it needs no state of its own.
 
-    TF writes each checkpoint under ``ckpt-N_temp`` and renames it into place,
-    and updates the ``checkpoint`` index file atomically after that, so a
-    failure mid-write leaves the previous checkpoint the latest and intact;
-    `clean_checkpoint_staging` removes what such a failure left behind.
+    `open_workdir` removes what an interrupted write left behind and moves
+    damaged checkpoints aside (`keras_attngan.checkpoints`).
     """
     trackables = {
         "generator": model.generator,
@@ -439,30 +430,18 @@ def checkpoint_manager(model, directory, max_to_keep=3, config=None):
     return manager
 
 
-def _checkpoint_number(path):
-    match = re.search(r"ckpt-(\d+)", os.path.basename(path))
-    return int(match.group(1)) if match else None
+def open_workdir(path):
+    """The `Workdir` at `path`, its damaged checkpoints and config.json set aside first.
 
-
-def clean_checkpoint_staging(directory):
-    """Removes what an interrupted checkpoint write left in `directory`; returns the paths.
-
-    That is TF's ``ckpt-N_temp`` staging directories, and the files of a
-    checkpoint newer than the latest one that the ``checkpoint`` index never
-    listed (the write died before the index was updated). Checkpoints the
-    index lists are never touched.
+    Every command that reads a workdir (`train`, `export`, `evaluate`) opens it
+    here, so each recovers from damage the same way (`keras_attngan.checkpoints`).
     """
-    state = tf.train.get_checkpoint_state(directory)
-    listed = {_checkpoint_number(p) for p in (state.all_model_checkpoint_paths if state else [])}
-    latest = max(listed, default=-1)
-    removed = []
-    for path in sorted(glob.glob(os.path.join(directory, "ckpt-*"))):
-        number = _checkpoint_number(path)
-        staging = path.endswith("_temp") and os.path.isdir(path)
-        if staging or (number is not None and number > latest and number not in listed):
-            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-            removed.append(path)
-    return removed
+    workdir = Workdir(path)
+    recovery = checkpoints.recover(workdir.checkpoints)
+    for removed in recovery.removed:
+        print(f"Removed {removed}: left by a checkpoint write that did not finish.")
+    checkpoints.recover_config(workdir.config_file, recovery.latest)
+    return workdir
 
 
 def _flatten(tree, prefix=""):
@@ -508,12 +487,9 @@ def stored_config(workdir):
         ValueError: checkpoints without any config to check them against.
     """
     latest = tf.train.latest_checkpoint(workdir.checkpoints)
-    if latest:
-        reader = tf.train.load_checkpoint(latest)
-        if reader.has_tensor(_CONFIG_TENSOR):
-            text = reader.get_tensor(_CONFIG_TENSOR)
-            text = text.decode() if isinstance(text, bytes) else text
-            return ml_collections.ConfigDict(json.loads(text))
+    text = checkpoints.config_in_checkpoint(latest) if latest else None
+    if text is not None:
+        return ml_collections.ConfigDict(json.loads(text))
     if os.path.exists(workdir.config_file):
         return load_config(workdir)
     if tf.train.get_checkpoint_state(workdir.checkpoints):

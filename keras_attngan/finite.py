@@ -13,8 +13,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from keras_attngan.errors import RunFailure
 
-class NonFiniteError(FloatingPointError):
+
+class NonFiniteError(RunFailure, FloatingPointError):
     """Training reached a NaN or Inf loss or weight.
 
     Attributes:

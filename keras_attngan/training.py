@@ -14,12 +14,11 @@ import os
 from keras_attngan import callbacks, deploy, distribute, finite, semi_supervised, serving
 from keras_attngan.config import validate_config
 from keras_attngan.experiment import (
-    Workdir,
     build_data,
     check_labels,
     check_workdir_compatible,
-    clean_checkpoint_staging,
     load_config,
+    open_workdir,
     record_config_change,
     restore_trainer,
     set_determinism,
@@ -168,10 +167,8 @@ def train(config, workdir_path, allow_config_change=False):
     if not distribute.is_chief(config.train.strategy):
         task_type, index = distribute.worker_task()
         workdir_path = os.path.join(workdir_path, "workers", f"{task_type}-{index}")
-    workdir = Workdir(workdir_path)
+    workdir = open_workdir(workdir_path)
     changes = check_workdir_compatible(config, workdir, allow_config_change)
-    for path in clean_checkpoint_staging(workdir.checkpoints):
-        print(f"Removed {path}: left by a checkpoint write that did not finish.")
     set_determinism(config)
     _, source = build_data(config)
     if config.data.channels is not None and config.data.channels != source.channels:
@@ -291,18 +288,9 @@ def export_workdir(workdir_path, out=None, **options):
     `options` (formats, quantizations, version, overwrite) go to
     `keras_attngan.deploy.export`.
     """
-    workdir = Workdir(workdir_path)
+    workdir = open_workdir(workdir_path)
     config = load_config(workdir)
-    try:
-        model, manager, _ = restore_trainer(config, workdir)
-    except (IndexError, OSError) as error:
-        # A truncated checkpoint fails inside TF's reader with a message that
-        # names neither the file nor the problem.
-        checkpoint = os.path.join(workdir.checkpoints, "checkpoint")
-        raise ValueError(
-            f"Checkpoint in {workdir.checkpoints!r} is unreadable (truncated or corrupt: {error}); "
-            f"restore the files or point {checkpoint!r} at an older checkpoint."
-        ) from error
+    model, manager, _ = restore_trainer(config, workdir)
     if not manager.latest_checkpoint:
         raise FileNotFoundError(
             f"No checkpoint in {workdir.checkpoints!r}: train first with `attngan train`."

@@ -11,7 +11,6 @@ from keras_attngan.experiment import (
     build_trainer,
     check_workdir_compatible,
     checkpoint_manager,
-    clean_checkpoint_staging,
     config_diff,
     load_config,
     restore_trainer,
@@ -157,19 +156,6 @@ def test_run_defining_changes_need_the_flag(tmp_path):
         check_workdir_compatible(tiny_config(**{"model.g_width": 32}), workdir, allow_change=True)
     with pytest.raises(ValueError, match="train.d_steps: 1 in the workdir, 2 now"):  # the step count
         check_workdir_compatible(tiny_config(**{"train.d_steps": 2}), workdir, allow_change=True)
-
-
-def test_interrupted_checkpoint_writes_are_cleaned_up(tmp_path):
-    directory = str(tmp_path)
-    for name in ("ckpt-2.index", "ckpt-2.data-00000-of-00001", "ckpt-4.index", "ckpt-4.data-00000-of-00001"):
-        open(os.path.join(directory, name), "w").close()
-    os.makedirs(os.path.join(directory, "ckpt-6_temp"))
-    open(os.path.join(directory, "checkpoint"), "w").write(
-        'model_checkpoint_path: "ckpt-2"\nall_model_checkpoint_paths: "ckpt-2"\n'
-    )
-    removed = sorted(os.path.basename(p) for p in clean_checkpoint_staging(directory))
-    assert removed == ["ckpt-4.data-00000-of-00001", "ckpt-4.index", "ckpt-6_temp"]
-    assert sorted(os.listdir(directory)) == ["checkpoint", "ckpt-2.data-00000-of-00001", "ckpt-2.index"]
 
 
 def test_checkpoints_store_their_config_and_older_ones_still_restore(tmp_path):

@@ -3,19 +3,26 @@
 What every sub-command shares lives here, once: `--help` built from the
 command's own flag definitions, `-v/--verbose`, and how failures reach the
 user. A refused input (a flag value, a config key, a path of the wrong kind)
-is one line on stderr and exit code 2; any other failure is a bug and keeps
-its traceback. Each sub-command is an absl app in its own module, imported
+is one line on stderr and exit code 2; a run that failed for a reason the
+library names (`keras_attngan.errors`: a diverged run, a damaged file) is one
+line and exit code 1; a warning of this library is one line; any other
+failure is a bug and keeps its traceback (so does every failure under
+`--verbose`). A reader closing the pipe early (`attngan --help | head`) is not
+an error. Each sub-command is an absl app in its own module, imported
 alone so that its flags stay its own; TensorFlow is imported only when a
 command starts its work (`runtime.start_work`), so help answers at once.
 """
 
 import importlib
+import os
 import re
 import sys
 import traceback
+import warnings
 
 from absl import app, flags, logging
 
+from keras_attngan import errors
 from keras_attngan.cli import runtime
 
 # name -> (module, one-line summary).
@@ -103,10 +110,29 @@ def command_help(command, module):
     return "\n".join(lines)
 
 
-def _refuse(what, message):
-    """Reports a refused input of `attngan WHAT` on one line and exits with code 2."""
+def _refuse(what, message, code=2):
+    """Reports a refused input (or, with code 1, a failed run) of `attngan WHAT` on one line; exits."""
     sys.stderr.write(f"attngan {what}: error: {' '.join(str(message).split())}\n")
-    sys.exit(2)
+    sys.exit(code)
+
+
+def _one_line_warnings(command):
+    """Shows each warning as ``attngan COMMAND: warning: MESSAGE``, on one line."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        del category, filename, lineno, line
+        text = " ".join(str(message).split())
+        (file or sys.stderr).write(f"attngan {command}: warning: {text}\n")
+
+    warnings.showwarning = show
+
+
+def _pipe_closed():
+    """The reader of stdout went away (`| head`): stop quietly, as Unix tools do."""
+    # Python would report the unflushed output at exit; send it nowhere instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _raised_by_this_library(error):
@@ -141,7 +167,14 @@ def _parse_error_message(module, error, argv):
 
 def run(argv=None):
     """Entry point of the `attngan` console script."""
-    argv = list(sys.argv if argv is None else argv)
+    try:
+        _run(list(sys.argv if argv is None else argv))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _pipe_closed()
+
+
+def _run(argv):
     if len(argv) < 2 or argv[1] not in COMMANDS:
         received = argv[1] if len(argv) > 1 else None
         if received in HELP_FLAGS + ("--helpfull",):
@@ -163,6 +196,8 @@ def run(argv=None):
     verbose = any(arg in VERBOSE_FLAGS for arg in rest[:end])
     rest = [arg for index, arg in enumerate(rest) if index >= end or arg not in VERBOSE_FLAGS]
     runtime.configure(verbose)
+    if not verbose:
+        _one_line_warnings(command)
     module = importlib.import_module(COMMANDS[command][0])
     if any(arg in HELP_FLAGS for arg in rest[:end]):
         print(command_help(command, module))
@@ -189,6 +224,10 @@ def run(argv=None):
             logging.set_verbosity(logging.WARNING)
         try:
             return module.main(command_argv)
+        except errors.RunFailure as error:
+            if verbose:
+                traceback.print_exc()
+            _refuse(command, error, code=1)
         except INPUT_ERRORS as error:
             if not _raised_by_this_library(error):
                 raise

@@ -1,0 +1,30 @@
+"""The failures a command reports in one line, without a traceback.
+
+Two kinds of expected failure, besides the refused inputs (`ValueError`
+naming the config key, flag or path):
+
+- `RunFailure`: the run started and could not finish (training diverged, a
+  conversion could not be verified); the command exits with code 1.
+- `DamagedFileError`: a file the command needs cannot be read (truncated,
+  zero-filled, random bytes, missing); also exit code 1, and the message names
+  the file.
+
+Anything else raised is a bug and keeps its traceback. This module imports no
+TensorFlow, so the command line can name these types before TensorFlow loads.
+"""
+
+
+class RunFailure(RuntimeError):
+    """A run that started could not finish; the message says why and what to do."""
+
+
+class DamagedFileError(RunFailure):
+    """A file cannot be read as what it should be.
+
+    Attributes:
+        path: the damaged file.
+    """
+
+    def __init__(self, path, problem, advice):
+        super().__init__(f"{path} is damaged ({problem}): {advice}")
+        self.path = path
