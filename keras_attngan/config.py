@@ -5,7 +5,13 @@ change a few keys of `default_config()` and `validate_config` rejects bad
 values before any work starts. Every key is documented in README.md.
 """
 
+import os
+
 import ml_collections
+
+from keras_attngan import choices
+from keras_attngan.errors import refuse
+from keras_attngan.latent import LatentSpec
 
 # No mixed_float16: float16 needs loss scaling, which the custom train_step
 # does not do; bfloat16 has float32's range and needs none.
@@ -203,38 +209,26 @@ def smoke(config):
     return config
 
 
-def _fail(key, value, expectation):
-    raise ValueError(f"`{key}` should be {expectation}. Received: {key}={value!r}")
-
-
 def _check(condition, key, value, expectation):
     if not condition:
-        _fail(key, value, expectation)
+        refuse(key, value, expectation)
 
 
 def validate_config(config):
     """Raises ValueError naming the first invalid key; does no other work.
 
+    It needs no TensorFlow (`keras_attngan.choices`), so `attngan train`
+    refuses a bad value before paying TensorFlow's import time.
+
     Args:
         config: a ConfigDict shaped like `default_config()`.
     """
-    # Imported here: config files import this module while `attngan train`
-    # parses its flags, which should not wait for TensorFlow.
-    from keras_attngan import losses, penalties
-    from keras_attngan.data import parse_source
-    from keras_attngan.distribute import STRATEGIES
-    from keras_attngan.information import MI_ESTIMATORS, MI_WEIGHTINGS, InfoNCE
-    from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
-    from keras_attngan.networks.architectures import ARCHITECTURES, num_stages
-    from keras_attngan.networks.normalizations import NORMALIZATIONS
-    from keras_attngan.terms import parse_terms
-
     data, model, train, log = config.data, config.model, config.train, config.log
-    parse_source(data.source)
+    choices.parse_source(data.source)
     try:
-        num_stages(data.image_size)
+        choices.num_stages(data.image_size)
     except ValueError:  # its message names the networks' argument, not the config key
-        _fail(
+        refuse(
             "data.image_size",
             data.image_size,
             "4 * 2**n with n >= 1 (8, 16, 32, 64, ...): the networks double the resolution "
@@ -242,26 +236,29 @@ def validate_config(config):
         )
     _check(data.batch_size >= 1, "data.batch_size", data.batch_size, "an integer >= 1")
     _check(
-        model.mask_source in MASK_SOURCES,
+        model.mask_source in choices.MASK_SOURCES,
         "model.mask_source",
         model.mask_source,
-        f"one of {list(MASK_SOURCES)}",
+        f"one of {list(choices.MASK_SOURCES)}",
     )
     _check(
-        model.mask_normalization in MASK_NORMALIZATIONS,
+        model.mask_normalization in choices.MASK_NORMALIZATIONS,
         "model.mask_normalization",
         model.mask_normalization,
-        f"one of {sorted(MASK_NORMALIZATIONS)}",
+        f"one of {sorted(choices.MASK_NORMALIZATIONS)}",
     )
     _check(
-        model.architecture in ARCHITECTURES,
+        model.architecture in choices.ARCHITECTURES,
         "model.architecture",
         model.architecture,
-        f"one of {list(ARCHITECTURES)}",
+        f"one of {list(choices.ARCHITECTURES)}",
     )
     for key in ("g_normalization", "d_normalization"):
         _check(
-            model[key] in NORMALIZATIONS, f"model.{key}", model[key], f"one of {list(NORMALIZATIONS)}"
+            model[key] in choices.NORMALIZATIONS,
+            f"model.{key}",
+            model[key],
+            f"one of {list(choices.NORMALIZATIONS)}",
         )
     _check(model.num_classes >= 0, "model.num_classes", model.num_classes, "an integer >= 0 (0 = unconditional)")
     _check(0 < data.label_fraction <= 1, "data.label_fraction", data.label_fraction, "in (0, 1]")
@@ -272,7 +269,7 @@ def validate_config(config):
         "1 for an unconditional GAN (model.num_classes=0): pseudo-labels train a "
         "class-conditional one (InfoGAN's supervised codes: train.info_label_fraction)",
     )
-    conditional_g = NORMALIZATIONS[model.g_normalization].needs_labels
+    conditional_g = choices.NORMALIZATIONS[model.g_normalization].needs_labels
     _check(
         conditional_g == (model.num_classes > 0),
         "model.g_normalization",
@@ -281,7 +278,7 @@ def validate_config(config):
         f"reads the labels through it; model.num_classes={model.num_classes})",
     )
     _check(
-        not NORMALIZATIONS[model.d_normalization].needs_labels,
+        not choices.NORMALIZATIONS[model.d_normalization].needs_labels,
         "model.d_normalization",
         model.d_normalization,
         "a normalization without labels (a conditional D reads them through its projection head)",
@@ -295,22 +292,22 @@ def validate_config(config):
     )
     _check(model.mask_temperature > 0, "model.mask_temperature", model.mask_temperature, "a number > 0")
     _check(
-        model.mi_estimator in MI_ESTIMATORS,
+        model.mi_estimator in choices.MI_ESTIMATORS,
         "model.mi_estimator",
         model.mi_estimator,
-        f"one of {sorted(MI_ESTIMATORS)}",
+        f"one of {sorted(choices.MI_ESTIMATORS)}",
     )
     _check(
-        model.mi_critic in InfoNCE.CRITICS,
+        model.mi_critic in choices.MI_CRITICS,
         "model.mi_critic",
         model.mi_critic,
-        f"one of {list(InfoNCE.CRITICS)}",
+        f"one of {list(choices.MI_CRITICS)}",
     )
     _check(
-        model.mi_negatives in InfoNCE.NEGATIVES,
+        model.mi_negatives in choices.MI_NEGATIVES,
         "model.mi_negatives",
         model.mi_negatives,
-        f"one of {list(InfoNCE.NEGATIVES)}",
+        f"one of {list(choices.MI_NEGATIVES)}",
     )
     _check(
         model.mi_cell_size >= 1 and data.image_size % model.mi_cell_size == 0,
@@ -319,8 +316,8 @@ def validate_config(config):
         f"an integer >= 1 that divides data.image_size={data.image_size}",
     )
     _check(model.mi_levels >= 2, "model.mi_levels", model.mi_levels, "an integer >= 2")
-    if MASK_SOURCES[model.mask_source].uses_mask:
-        needed = MI_ESTIMATORS[model.mi_estimator].min_batch_size
+    if choices.MASK_SOURCES[model.mask_source]:
+        needed = choices.MI_ESTIMATORS[model.mi_estimator]
         _check(
             data.batch_size >= needed,
             "data.batch_size",
@@ -337,22 +334,22 @@ def validate_config(config):
             f"data.batch_size={data.batch_size}",
         )
     _check(
-        train.mi_weighting in MI_WEIGHTINGS,
+        train.mi_weighting in choices.MI_WEIGHTINGS,
         "train.mi_weighting",
         train.mi_weighting,
-        f"one of {list(MI_WEIGHTINGS)}",
+        f"one of {list(choices.MI_WEIGHTINGS)}",
     )
-    _check(train.loss in losses.LOSSES, "train.loss", train.loss, f"one of {sorted(losses.LOSSES)}")
+    _check(train.loss in choices.LOSSES, "train.loss", train.loss, f"one of {sorted(choices.LOSSES)}")
     _check(
-        train.penalty in penalties.PENALTIES,
+        train.penalty in choices.PENALTIES,
         "train.penalty",
         train.penalty,
-        f"one of {sorted(penalties.PENALTIES)}",
+        f"one of {sorted(choices.PENALTIES)}",
     )
     _check(
         not (
-            NORMALIZATIONS[model.d_normalization].batch_statistics
-            and train.penalty in penalties.PER_EXAMPLE_PENALTIES
+            choices.NORMALIZATIONS[model.d_normalization].batch_statistics
+            and train.penalty in choices.PER_EXAMPLE_PENALTIES
         ),
         "model.d_normalization",
         model.d_normalization,
@@ -380,10 +377,10 @@ def validate_config(config):
         "an integer >= 0 (0: the whole batch)",
     )
     _check(
-        train.strategy in STRATEGIES,
+        train.strategy in choices.STRATEGIES,
         "train.strategy",
         train.strategy,
-        f"one of {list(STRATEGIES)}",
+        f"one of {list(choices.STRATEGIES)}",
     )
     _check(
         train.on_non_finite in ON_NON_FINITE,
@@ -398,7 +395,7 @@ def validate_config(config):
         "in (0, 1) (the learning rates are multiplied by it at each rollback)",
     )
     _check(train.max_rollbacks >= 0, "train.max_rollbacks", train.max_rollbacks, "an integer >= 0")
-    terms = parse_terms(train.terms)
+    terms = choices.parse_terms(train.terms)
     _validate_encoder(config, "encoder" in terms)
     _validate_super_resolution(config)
     _validate_codes(config)
@@ -432,18 +429,15 @@ def validate_config(config):
 
 def _validate_encoder(config, enabled):
     """The ``train.encoder*`` keys of seed 001's term; the weights file must exist."""
-    import os
-
-    from keras_attngan.lipschitz import LIPSCHITZ
-    from keras_attngan.networks.encoder import ENCODERS
-
     train = config.train
-    _check(train.encoder in ENCODERS, "train.encoder", train.encoder, f"one of {list(ENCODERS)}")
     _check(
-        train.encoder_lipschitz in LIPSCHITZ,
+        train.encoder in choices.ENCODERS, "train.encoder", train.encoder, f"one of {list(choices.ENCODERS)}"
+    )
+    _check(
+        train.encoder_lipschitz in choices.LIPSCHITZ,
         "train.encoder_lipschitz",
         train.encoder_lipschitz,
-        f"one of {list(LIPSCHITZ)}",
+        f"one of {list(choices.LIPSCHITZ)}",
     )
     for key in ("encoder_mu1", "encoder_mu2", "encoder_lipschitz_weight"):
         _check(train[key] >= 0, f"train.{key}", train[key], "a number >= 0")
@@ -520,9 +514,6 @@ def _validate_super_resolution(config):
 
 def _validate_codes(config):
     """InfoGAN's keys: the codes parse, and the info term has what it needs."""
-    from keras_attngan.latent import LatentSpec
-    from keras_attngan.terms import parse_terms
-
     model, train, log = config.model, config.train, config.log
     _check(
         len(tuple(model.continuous_range)) == 2,
@@ -531,7 +522,7 @@ def _validate_codes(config):
         "(low, high) with low < high",
     )
     latent = LatentSpec.from_model_config(model)  # raises on K < 2, low >= high, bad names
-    info = "info" in parse_terms(train.terms)
+    info = "info" in choices.parse_terms(train.terms)
     _check(
         not info or latent.code_dim,
         "train.terms",

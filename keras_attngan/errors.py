@@ -1,7 +1,7 @@
 """The failures a command reports in one line, without a traceback.
 
 Two kinds of expected failure, besides the refused inputs (`ValueError`
-naming the config key, flag or path):
+naming the config key, flag or path; `refuse` words it for a config key):
 
 - `RunFailure`: the run started and could not finish (training diverged, a
   conversion could not be verified); the command exits with code 1.
@@ -28,3 +28,14 @@ class DamagedFileError(RunFailure):
     def __init__(self, path, problem, advice):
         super().__init__(f"{path} is damaged ({problem}): {advice}")
         self.path = path
+
+
+def refuse(key, value, expectation):
+    """Raises the ValueError of a refused config value: its full key, what it should be, what it was.
+
+    Args:
+        key: the dotted config key (``"data.image_size"``) or option name.
+        value: the value received.
+        expectation: what the value should be, completing "`key` should be ...".
+    """
+    raise ValueError(f"`{key}` should be {expectation}. Received: {key}={value!r}")

@@ -11,6 +11,10 @@ from keras_attngan.masks import mask_statistics
 from keras_attngan.networks.upscaler import upscale_factor
 from keras_attngan.registry import lookup
 
+# The trainer serializes its spec; `keras_attngan.latent` itself imports no
+# Keras, so that a config is checked before TensorFlow loads.
+keras.saving.register_keras_serializable(package="keras_attngan")(LatentSpec)
+
 
 def uniform_mask(batch_size, size):
     """The mask that weights all parts equally, where the recurrence starts (claim 3)."""
@@ -257,8 +261,9 @@ class AttnGAN(keras.Model):
     ``d_real``, ``d_fake``, and with a mask source
     the `keras_attngan.masks.mask_statistics` of the masks G received and
     ``mi_loss``, ``mi_bound``, ``mi_ceiling`` (nats per mask), and each
-    loss term's `reported` values. The trackers
-    average over steps until reset: `keras_attngan.callbacks.ScalarSummaries`
+    loss term's `reported` values. Keras' trackers (`metrics`, shown in
+    the logs) average them since the epoch began; `window_trackers` average
+    the same values until reset: `keras_attngan.callbacks.ScalarSummaries`
     resets them at each write, so every logged point is the mean of its
     logging window.
 
@@ -432,6 +437,12 @@ class AttnGAN(keras.Model):
             names += ["mi_loss", "mi_bound", "mi_ceiling", "mi_weight"]
         names += [name for term in self.terms for name in term.reported]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        # Not Keras' metrics, so Keras never resets them. A window read as a
+        # difference of the epoch trackers' float32 totals is lost once one
+        # large value enters them (later values near 1 round away).
+        self.window_trackers = {
+            name: keras.metrics.Mean(name=f"window_{name}") for name in names
+        }
         # Every network arrives built, so the trainer is too (and saves whole).
         self.built = True
 
@@ -862,6 +873,7 @@ class AttnGAN(keras.Model):
             self._update_ema(step)
         for name, tracker in self._trackers.items():
             tracker.update_state(stats[name])
+            self.window_trackers[name].update_state(stats[name])
         return {name: tracker.result() for name, tracker in self._trackers.items()}
 
     def get_config(self):

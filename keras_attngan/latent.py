@@ -11,13 +11,11 @@ the order the spec lists them (`LatentSpec.encode` / `LatentSpec.decode`).
 
 import math
 
-import keras
 import numpy as np
-from keras import ops
 
 # One message shape for every refused value: the dotted key, what it should
 # be, what it was.
-from keras_attngan.config import _fail
+from keras_attngan.errors import refuse as _fail
 
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
 CONTINUOUS_PRIORS = ("uniform", "normal")
@@ -116,7 +114,6 @@ def parse_continuous(text, value_range=(-1.0, 1.0), key="model.continuous_codes"
     return codes
 
 
-@keras.saving.register_keras_serializable(package="keras_attngan")
 class LatentSpec:
     """Describes and samples G's latent inputs.
 
@@ -200,6 +197,11 @@ class LatentSpec:
             int32 ``[batch_size]`` uniform in [0, num_classes) with classes,
             plus ``"codes"``: float32 ``[batch_size, code_dim]`` with codes.
         """
+        # Keras (and TensorFlow) load at the first sample, not on import: the
+        # config check builds specs before the command line imports TensorFlow.
+        import keras
+        from keras import ops
+
         if self.noise_distribution == "uniform":
             z = keras.random.uniform((batch_size, self.noise_dim), -1.0, 1.0, seed=seed)
         else:
@@ -293,12 +295,16 @@ class LatentSpec:
         Returns:
             float32 ``[B, code_dim]``: the one-hot categories, then the values.
         """
+        from keras import ops
+
         parts = [ops.one_hot(ops.convert_to_tensor(categories[c.name]), c.num_values) for c in self.categorical]
         parts += [ops.cast(ops.convert_to_tensor(values[c.name]), "float32")[:, None] for c in self.continuous]
         return ops.concatenate([ops.cast(p, "float32") for p in parts], axis=-1)
 
     def decode(self, codes):
         """The inverse of `encode`: (``{name: int32 [B]}``, ``{name: float [B]}``)."""
+        from keras import ops
+
         categories, values, start = {}, {}, 0
         for c in self.categorical:
             categories[c.name] = ops.cast(ops.argmax(codes[:, start : start + c.num_values], axis=-1), "int32")

@@ -15,7 +15,7 @@ from absl import flags
 
 from keras_attngan import paths
 from keras_attngan.cli import runtime
-from keras_attngan.cli.choices import EXTRACTORS, METRICS
+from keras_attngan.choices import EXTRACTORS, METRICS
 
 _MODEL = flags.DEFINE_string("model", None, "Export (version dir or TF Serving base) or workdir.")
 _DATA = flags.DEFINE_string(

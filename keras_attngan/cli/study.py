@@ -14,7 +14,7 @@ from absl import flags
 
 from keras_attngan import paths
 from keras_attngan.cli import runtime
-from keras_attngan.cli.choices import METRICS
+from keras_attngan.choices import METRICS
 
 _CONFIGS = flags.DEFINE_list(
     "configs", None, "Config files, comma-separated, each configs/NAME.py[:ARG]."

@@ -15,6 +15,7 @@ from ml_collections import config_flags
 
 from keras_attngan import paths
 from keras_attngan.cli import runtime
+from keras_attngan.config import validate_config
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -39,6 +40,7 @@ def main(argv):
     # config is first read, under a traceback.
     paths.input_file("--config", flags.FLAGS["config"].config_filename.split(":", 1)[0])
     paths.output_dir("--workdir", _WORKDIR.value)
+    validate_config(_CONFIG.value)  # before TensorFlow's import: a bad value is refused at once
     runtime.start_work()
     from keras_attngan.training import describe, train
 

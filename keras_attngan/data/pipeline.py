@@ -11,6 +11,7 @@ import numbers
 
 import tensorflow as tf
 
+from keras_attngan.choices import SOURCES, parse_source
 from keras_attngan.data.digits import load_colored_digits, load_digits
 from keras_attngan.data.folder import load_folder
 from keras_attngan.data.npz import load_npz
@@ -25,89 +26,42 @@ _Options = collections.namedtuple(
     ["image_size", "seed", "num_examples", "split", "data_dir", "skip_bad_files", "download"],
 )
 
-# kind -> (template shown to users, loader(argument, options)). Templates with
-# a ":" take the text after the colon as `argument`.
-_SOURCES = {
-    "symbols": (
-        "symbols",
-        lambda _, o: load_symbols(
-            image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
-        ),
+# kind -> loader(argument, options); `keras_attngan.choices.SOURCES` has the
+# templates shown to users.
+_LOADERS = {
+    "symbols": lambda _, o: load_symbols(
+        image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
     ),
-    "digits": (
-        "digits",
-        lambda _, o: load_digits(
-            image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
-        ),
+    "digits": lambda _, o: load_digits(
+        image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
     ),
-    "colored_digits": (
-        "colored_digits",
-        lambda _, o: load_colored_digits(
-            image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
-        ),
+    "colored_digits": lambda _, o: load_colored_digits(
+        image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
     ),
-    "photos": (
-        "photos",
-        lambda _, o: load_photos(
-            image_size=o.image_size, seed=o.seed, num_examples=o.num_examples, split=o.split
-        ),
+    "photos": lambda _, o: load_photos(
+        image_size=o.image_size, seed=o.seed, num_examples=o.num_examples, split=o.split
     ),
-    "tfds": (
-        "tfds:NAME",
-        lambda name, o: load_tfds(
-            name,
-            image_size=o.image_size,
-            split=o.split,
-            num_examples=o.num_examples,
-            data_dir=o.data_dir,
-            download=o.download,
-        ),
+    "tfds": lambda name, o: load_tfds(
+        name,
+        image_size=o.image_size,
+        split=o.split,
+        num_examples=o.num_examples,
+        data_dir=o.data_dir,
+        download=o.download,
     ),
-    "folder": (
-        "folder:PATH",
-        lambda path, o: load_folder(
-            path,
-            image_size=o.image_size,
-            seed=o.seed,
-            num_examples=o.num_examples,
-            skip_bad_files=o.skip_bad_files,
-        ),
+    "folder": lambda path, o: load_folder(
+        path,
+        image_size=o.image_size,
+        seed=o.seed,
+        num_examples=o.num_examples,
+        skip_bad_files=o.skip_bad_files,
     ),
-    "npz": (
-        "npz:PATH",
-        lambda path, o: load_npz(
-            path, image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
-        ),
+    "npz": lambda path, o: load_npz(
+        path, image_size=o.image_size, seed=o.seed, num_examples=o.num_examples
     ),
 }
 
-SOURCE_CHOICES = tuple(template for template, _ in _SOURCES.values())
-
-
-def parse_source(source):
-    """Splits a `data.source` string into (kind, argument).
-
-    Args:
-        source: one of `SOURCE_CHOICES`, e.g. ``"symbols"``,
-            ``"tfds:cifar10"``, ``"folder:/data/faces"``.
-
-    Returns:
-        ``(kind, argument)``: argument is the NAME or PATH after the colon, or
-        None for sources without one.
-
-    Raises:
-        ValueError: `source` matches no template.
-    """
-    if isinstance(source, str):
-        kind, colon, argument = source.partition(":")
-        if kind in _SOURCES:
-            takes_argument = ":" in _SOURCES[kind][0]
-            if (bool(argument) if takes_argument else not colon):
-                return kind, argument or None
-    raise ValueError(
-        f"`data.source` should be one of {', '.join(SOURCE_CHOICES)}. "
-        f"Received: data.source={source!r}"
-    )
+SOURCE_CHOICES = tuple(SOURCES.values())
 
 
 def _is_int(value):
@@ -183,7 +137,7 @@ def load_source(
     """
     kind, argument = _validate(source, image_size, num_examples)
     options = _Options(image_size, seed, num_examples, split, data_dir, skip_bad_files, download)
-    return _SOURCES[kind][1](argument, options)
+    return _LOADERS[kind](argument, options)
 
 
 def _normalize(batch):

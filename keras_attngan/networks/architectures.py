@@ -21,33 +21,11 @@ Stage ``i`` of D has ``width * 2**i`` channels and G mirrors it, so
 The registry is a plain dict (name -> instance).
 """
 
-import math
-
 import keras
 from keras import layers
 
+from keras_attngan.choices import BASE_SIZE, num_stages
 from keras_attngan.registry import lookup
-
-BASE_SIZE = 4
-
-
-def num_stages(image_size):
-    """Number of 2x up- (G) or down-sampling (D) stages for `image_size`.
-
-    Both networks work between 4x4 and `image_size`, doubling each stage, so
-    the size must be 4 * 2**n with n >= 1.
-
-    Raises:
-        ValueError: naming `image_size` when the architecture cannot make it.
-    """
-    stages = math.log2(image_size / BASE_SIZE) if image_size > 0 else -1
-    if stages < 1 or stages != int(stages):
-        raise ValueError(
-            "`image_size` should be 4 * 2**n with n >= 1 (8, 16, 32, 64, ...) "
-            "because the networks double the resolution from 4x4 at each "
-            f"stage. Received: image_size={image_size}"
-        )
-    return int(stages)
 
 
 def _conv(normalization, filters, kernel_size, name, strides=1, use_bias=True, transpose=False):

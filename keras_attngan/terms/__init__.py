@@ -5,6 +5,7 @@ A term is a `LossTerm` (see `keras_attngan.terms.base`), registered in
 docs/design.md walks through adding one, with `Rotation` as the example.
 """
 
+from keras_attngan.choices import parse_terms
 from keras_attngan.terms.base import NOTHING, Contribution, LossTerm
 from keras_attngan.terms.encoder import LatentRegularizer
 from keras_attngan.terms.info import Information
@@ -23,22 +24,6 @@ __all__ = [
     "build_terms",
     "parse_terms",
 ]
-
-
-def parse_terms(text):
-    """The term names of a ``train.terms`` value (``"a,b"``; empty for none).
-
-    Raises:
-        ValueError: an unknown name, listing the registered ones.
-    """
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in TERMS]
-    if unknown or len(set(names)) != len(names):
-        raise ValueError(
-            f"`train.terms` should be distinct names from {sorted(TERMS)}, comma-separated. "
-            f"Received: train.terms={text!r}"
-        )
-    return names
 
 
 def build_terms(text, train_config, generator, discriminator, latent=None):
