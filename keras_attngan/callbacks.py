@@ -6,6 +6,22 @@ checkpoint), so a resumed run continues its TensorBoard curves instead of
 restarting them at zero, and they fire when a multiple of their period is
 crossed, which also works when `steps_per_execution` > 1 runs several steps
 between two callback calls.
+
+TensorBoard groups its cards by the text of the tag before the first ``/``,
+sorts the groups by name and opens the first two, so every tag written here
+has a group, and the groups sort in the order a reader looks at them:
+
+- ``loss/``: D's and G's losses and D's penalty (opens first);
+- ``mask/``: statistics of the masks G received in training (opens second);
+- ``mask_usage/``: `MaskUsage`, the mask-usage metrics (run ``mask_usage``);
+- ``metrics/``: `Evaluation`, FID and the other metrics (run ``eval``);
+- ``mi/``: the MI estimator's loss, bound, ceiling and weight;
+- ``samples/``: the pictures, named as their PNG files (runs ``images``,
+  ``codes``);
+- ``score/``: D's mean probability of "real" on real and fake images;
+- ``terms/``: the loss terms' values (InfoGAN, rotation, encoder).
+
+No tag is written by two runs, so no card mixes two quantities.
 """
 
 import abc
@@ -21,12 +37,27 @@ from keras_attngan.gan import labelled
 from keras_attngan.traversals import code_grids
 
 
+#: The TensorBoard group of each value the trainer reports (see the module's
+#: docstring); every other value is a loss term's, under ``terms``.
+TRAIN_GROUPS = {
+    **dict.fromkeys(("d_loss", "g_loss", "d_penalty"), "loss"),
+    **dict.fromkeys(("d_real", "d_fake"), "score"),
+    **dict.fromkeys(("mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"), "mask"),
+    **dict.fromkeys(("mi_loss", "mi_bound", "mi_ceiling", "mi_weight"), "mi"),
+}
+
+
+def train_tag(name):
+    """The TensorBoard tag of the trainer's reported value `name`, e.g. ``loss/d_loss``."""
+    return f"{TRAIN_GROUPS.get(name, 'terms')}/{name}"
+
+
 def write_pictures(writer, image_dir, step, pictures):
-    """Writes uint8 pictures as TensorBoard images and as ``NAME.png`` and
+    """Writes uint8 pictures as TensorBoard images ``samples/NAME`` and as ``NAME.png`` and
     ``history/step_N_NAME.png`` in `image_dir`."""
     with writer.as_default(step=step):
         for name, picture in pictures.items():
-            tf.summary.image(name, picture[None])
+            tf.summary.image(f"samples/{name}", picture[None])
     writer.flush()
     for name, picture in pictures.items():
         images_lib.write_png(os.path.join(image_dir, f"{name}.png"), picture)
@@ -69,47 +100,42 @@ class ScalarSummaries(_EveryNSteps):
     """Writes the training metrics (losses, MI bound, mask statistics) to TensorBoard.
 
     Each point is the mean over its logging window (the steps since the
-    previous point), computed from the model's `keras.metrics.Mean` trackers'
-    running totals. Keras resets those trackers only at epoch starts, so the
-    value in `logs` is a running mean since the epoch began: writing it would
-    smooth every curve more and more as an epoch goes on. The trackers are
-    read, never reset, so the progress bar and `History` keep Keras' meaning.
+    previous point, across epochs), read from the trainer's
+    `AttnGAN.window_trackers`, which this callback resets at each point (and
+    when it first sees the model). Keras' own trackers (`model.metrics`,
+    what ``logs``, the progress bar and `History` show) average since the
+    epoch began and are left to Keras: a window read as the difference of
+    their float32 running totals loses every later value once one large
+    value entered them (after a 1e8, values near 1 read as 0 until the
+    epoch ends).
+
+    Tags are grouped by `train_tag`: ``loss/d_loss``, ``mi/mi_bound``, ...
 
     Args:
-        logdir: TensorBoard log directory.
+        logdir: TensorBoard log directory (written under ``train``).
         every: period in train steps.
     """
 
     def __init__(self, logdir, every=50):
         super().__init__(every, run_on_end=False)
         self.writer = tf.summary.create_file_writer(os.path.join(logdir, "train"))
-        self._carried = {}  # totals and counts of the window from earlier epochs
-        self._base = {}  # the trackers' totals and counts when the window began
+        self._started = False
 
-    def _totals(self):
-        return {
-            tracker.name: np.array([float(tracker.total.numpy()), float(tracker.count.numpy())])
-            for tracker in self.model.metrics
-        }
-
-    def on_epoch_begin(self, epoch, logs=None):
-        # Keras has just reset the trackers.
-        self._base = {name: np.zeros(2) for name in self._totals()}
-
-    def on_epoch_end(self, epoch, logs=None):
-        for name, totals in self._totals().items():
-            self._carried[name] = self._carried.get(name, 0.0) + totals - self._base[name]
-            self._base[name] = totals
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        # Later `fit` calls (a resumed epoch's segments) continue the window.
+        if not self._started:
+            for tracker in self.model.window_trackers.values():
+                tracker.reset_state()
+            self._started = True
 
     def run(self, step, logs):
-        current = self._totals()
         with self.writer.as_default(step=step):
-            for name, totals in current.items():
-                total, count = totals - self._base[name] + self._carried.get(name, 0.0)
-                if count > 0:
-                    tf.summary.scalar(name, total / count)
+            for name, tracker in self.model.window_trackers.items():
+                if float(tracker.count.numpy()) > 0:
+                    tf.summary.scalar(train_tag(name), float(tracker.result().numpy()))
+                tracker.reset_state()
         self.writer.flush()
-        self._base, self._carried = current, {}
 
 
 class AttentionImages(_EveryNSteps):
@@ -120,10 +146,13 @@ class AttentionImages(_EveryNSteps):
 
     - ``samples``: a grid of synthesized images (after K mask refinements);
     - ``inner_loop``: per sample, the row ``x_0, s_1, x_1, ..., s_K, x_K`` of
-      images and the masks D produced between them (heat maps);
-    - ``overlays``: D's attention on the final images, over the images;
+      images and the masks D produced between them (heat maps), each column
+      labelled (``x0``, ``s1``, ``x1``, ...; `keras_attngan.images.grid`);
+    - ``overlays``: D's attention on the final images, over the images,
+      captioned ``s{K+1} = D(xK) over xK``;
 
-    as TensorBoard image summaries, as PNGs in ``image_dir`` (``NAME.png`` is
+    as TensorBoard image summaries (``samples/NAME``, run ``images``), as
+    PNGs in ``image_dir`` (``NAME.png`` is
     the latest, ``history/step_N_NAME.png`` each one), and the masks
     themselves as ``mask_dir/step_N.npz`` (stored with the model at export,
     claim 10).
@@ -158,22 +187,27 @@ class AttentionImages(_EveryNSteps):
         if "masks" in result:
             trajectory = np.asarray(result["trajectory"])
             masks["inner_loop"] = np.asarray(result["masks"])
+            steps = masks["inner_loop"].shape[1]
             rows = min(8, self.num_images)
             cells = []
             for row in range(rows):
                 cells.append(images_lib.to_uint8(trajectory[row, :1], rgb=True))
-                for k in range(masks["inner_loop"].shape[1]):
+                for k in range(steps):
                     cells.append(images_lib.colorize(masks["inner_loop"][row, k : k + 1]))
                     cells.append(images_lib.to_uint8(trajectory[row, k + 1 : k + 2], rgb=True))
+            labels = ["x0"] + [f"{kind}{k}" for k in range(1, steps + 1) for kind in "sx"]
             pictures["inner_loop"] = images_lib.grid(
-                np.concatenate(cells), columns=len(cells) // rows
+                np.concatenate(cells), columns=len(labels), labels=labels
             )
             masks["final"] = np.asarray(
                 self.model.discriminator(final, **labelled(self._latent.get("label")))[
                     "attention"
                 ]
             )
-            pictures["overlays"] = images_lib.grid(images_lib.overlay(final, masks["final"]))
+            pictures["overlays"] = images_lib.grid(
+                images_lib.overlay(final, masks["final"]),
+                caption=f"s{steps + 1} = D(x{steps}) over x{steps}",
+            )
         return pictures, masks
 
     def run(self, step, logs):
@@ -193,8 +227,9 @@ class SuperResolutionImages(_EveryNSteps):
 
     Each row shows one held patch: low-res input (enlarged by nearest
     neighbour), its bicubic upscale, G's super-resolved image and the
-    high-res ground truth, side by side, written as ``super_resolution``
-    (TensorBoard under ``images``; ``image_dir/super_resolution.png`` and its
+    high-res ground truth, side by side under the column labels `LABELS`,
+    written as ``super_resolution`` (TensorBoard ``samples/super_resolution``
+    in run ``images``; ``image_dir/super_resolution.png`` and its
     ``history/``).
 
     Args:
@@ -206,6 +241,8 @@ class SuperResolutionImages(_EveryNSteps):
     """
 
     COLUMNS = ("lowres", "bicubic", "super_resolved", "ground_truth")
+    # Short enough for a 64-pixel column.
+    LABELS = ("low-res", "bicubic", "super-res", "truth")
 
     def __init__(self, logdir, image_dir, targets, scale, every=500):
         super().__init__(every)
@@ -227,14 +264,18 @@ class SuperResolutionImages(_EveryNSteps):
             "ground_truth": self.targets,
         }
         rows = np.stack([images_lib.to_uint8(columns[name], rgb=True) for name in self.COLUMNS], axis=1)
-        return {"super_resolution": images_lib.grid(rows.reshape(-1, *rows.shape[2:]), columns=len(self.COLUMNS))}
+        return {
+            "super_resolution": images_lib.grid(
+                rows.reshape(-1, *rows.shape[2:]), columns=len(self.COLUMNS), labels=self.LABELS
+            )
+        }
 
     def run(self, step, logs):
         write_pictures(self.writer, self.image_dir, step, self.pictures())
 
 
 class CodeGrids(_EveryNSteps):
-    """InfoGAN's code grids, in TensorBoard (``logdir/codes``) and as PNG files.
+    """InfoGAN's code grids, in TensorBoard (``samples/NAME`` in run ``codes``) and as PNG files.
 
     `keras_attngan.traversals.code_grids` of the model's latent spec: per
     categorical code a grid with one row per value and a continuous code
@@ -278,7 +319,7 @@ class CodeGrids(_EveryNSteps):
 
 
 class MaskUsage(_EveryNSteps):
-    """Mask-usage metrics during training, as TensorBoard scalars (``logdir/mask_usage``).
+    """Mask-usage metrics during training, as TensorBoard scalars ``mask_usage/NAME`` (run ``mask_usage``).
 
     `keras_attngan.metrics.evaluate.mask_usage_of` the in-memory G and D on
     `num` fixed seeded latent inputs (with their codes and labels, where the
@@ -314,7 +355,7 @@ class MaskUsage(_EveryNSteps):
         self.results[step] = values
         with self.writer.as_default(step=step):
             for name, value in values.items():
-                tf.summary.scalar(name, value)
+                tf.summary.scalar(f"mask_usage/{name}", value)
         self.writer.flush()
 
 
@@ -397,7 +438,7 @@ class ExportOnEnd(keras.callbacks.Callback):
 
 
 class Evaluation(_EveryNSteps):
-    """Evaluation metrics during training, as TensorBoard scalars (``logdir/eval``).
+    """Evaluation metrics during training, as TensorBoard scalars ``metrics/NAME`` (run ``eval``).
 
     Every `every` train steps (and at the end) it synthesizes `num` images
     from fixed seeded noise with the in-memory model, computes `metrics`
@@ -469,6 +510,11 @@ class Evaluation(_EveryNSteps):
         self.results = {}
         self._reference = None
 
+    @staticmethod
+    def tag(name):
+        """The TensorBoard tag of the metric value `name` (a key of `metrics.evaluate.scalars`)."""
+        return f"metrics/{name}"
+
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         if self._reference is None:
@@ -496,5 +542,5 @@ class Evaluation(_EveryNSteps):
         self.results[step] = values
         with self.writer.as_default(step=step):
             for name, value in self._evaluate.scalars(values).items():
-                tf.summary.scalar(name, float(value))
+                tf.summary.scalar(self.tag(name), float(value))
         self.writer.flush()

@@ -170,6 +170,8 @@ def metric_curve(logdir, name):
     import tensorflow as tf
     from tensorboard.backend.event_processing import event_accumulator
 
+    from keras_attngan.callbacks import Evaluation
+
     directory = os.path.join(logdir, "eval")
     if not os.path.isdir(directory):
         return {}
@@ -177,9 +179,10 @@ def metric_curve(logdir, name):
         directory, size_guidance={event_accumulator.TENSORS: 0}
     )
     events.Reload()
-    if name not in events.Tags()["tensors"]:
+    tag = Evaluation.tag(name)
+    if tag not in events.Tags()["tensors"]:
         return {}
-    return {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(name)}
+    return {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)}
 
 
 def write_json(path, value):

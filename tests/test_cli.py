@@ -47,7 +47,7 @@ def test_resume_continues_the_step_count_and_the_curves(trained):
         os.path.join(workdir.logs, "train"), size_guidance={event_accumulator.TENSORS: 0}
     )
     accumulator.Reload()
-    assert [event.step for event in accumulator.Tensors("d_loss")] == [2, 4, 6, 8]
+    assert [event.step for event in accumulator.Tensors("loss/d_loss")] == [2, 4, 6, 8]
     assert sorted(os.listdir(workdir.masks)) == [f"step_000000{s}.npz" for s in (2, 4, 6, 8)]
 
 
@@ -347,8 +347,8 @@ def test_train_with_evaluation_logs_fid(tmp_path, monkeypatch):
         os.path.join(workdir.logs, "eval"), size_guidance={event_accumulator.TENSORS: 0}
     )
     accumulator.Reload()
-    fid = [tf.make_ndarray(e.tensor_proto) for e in accumulator.Tensors("fid")]
-    assert [e.step for e in accumulator.Tensors("fid")] == [2, 4]
+    fid = [tf.make_ndarray(e.tensor_proto) for e in accumulator.Tensors("metrics/fid")]
+    assert [e.step for e in accumulator.Tensors("metrics/fid")] == [2, 4]
     assert all(np.isfinite(value) and value >= -1e-6 for value in fid)
 
 

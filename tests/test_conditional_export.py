@@ -103,12 +103,12 @@ def test_evaluation_during_training_ran_on_the_conditional_model(conditional_run
         workdir.logs + "/eval", size_guidance={event_accumulator.TENSORS: 0}
     )
     accumulator.Reload()
-    assert {"fid", "intra_fid"} <= set(accumulator.Tags()["tensors"])
+    assert {"metrics/fid", "metrics/intra_fid"} <= set(accumulator.Tags()["tensors"])
     usage = event_accumulator.EventAccumulator(
         workdir.logs + "/mask_usage", size_guidance={event_accumulator.TENSORS: 0}
     )
     usage.Reload()
-    assert [event.step for event in usage.Tensors("content_sensitivity")] == [2, 4]
+    assert [event.step for event in usage.Tensors("mask_usage/content_sensitivity")] == [2, 4]
 
 
 def test_tflite_and_onnx_take_the_label_and_match_the_savedmodel(conditional_run, tmp_path):

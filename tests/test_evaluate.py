@@ -192,10 +192,10 @@ def test_evaluation_callback_writes_scalars_at_train_steps(tmp_path):
     )
     accumulator.Reload()
     tags = set(accumulator.Tags()["tensors"])
-    assert {"fid", "kid", "kid_std", "precision", "recall"} <= tags
-    assert "faithfulness/fake/attention/deletion_auc" in tags
-    assert "faithfulness/real/random/insertion_auc" in tags
-    events = accumulator.Tensors("fid")
+    assert {f"metrics/{name}" for name in ("fid", "kid", "kid_std", "precision", "recall")} <= tags
+    assert "metrics/faithfulness/fake/attention/deletion_auc" in tags
+    assert "metrics/faithfulness/real/random/insertion_auc" in tags
+    events = accumulator.Tensors("metrics/fid")
     assert [event.step for event in events] == [2, 4]
     assert float(tf.make_ndarray(events[-1].tensor_proto)) == pytest.approx(
         evaluation.results[4]["fid"]

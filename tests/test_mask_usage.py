@@ -95,8 +95,9 @@ def test_mask_usage_callback_writes_scalars(tmp_path):
     )
     accumulator.Reload()
     tags = set(accumulator.Tags()["tensors"])
-    assert {"content_sensitivity", "locality_gain", "mi_bound", "mi_ceiling", "mask_entropy"} <= tags
-    assert [event.step for event in accumulator.Tensors("locality_gain")] == [2, 4]
+    names = {"content_sensitivity", "locality_gain", "mi_bound", "mi_ceiling", "mask_entropy"}
+    assert {f"mask_usage/{name}" for name in names} <= tags
+    assert [event.step for event in accumulator.Tensors("mask_usage/locality_gain")] == [2, 4]
 
 
 def test_mask_usage_of_a_model_without_a_mask_is_refused_before_any_work():
