@@ -174,6 +174,11 @@ def update_moving_average(averages, values, decay):
     )
 
 
+def pixel_loss(fake, real):
+    """Mean absolute difference: SR's pixel loss (L1, as EDSR and ESRGAN train with)."""
+    return ops.mean(ops.abs(ops.cast(fake, "float32") - ops.cast(real, "float32")))
+
+
 def _mean_stats(steps):
     """Each statistic's mean over a list of per-update stat dicts."""
     return {
@@ -251,7 +256,15 @@ class AttnGAN(keras.Model):
     Paired mode (seed 001, claims 15-16): a G whose input is ``lowres``
     (`keras_attngan.networks.upscaler`) maps low-res images to high-res;
     each batch then carries ``"lowres"`` beside ``"images"`` and G's input
-    is the low-res version of D's real slice instead of sampled noise. With ``ema_decay > 0``
+    is the low-res version of D's real slice instead of sampled noise. Its
+    training follows SRGAN (Ledig et al., 2017) and ESRGAN (Wang et al.,
+    2018): for the first `sr_pretrain_steps` steps G descends the pixel loss
+    ``mean |G(z) - y|`` alone (D and the loss terms rest), then the
+    adversarial phase weights D's verdict by `sr_adversarial_weight` beside
+    the loss terms (the encoder's pixel and latent terms). The phase is a
+    function of the step counter, so a resumed run continues in the phase
+    it left; it is reported as ``sr_phase`` (0 pixel, 1 adversarial), with
+    ``sr_pixel``, the unweighted pixel loss of G's batch. With ``ema_decay > 0``
     the step ends by updating the moving average of G's weights.
 
     Reported values (per step; G's are averaged over the K iterations, D's
@@ -327,6 +340,11 @@ class AttnGAN(keras.Model):
         terms: `keras_attngan.terms.LossTerm`s (built): each adds its losses
             to D's and/or G's objective inside their tapes and reports them;
             its variables train with its `player`.
+        sr_pretrain_steps: paired mode only: train steps of the pixel-loss
+            phase before the adversarial one (>= 0).
+        sr_adversarial_weight: paired mode only: the weight of the
+            adversarial loss in G's objective (>= 0; ESRGAN uses 5e-3 beside
+            an L1 weight of 1e-2).
     """
 
     def __init__(
@@ -344,6 +362,8 @@ class AttnGAN(keras.Model):
         ema_decay=0.0,
         ema_start=0,
         terms=(),
+        sr_pretrain_steps=0,
+        sr_adversarial_weight=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -393,6 +413,16 @@ class AttnGAN(keras.Model):
             raise ValueError(
                 f"`ema_start` should be an integer >= 0. Received: ema_start={ema_start!r}"
             )
+        if not isinstance(sr_pretrain_steps, int) or sr_pretrain_steps < 0:
+            raise ValueError(
+                "`train.sr_pretrain_steps` should be an integer >= 0. "
+                f"Received: train.sr_pretrain_steps={sr_pretrain_steps!r}"
+            )
+        if not sr_adversarial_weight >= 0:
+            raise ValueError(
+                "`train.sr_adversarial_weight` should be >= 0. "
+                f"Received: train.sr_adversarial_weight={sr_adversarial_weight!r}"
+            )
         self.uses_mask = discriminator.mask_source.uses_mask
         # Seed 001's paired mode: G maps a low-res image to its high-res
         # original (super-resolution), and the batches carry both.
@@ -424,6 +454,8 @@ class AttnGAN(keras.Model):
         self.terms = list(terms)
         self.ema_decay = float(ema_decay)
         self.ema_start = ema_start
+        self.sr_pretrain_steps = sr_pretrain_steps
+        self.sr_adversarial_weight = float(sr_adversarial_weight)
         self.ema_generator = None
         if self.ema_decay > 0:
             self.ema_generator = keras.models.clone_model(generator)
@@ -436,6 +468,8 @@ class AttnGAN(keras.Model):
             names += ["mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"]
             names += ["mi_loss", "mi_bound", "mi_ceiling", "mi_weight"]
         names += [name for term in self.terms for name in term.reported]
+        if self.paired:
+            names += ["sr_phase", "sr_pixel"]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
         # Not Keras' metrics, so Keras never resets them. A window read as a
         # difference of the epoch trackers' float32 totals is lost once one
@@ -676,6 +710,9 @@ class AttnGAN(keras.Model):
                 }
                 terms, stats = self._terms(lambda term: term.g_terms(context))
                 stats["g_loss"] = g_loss
+                if self.paired:
+                    stats["sr_pixel"] = pixel_loss(current, real)
+                    g_loss = self.sr_adversarial_weight * g_loss
                 objective = scaled_loss(self.g_optimizer, g_loss + terms)
                 if self.uses_mask:
                     # The first `pairs` masks caused the changes; the
@@ -828,8 +865,47 @@ class AttnGAN(keras.Model):
         decay = ops.where(step >= self.ema_start, self.ema_decay, 0.0)
         update_moving_average(self.ema_generator.weights, self.generator.weights, decay)
 
+    def _pixel_step(self, data):
+        """One G update on the pixel loss alone: the pretraining phase of paired mode.
+
+        D, the MI estimator and the loss terms rest; D's step counter still
+        advances, since it counts the train steps that place the phase
+        switch. Returns the adversarial step's values, zero but the pixel
+        loss.
+        """
+        variables = list(self.generator.trainable_variables)
+        with tf.GradientTape() as tape:
+            fake = self.generator({"lowres": data["lowres"]}, training=True)
+            loss = pixel_loss(fake, data["images"])
+            objective = scaled_loss(self.g_optimizer, loss)
+        self.g_optimizer.apply(tape.gradient(objective, variables), variables)
+        self.d_optimizer.iterations.assign_add(self.d_steps)
+        stats = {name: ops.zeros((), "float32") for name in self._trackers}
+        stats.update(sr_phase=ops.zeros((), "float32"), sr_pixel=ops.cast(loss, "float32"))
+        return stats
+
     def train_step(self, data):
         step = self.train_steps
+        if self.paired and self.sr_pretrain_steps > 0:
+            # Both branches are traced once; the counter picks one per step.
+            stats = tf.cond(
+                step < self.sr_pretrain_steps,
+                lambda: self._pixel_step(data),
+                lambda: self._adversarial_step(data),
+            )
+        else:
+            stats = self._adversarial_step(data)
+        # Last: with d_steps > 1 the later D updates' G passes move G's batch
+        # statistics, which belong to this step's G.
+        if self.ema_generator is not None:
+            self._update_ema(step)
+        for name, tracker in self._trackers.items():
+            tracker.update_state(stats[name])
+            self.window_trackers[name].update_state(stats[name])
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def _adversarial_step(self, data):
+        """The GAN step: G's inner loop, then `d_steps` D updates; returns the reported values."""
         images = data["images"] if isinstance(data, dict) else data
         # compare_gan's disc_iters: every D update gets real images of its own.
         reals = ops.split(images, self.d_steps, axis=0)
@@ -867,14 +943,9 @@ class AttnGAN(keras.Model):
                 )
             )
         stats.update(_mean_stats(d_stats))
-        # Last: with d_steps > 1 the later D updates' G passes move G's batch
-        # statistics, which belong to this step's G.
-        if self.ema_generator is not None:
-            self._update_ema(step)
-        for name, tracker in self._trackers.items():
-            tracker.update_state(stats[name])
-            self.window_trackers[name].update_state(stats[name])
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        if self.paired:
+            stats["sr_phase"] = ops.ones((), "float32")
+        return {name: ops.cast(ops.reshape(stats[name], ()), "float32") for name in self._trackers}
 
     def get_config(self):
         config = super().get_config()
@@ -896,6 +967,8 @@ class AttnGAN(keras.Model):
             ema_decay=self.ema_decay,
             ema_start=self.ema_start,
             terms=[keras.saving.serialize_keras_object(term) for term in self.terms],
+            sr_pretrain_steps=self.sr_pretrain_steps,
+            sr_adversarial_weight=self.sr_adversarial_weight,
         )
         return config
 
