@@ -18,9 +18,11 @@ HEADER = """# The `attngan` command
 Generated from the flag definitions by `python -m keras_attngan.cli.docs docs/cli.md`
 (tests/test_cli.py checks that it is current): each section is the command's `--help`.
 
-Every command is quiet by default (`-v` shows TensorFlow's logging), checks its flags and
-paths before any work starts, and refuses a bad input with one line naming the flag or the
-config key and exit code 2. Any other failure is a bug and prints its traceback.
+Every command is quiet by default (`-v` shows TensorFlow's logging), checks its flags,
+paths and config before any work starts (before TensorFlow is imported), and refuses a bad
+input with one line naming the flag or the full config key, exit code 2. A run that fails
+for a reason it can name (a diverged run, a damaged file) says so in one line, exit code 1;
+a warning is one line. Only a bug prints a traceback (every failure does with `--verbose`).
 """
 
 
