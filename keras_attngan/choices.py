@@ -53,7 +53,7 @@ ENCODERS = ("conv", "vgg")
 LIPSCHITZ = ("spectral_penalty", "penalty", "spectral", "none")
 
 # What `attngan evaluate` and `attngan study` can compute, and on which features.
-METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness", "mask_usage")
+METRICS = ("fid", "kid", "is", "pr", "intra_fid", "coverage", "faithfulness", "mask_usage")
 EXTRACTORS = ("domain", "inception")
 
 # Data source kind -> the template shown to users; a template with a ":"

@@ -30,12 +30,11 @@ from keras_attngan.metrics import real_data
 from keras_attngan.metrics._validation import check_images_compatible
 from keras_attngan.metrics.domain_classifier import get_domain_classifier
 from keras_attngan.metrics.evaluate import (
+    METRICS,
     NEEDS_CLASSIFIER,
     NEEDS_FEATURES,
     MetricOptions,
     Subject,
-    check_faithfulness,
-    check_mask_usage,
     check_request,
     compute_metrics,
     parse_metrics,
@@ -228,10 +227,8 @@ def evaluate(
     chosen = _extractor(extractor, inception_weights, allow_download, options.batch_size)
 
     subject = load_subject(model)
-    if "mask_usage" in metrics:
-        check_mask_usage(subject)
-    if "faithfulness" in metrics:
-        check_faithfulness(subject)
+    for name in metrics:
+        METRICS[name].check_subject(subject)
     config = subject.info.get("config") or {}
     size, _, channels = subject.image_shape
     if image_size is not None and image_size != size:

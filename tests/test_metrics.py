@@ -380,7 +380,7 @@ def test_missing_inception_weights_say_how_to_provide_them(tmp_path, monkeypatch
 
 def test_unknown_metric_names_list_the_valid_ones():
     assert parse_metrics("fid, kid,fid") == ("fid", "kid")
-    with pytest.raises(ValueError, match="fid, kid, is, pr, intra_fid, faithfulness.*unknown: fdi"):
+    with pytest.raises(ValueError, match="fid, kid, is, pr, intra_fid, coverage, faithfulness.*unknown: fdi"):
         parse_metrics("fid,fdi")
 
 
@@ -395,3 +395,54 @@ def test_the_metrics_package_imports_nothing_of_the_trainer():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def _coverage_inputs(real_labels, fake_classes, classes):
+    from types import SimpleNamespace
+
+    from keras_attngan.metrics.evaluate import Inputs, MetricOptions
+
+    probabilities = np.eye(classes)[np.asarray(fake_classes)] * 0.9 + 0.1 / classes
+    return Inputs(
+        subject=None,
+        reference=SimpleNamespace(labels=np.asarray(real_labels)),
+        fake=SimpleNamespace(probabilities=probabilities),
+        latent={},
+        num=len(fake_classes),
+        seed=0,
+        options=MetricOptions(),
+    )
+
+
+def test_coverage_compares_each_class_share_of_the_fakes_with_the_real_data():
+    from keras_attngan.metrics.evaluate import METRICS, scalars
+
+    real = [0] * 50 + [1] * 25 + [2] * 25
+    fake = [0] * 40 + [1] * 55 + [2] * 5  # class 1 over-drawn, class 2 nearly dropped
+    value = METRICS["coverage"].compute(_coverage_inputs(real, fake, 3))
+    np.testing.assert_allclose(value["real_shares"], [0.5, 0.25, 0.25])
+    np.testing.assert_allclose(value["fake_shares"], [0.4, 0.55, 0.05])
+    assert value["min_ratio"] == pytest.approx(0.2) and value["max_ratio"] == pytest.approx(2.2)
+    assert value["within"] == pytest.approx(1 / 3)  # only class 0 (ratio 0.8) is inside [0.5, 1.5]
+    assert scalars({"coverage": value}) == {
+        "coverage/min_ratio": value["min_ratio"],
+        "coverage/max_ratio": value["max_ratio"],
+        "coverage/within": value["within"],
+    }
+    balanced = METRICS["coverage"].compute(_coverage_inputs(real, real, 3))
+    assert balanced["within"] == 1.0 and balanced["min_ratio"] == balanced["max_ratio"] == 1.0
+
+
+def test_coverage_refuses_unlabelled_real_data():
+    from keras_attngan.metrics.evaluate import METRICS
+
+    with pytest.raises(ValueError, match="`coverage` needs labelled real data"):
+        METRICS["coverage"].compute(_coverage_inputs([0] * 10, [0] * 5 + [1] * 5, 2))
+
+
+def test_every_metric_says_what_it_needs():
+    from keras_attngan.metrics.evaluate import METRICS, NEEDS_CLASSIFIER, NEEDS_FEATURES
+
+    assert NEEDS_FEATURES == {"kid", "pr", "intra_fid"}
+    assert NEEDS_CLASSIFIER == {"is", "intra_fid", "coverage"}
+    assert all(hasattr(metric, "compute") and hasattr(metric, "flatten") for metric in METRICS.values())

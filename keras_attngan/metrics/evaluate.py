@@ -36,12 +36,6 @@ from keras_attngan.metrics.kid import (
 from keras_attngan.metrics.mask_usage import mask_usage
 from keras_attngan.metrics.precision_recall import DEFAULT_K, improved_precision_recall
 
-METRICS = ("fid", "kid", "is", "pr", "intra_fid", "faithfulness", "mask_usage")
-# Metrics that need the features themselves (not only their mean and
-# covariance), and metrics that need class probabilities.
-NEEDS_FEATURES = frozenset({"kid", "pr", "intra_fid"})
-NEEDS_CLASSIFIER = frozenset({"is", "intra_fid"})
-
 
 @dataclasses.dataclass(frozen=True)
 class MetricOptions:
@@ -132,24 +126,8 @@ def check_request(metrics, num, num_real, options):
                 f"`{name}` should be an integer >= {MIN_SAMPLES} (a covariance needs two samples; "
                 f"reliable FID needs thousands). Received: {name}={value!r}"
             )
-    if "kid" in metrics:
-        check_subsets(options.kid_subsets, options.subset_size(num_real, num), num_real, num)
-    if "pr" in metrics and min(num, num_real) <= options.pr_k:
-        raise ValueError(
-            f"Precision / recall with k={options.pr_k} needs more than {options.pr_k} real and "
-            "fake "
-            f"images. Received: num={num}, num_real={num_real}"
-        )
-    if "is" in metrics and not 1 <= options.is_splits <= num:
-        raise ValueError(
-            f"The Inception Score with {options.is_splits} splits needs at least as many fake "
-            f"images. Received: num={num}"
-        )
-    if "faithfulness" in metrics and options.faithfulness_num < 1:
-        raise ValueError(
-            "`faithfulness_num` should be >= 1. "
-            f"Received: faithfulness_num={options.faithfulness_num}"
-        )
+    for name in metrics:
+        METRICS[name].check(num, num_real, options)
 
 
 def _rows(latent, start, stop):
@@ -162,6 +140,233 @@ def _fake_batches(subject, latent, batch_size, real_shape):
         check_images_compatible(real_shape, images.shape)
         # Rounded to uint8 like the real images (and any saved sample).
         yield real_data.to_unit_range(images_lib.to_uint8(images))
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What a metric computes from: the subject, the real reference, the embedded fakes."""
+
+    subject: Subject
+    reference: object
+    fake: object  # the generated images' `keras_attngan.metrics.extractors.Embedding`
+    latent: dict
+    num: int
+    seed: int
+    options: MetricOptions
+    real_images: Optional[np.ndarray] = None
+
+
+class Metric:
+    """One entry of `METRICS`: what it needs, how it computes, how it is flattened.
+
+    Attributes:
+        needs_features: it needs the fakes' and the reference's features,
+            not only their mean and covariance.
+        needs_classifier: it needs the fakes' class probabilities.
+    """
+
+    needs_features = False
+    needs_classifier = False
+
+    def check(self, num, num_real, options):
+        """Raises ValueError when the sample counts or `options` cannot give this metric."""
+
+    def check_subject(self, subject):
+        """Raises ValueError when `subject` cannot be measured by this metric."""
+
+    def images_kept(self, options):
+        """How many generated images (in [0, 1]) the metric needs kept after embedding."""
+        return 0
+
+    def compute(self, inputs):
+        """The metric's value (a float or a dict of details) on `Inputs`."""
+        raise NotImplementedError
+
+    def flatten(self, name, value):
+        """``{scalar name: float}`` of a value, for TensorBoard and tables."""
+        return {name: value}
+
+
+class _Fid(Metric):
+    def compute(self, inputs):
+        return fid_from_statistics(inputs.reference.statistics, inputs.fake.statistics)
+
+
+class _MeanAndStd(Metric):
+    """A metric whose value is a mean and standard deviation over subsets or splits."""
+
+    def flatten(self, name, value):
+        return {name: value["mean"], f"{name}_std": value["std"]}
+
+
+class _Kid(_MeanAndStd):
+    needs_features = True
+
+    def check(self, num, num_real, options):
+        check_subsets(options.kid_subsets, options.subset_size(num_real, num), num_real, num)
+
+    def compute(self, inputs):
+        size = inputs.options.subset_size(len(inputs.reference.features), inputs.num)
+        return kid_from_features(
+            inputs.reference.features, inputs.fake.features, inputs.options.kid_subsets, size, inputs.seed
+        )
+
+
+class _InceptionScore(_MeanAndStd):
+    needs_classifier = True
+
+    def check(self, num, num_real, options):
+        if not 1 <= options.is_splits <= num:
+            raise ValueError(
+                f"The Inception Score with {options.is_splits} splits needs at least as many fake "
+                f"images. Received: num={num}"
+            )
+
+    def compute(self, inputs):
+        return inception_score_from_probabilities(inputs.fake.probabilities, inputs.options.is_splits)
+
+
+class _PrecisionRecall(Metric):
+    needs_features = True
+
+    def check(self, num, num_real, options):
+        if min(num, num_real) <= options.pr_k:
+            raise ValueError(
+                f"Precision / recall with k={options.pr_k} needs more than {options.pr_k} real and "
+                f"fake images. Received: num={num}, num_real={num_real}"
+            )
+
+    def compute(self, inputs):
+        return improved_precision_recall(inputs.reference.features, inputs.fake.features, inputs.options.pr_k)
+
+    def flatten(self, name, value):
+        return {"precision": value["precision"], "recall": value["recall"]}
+
+
+class _IntraFid(Metric):
+    needs_features = True
+    needs_classifier = True
+
+    def compute(self, inputs):
+        # A class-conditional G's images are of the classes it was asked for
+        # (Miyato and Koyama's intra-FID); an unconditional G's, of the
+        # classes the classifier sees in them.
+        fake_labels = inputs.latent.get("label", np.argmax(inputs.fake.probabilities, axis=1))
+        return intra_class_fid(
+            inputs.reference.features, inputs.reference.labels, inputs.fake.features, fake_labels
+        )
+
+    def flatten(self, name, value):
+        return {name: value["mean"]}
+
+
+class _Coverage(Metric):
+    """Each class's share of the fakes, by the classifier, against its share of the real data.
+
+    A GAN that drops or over-draws a class can still score a fair FID; the
+    per-class ratio shows it (mode coverage, as VEEGAN, Srivastava et al.,
+    2017, counts the modes a GAN draws). ``within`` is the fraction of
+    classes whose ratio lies in [0.5, 1.5].
+    """
+
+    needs_classifier = True
+    BAND = (0.5, 1.5)
+
+    def compute(self, inputs):
+        real_labels = np.asarray(inputs.reference.labels)
+        if len(np.unique(real_labels)) < 2:
+            raise ValueError(
+                "`coverage` needs labelled real data (a source with classes); this reference "
+                "has a single label. Drop coverage from `metrics`."
+            )
+        classes = inputs.fake.probabilities.shape[1]
+        fake = np.bincount(np.argmax(inputs.fake.probabilities, axis=1), minlength=classes) / inputs.num
+        real = np.bincount(real_labels, minlength=classes)[:classes] / len(real_labels)
+        present = real > 0
+        ratios = fake[present] / real[present]
+        low, high = self.BAND
+        return {
+            "fake_shares": fake.tolist(),
+            "real_shares": real.tolist(),
+            "min_ratio": float(ratios.min()),
+            "max_ratio": float(ratios.max()),
+            "within": float(np.mean((ratios >= low) & (ratios <= high))),
+        }
+
+    def flatten(self, name, value):
+        return {f"{name}/{key}": value[key] for key in ("min_ratio", "max_ratio", "within")}
+
+
+class _MaskUsage(Metric):
+    def check_subject(self, subject):
+        check_mask_usage(subject)
+
+    def compute(self, inputs):
+        return mask_usage_of(inputs.subject, inputs.seed, inputs.options)
+
+    def flatten(self, name, value):
+        return {f"{name}/{key}": number for key, number in value.items()}
+
+
+class _Faithfulness(Metric):
+    def check(self, num, num_real, options):
+        if options.faithfulness_num < 1:
+            raise ValueError(
+                "`faithfulness_num` should be >= 1. "
+                f"Received: faithfulness_num={options.faithfulness_num}"
+            )
+
+    def check_subject(self, subject):
+        check_faithfulness(subject)
+
+    def images_kept(self, options):
+        return options.faithfulness_num
+
+    def compute(self, inputs):
+        options = inputs.options
+        sets = {"fake": inputs.fake.images}
+        if inputs.real_images is not None:
+            sets["real"] = np.asarray(inputs.real_images, np.float32)[: options.faithfulness_num]
+        return {
+            "mask_source": inputs.subject.info.get("mask_source"),
+            **{
+                image_set: mask_faithfulness(
+                    inputs.subject.discriminator,
+                    images,
+                    options.faithfulness_steps,
+                    options.faithfulness_baseline,
+                    inputs.seed,
+                    options.batch_size,
+                )
+                for image_set, images in sets.items()
+            },
+        }
+
+    def flatten(self, name, value):
+        return {
+            f"{name}/{image_set}/{order}/{area}": curves[area]
+            for image_set, orders in value.items()
+            if image_set != "mask_source"
+            for order, curves in orders.items()
+            if order != "settings"
+            for area in ("deletion_auc", "insertion_auc")
+        }
+
+
+METRICS = {
+    "fid": _Fid(),
+    "kid": _Kid(),
+    "is": _InceptionScore(),
+    "pr": _PrecisionRecall(),
+    "intra_fid": _IntraFid(),
+    "coverage": _Coverage(),
+    "faithfulness": _Faithfulness(),
+    "mask_usage": _MaskUsage(),
+}
+# The metrics that need the features themselves (not only their mean and
+# covariance), and those that need class probabilities.
+NEEDS_FEATURES = frozenset(name for name, metric in METRICS.items() if metric.needs_features)
+NEEDS_CLASSIFIER = frozenset(name for name, metric in METRICS.items() if metric.needs_classifier)
 
 
 def compute_metrics(
@@ -180,13 +385,13 @@ def compute_metrics(
     Args:
         subject: the model, a `Subject` (see `keras_attngan.evaluation`).
         reference: real `Reference` statistics from `extractor` (with
-            features when KID, precision / recall or intra-class FID are asked).
+            features when a metric of `NEEDS_FEATURES` is asked).
         extractor: the feature extractor.
         metrics: names from `METRICS`.
         num: number of generated images.
         seed: seed of the noise, the KID subsets and the faithfulness orders.
         options: `MetricOptions`.
-        classifier: class probabilities for ``is`` and ``intra_fid``.
+        classifier: class probabilities, for the metrics of `NEEDS_CLASSIFIER`.
         real_images: real images for the faithfulness curves (optional).
 
     Returns:
@@ -200,57 +405,18 @@ def compute_metrics(
         raise ValueError(f"{sorted(NEEDS_CLASSIFIER & set(metrics))} need a `classifier`.")
     if NEEDS_FEATURES & set(metrics) and reference.features is None:
         raise ValueError(f"{sorted(NEEDS_FEATURES & set(metrics))} need reference features.")
-    if "faithfulness" in metrics:
-        check_faithfulness(subject)
+    for name in metrics:
+        METRICS[name].check_subject(subject)
     latent = subject.latent.inputs_numpy(num, seed)
     fake = embed(
         extractor,
         _fake_batches(subject, latent, options.batch_size, reference.image_shape),
         keep_features=bool(NEEDS_FEATURES & set(metrics)),
         classifier=classifier if NEEDS_CLASSIFIER & set(metrics) else None,
-        keep_images=options.faithfulness_num if "faithfulness" in metrics else 0,
+        keep_images=max((METRICS[name].images_kept(options) for name in metrics), default=0),
     )
-    values = {}
-    if "fid" in metrics:
-        values["fid"] = fid_from_statistics(reference.statistics, fake.statistics)
-    if "kid" in metrics:
-        size = options.subset_size(len(reference.features), num)
-        values["kid"] = kid_from_features(
-            reference.features, fake.features, options.kid_subsets, size, seed
-        )
-    if "is" in metrics:
-        values["is"] = inception_score_from_probabilities(fake.probabilities, options.is_splits)
-    if "pr" in metrics:
-        values["pr"] = improved_precision_recall(reference.features, fake.features, options.pr_k)
-    if "intra_fid" in metrics:
-        # A class-conditional G's images are of the classes it was asked for
-        # (Miyato and Koyama's intra-FID); an unconditional G's, of the
-        # classes the classifier sees in them.
-        fake_labels = latent.get("label", np.argmax(fake.probabilities, axis=1))
-        values["intra_fid"] = intra_class_fid(
-            reference.features, reference.labels, fake.features, fake_labels
-        )
-    if "mask_usage" in metrics:
-        values["mask_usage"] = mask_usage_of(subject, seed, options)
-    if "faithfulness" in metrics:
-        sets = {"fake": fake.images}
-        if real_images is not None:
-            sets["real"] = np.asarray(real_images, np.float32)[: options.faithfulness_num]
-        values["faithfulness"] = {
-            "mask_source": subject.info.get("mask_source"),
-            **{
-                name: mask_faithfulness(
-                    subject.discriminator,
-                    images,
-                    options.faithfulness_steps,
-                    options.faithfulness_baseline,
-                    seed,
-                    options.batch_size,
-                )
-                for name, images in sets.items()
-            },
-        }
-    return values
+    inputs = Inputs(subject, reference, fake, latent, num, seed, options, real_images)
+    return {name: METRICS[name].compute(inputs) for name in metrics}
 
 
 def mask_usage_of(subject, seed=0, options=None):
@@ -303,24 +469,5 @@ def scalars(values):
     """Flattens `compute_metrics` values to ``{name: float}`` (TensorBoard, tables)."""
     flat = {}
     for name, value in values.items():
-        if name == "fid":
-            flat["fid"] = value
-        elif name in ("kid", "is"):
-            flat[name], flat[f"{name}_std"] = value["mean"], value["std"]
-        elif name == "pr":
-            flat["precision"], flat["recall"] = value["precision"], value["recall"]
-        elif name == "intra_fid":
-            flat["intra_fid"] = value["mean"]
-        elif name == "mask_usage":
-            flat.update({f"mask_usage/{key}": number for key, number in value.items()})
-        elif name == "faithfulness":
-            for image_set, orders in value.items():
-                if image_set == "mask_source":
-                    continue
-                for order, curves in orders.items():
-                    if order != "settings":
-                        for area in ("deletion_auc", "insertion_auc"):
-                            flat[f"faithfulness/{image_set}/{order}/{area}"] = curves[area]
+        flat.update(METRICS[name].flatten(name, value))
     return flat
-
-
