@@ -24,14 +24,12 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from keras_attngan.errors import DamagedFileError, DamagedFileWarning
+
 # Where the run's config lands in a checkpoint (read without building a model).
 CONFIG_TENSOR = "config/.ATTRIBUTES/py_state"
 DAMAGED = "damaged"
 _INDEX = "checkpoint"
-
-
-class CheckpointWarning(UserWarning):
-    """Damaged files of a workdir were moved aside; the run goes on from an older state."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +100,7 @@ def _reason(error):
     return text[:120]
 
 
-def _move_aside(directory, paths):
+def move_aside(directory, paths):
     """Moves `paths` into ``directory/damaged/`` without replacing an earlier one; returns it."""
     target = os.path.join(directory, DAMAGED)
     os.makedirs(target, exist_ok=True)
@@ -132,7 +130,8 @@ def recover(directory):
     """Makes the newest good checkpoint of `directory` its latest; see the module docstring.
 
     Returns:
-        A `Recovery`. The warning line is also issued as a `CheckpointWarning`.
+        A `Recovery`. The warning line is also issued as a
+        `keras_attngan.errors.DamagedFileWarning`.
     """
     if not os.path.isdir(directory):
         return Recovery(None)
@@ -147,7 +146,7 @@ def recover(directory):
         elif number(path) is not None:
             files.setdefault(number(path), []).append(path)
     if listed is None and os.path.exists(index):
-        damaged.append(f"{index} is unreadable (moved to {_move_aside(directory, [index])})")
+        damaged.append(f"{index} is unreadable (moved to {move_aside(directory, [index])})")
     elif listed is None and files:
         damaged.append(f"{index} is missing")
     if listed is not None:
@@ -165,7 +164,7 @@ def recover(directory):
         if problem is None:
             latest = prefix
             break
-        where = _move_aside(directory, files.get(n, []))
+        where = move_aside(directory, files.get(n, []))
         damaged.append(f"{problem[0]} is {problem[1]} (ckpt-{n} moved to {where})")
     kept = [n for n in candidates if latest and n <= number(latest)]
     if damaged and latest:
@@ -173,10 +172,10 @@ def recover(directory):
             directory, os.path.basename(latest), [f"ckpt-{n}" for n in sorted(kept)]
         )
     elif damaged and os.path.exists(index):
-        _move_aside(directory, [index])  # it lists nothing good
+        move_aside(directory, [index])  # it lists nothing good
     if damaged:
         then = f"going on from {os.path.basename(latest)}" if latest else "no intact checkpoint is left"
-        warnings.warn(f"{'; '.join(damaged)}; {then}.", CheckpointWarning, stacklevel=2)
+        warnings.warn(f"{'; '.join(damaged)}; {then}.", DamagedFileWarning, stacklevel=2)
     return Recovery(latest, tuple(damaged), tuple(removed))
 
 
@@ -195,8 +194,6 @@ def recover_config(config_file, checkpoint):
         keras_attngan.errors.DamagedFileError: config.json is damaged and no
             checkpoint holds the config.
     """
-    from keras_attngan.errors import DamagedFileError
-
     text = config_in_checkpoint(checkpoint) if checkpoint else None
     if not os.path.exists(config_file):
         if text is None:
@@ -216,7 +213,7 @@ def recover_config(config_file, checkpoint):
                 "restore it from a copy, or train again in a new --workdir (no checkpoint "
                 "here stores the config)",
             )
-        where = _move_aside(os.path.dirname(config_file), [config_file])
+        where = move_aside(os.path.dirname(config_file), [config_file])
     temporary = config_file + ".tmp"
     with open(temporary, "w") as f:
         f.write(json.dumps(json.loads(text), indent=2, sort_keys=True))
@@ -225,6 +222,6 @@ def recover_config(config_file, checkpoint):
     warnings.warn(
         f"{config_file} was damaged ({problem}{moved}); rewritten from "
         f"{os.path.basename(checkpoint)}.",
-        CheckpointWarning,
+        DamagedFileWarning,
         stacklevel=2,
     )

@@ -14,6 +14,10 @@ TensorFlow, so the command line can name these types before TensorFlow loads.
 """
 
 
+class DamagedFileWarning(UserWarning):
+    """A damaged file was moved aside into ``damaged/`` and the run goes on without it."""
+
+
 class RunFailure(RuntimeError):
     """A run that started could not finish; the message says why and what to do."""
 

@@ -19,11 +19,15 @@ standardized features.
 
 import dataclasses
 import os
+import warnings
+import zipfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_attngan.checkpoints import move_aside
+from keras_attngan.errors import DamagedFileWarning
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.terms.rotation import Rotation
 
@@ -207,6 +211,28 @@ def _with_labels(data, labels, images=None):
     return dataclasses.replace(data, dataset=dataset)
 
 
+# What the cache holds: the key it was computed for, then `PseudoLabels`' fields.
+_CACHED = ("key", "labels", "labelled", "accuracy", "rotation_accuracy")
+
+
+def _read_cache(path):
+    """The arrays of the cache at `path`; None when there is none or it is damaged (moved aside)."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path) as stored:
+            return {name: stored[name] for name in _CACHED}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        where = move_aside(os.path.dirname(os.path.abspath(path)), [path])
+        warnings.warn(
+            f"{path} is damaged ({' '.join(str(error).split())[:80]}; moved to {where}); "
+            "the pseudo-labels are computed again.",
+            DamagedFileWarning,
+            stacklevel=3,
+        )
+        return None
+
+
 def cached_pseudo_labels(data, fraction, seed, path, **options):
     """`pseudo_labelled_source`, computed once per run and kept at `path`.
 
@@ -218,16 +244,15 @@ def cached_pseudo_labels(data, fraction, seed, path, **options):
         As `pseudo_labelled_source`.
     """
     key = np.array([fraction, seed, data.num_examples], np.float64)
-    if os.path.exists(path):
-        with np.load(path) as stored:
-            if np.array_equal(stored["key"], key):
-                result = PseudoLabels(
-                    stored["labels"],
-                    stored["labelled"],
-                    float(stored["accuracy"]),
-                    float(stored["rotation_accuracy"]),
-                )
-                return _with_labels(data, result.labels), result
+    stored = _read_cache(path)
+    if stored is not None and np.array_equal(stored["key"], key):
+        result = PseudoLabels(
+            stored["labels"],
+            stored["labelled"],
+            float(stored["accuracy"]),
+            float(stored["rotation_accuracy"]),
+        )
+        return _with_labels(data, result.labels), result
     labelled_data, result = pseudo_labelled_source(data, fraction, seed, **options)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     partial = path + ".partial.npz"

@@ -16,7 +16,7 @@ import tensorflow as tf
 from conftest import tiny_config
 
 from keras_attngan import checkpoints
-from keras_attngan.errors import DamagedFileError
+from keras_attngan.errors import DamagedFileError, DamagedFileWarning
 from keras_attngan.experiment import Workdir, load_config, open_workdir
 from keras_attngan.training import export_workdir, train
 
@@ -88,7 +88,7 @@ def test_a_damaged_newest_checkpoint_is_moved_aside_and_the_older_one_becomes_la
     workdir = _copy(finished, tmp_path)
     before = _all_files(workdir.checkpoints)
     DAMAGES[damage](os.path.join(workdir.checkpoints, CHECKPOINT_FILES[kind]))
-    with pytest.warns(checkpoints.CheckpointWarning) as warned:
+    with pytest.warns(DamagedFileWarning) as warned:
         recovery = checkpoints.recover(workdir.checkpoints)
     assert len(warned) == 1
     message = str(warned[0].message)
@@ -105,7 +105,7 @@ def test_a_damaged_newest_checkpoint_is_moved_aside_and_the_older_one_becomes_la
 def test_a_damaged_index_file_is_rebuilt_from_the_checkpoints(finished, tmp_path, damage):
     workdir = _copy(finished, tmp_path)
     DAMAGES[damage](os.path.join(workdir.checkpoints, "checkpoint"))
-    with pytest.warns(checkpoints.CheckpointWarning, match="checkpoint is (unreadable|missing)"):
+    with pytest.warns(DamagedFileWarning, match="checkpoint is (unreadable|missing)"):
         recovery = checkpoints.recover(workdir.checkpoints)
     assert recovery.latest.endswith("ckpt-4")
     state = tf.train.get_checkpoint_state(workdir.checkpoints)
@@ -118,7 +118,7 @@ def test_a_damaged_index_file_is_rebuilt_from_the_checkpoints(finished, tmp_path
 def test_a_damaged_config_json_is_rewritten_from_the_checkpoint(finished, tmp_path, damage):
     workdir = _copy(finished, tmp_path)
     DAMAGES[damage](workdir.config_file)
-    with pytest.warns(checkpoints.CheckpointWarning, match="config.json was damaged"):
+    with pytest.warns(DamagedFileWarning, match="config.json was damaged"):
         open_workdir(workdir.root)
     assert load_config(workdir).to_dict() == load_config(Workdir(finished)).to_dict()
     if damage != "delete":
@@ -137,7 +137,7 @@ def test_when_every_checkpoint_is_damaged_none_is_latest_and_all_are_kept(finish
     workdir = _copy(finished, tmp_path)
     for step in (2, 4):
         zero_fill(os.path.join(workdir.checkpoints, f"ckpt-{step}.data-00000-of-00001"))
-    with pytest.warns(checkpoints.CheckpointWarning, match="no intact checkpoint is left"):
+    with pytest.warns(DamagedFileWarning, match="no intact checkpoint is left"):
         recovery = checkpoints.recover(workdir.checkpoints)
     assert recovery.latest is None and tf.train.latest_checkpoint(workdir.checkpoints) is None
     assert len(os.listdir(os.path.join(workdir.checkpoints, "damaged"))) == 5  # 2 x 2 files + index
@@ -170,7 +170,7 @@ def test_interrupted_checkpoint_writes_are_cleaned_up(finished, tmp_path):
 def test_training_resumes_past_a_damaged_checkpoint_and_ends_like_an_uninterrupted_run(finished, tmp_path):
     workdir = _copy(finished, tmp_path)
     truncate(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["data"]))
-    with pytest.warns(checkpoints.CheckpointWarning):
+    with pytest.warns(DamagedFileWarning):
         train(tiny_config(), workdir.root)
     latest = tf.train.latest_checkpoint(workdir.checkpoints)
     assert latest.endswith("ckpt-4")
@@ -183,7 +183,7 @@ def test_training_resumes_past_a_damaged_checkpoint_and_ends_like_an_uninterrupt
 def test_export_uses_the_newest_good_checkpoint(finished, tmp_path):
     workdir = _copy(finished, tmp_path)
     random_bytes(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["index"]))
-    with pytest.warns(checkpoints.CheckpointWarning):
+    with pytest.warns(DamagedFileWarning):
         path = export_workdir(workdir.root, str(tmp_path / "export"))
     assert os.path.basename(path) == "2"
 

@@ -1,5 +1,7 @@
 """S3GAN's pseudo-labels: the labelled subset, pseudo-labelling beats chance, a run trains on them."""
 
+import os
+
 import numpy as np
 import pytest
 from conftest import tiny_config
@@ -62,3 +64,23 @@ def test_pseudo_labels_are_computed_once_per_fraction_and_seed(tmp_path, monkeyp
 def test_a_label_fraction_needs_a_conditional_gan():
     with pytest.raises(ValueError, match=r"data.label_fraction.*model.num_classes=0"):
         validate_config(tiny_config(**{"data.label_fraction": 0.5}))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "random_bytes"])
+def test_a_damaged_pseudo_label_cache_is_moved_aside_and_computed_again(tmp_path, damage):
+    from keras_attngan.errors import DamagedFileWarning
+
+    data = load_source("symbols", image_size=16, num_examples=48, seed=0)
+    path = str(tmp_path / "pseudo_labels.npz")
+    _, result = semi_supervised.cached_pseudo_labels(data, 0.25, 0, path, epochs=1, width=4)
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        if damage == "truncate":
+            f.truncate(size // 2)
+        else:
+            f.write(np.random.default_rng(0).bytes(size))
+    with pytest.warns(DamagedFileWarning, match="pseudo_labels.npz is damaged"):
+        _, again = semi_supervised.cached_pseudo_labels(data, 0.25, 0, path, epochs=1, width=4)
+    np.testing.assert_array_equal(again.labels, result.labels)  # seeded: the same labels again
+    assert os.path.exists(tmp_path / "damaged" / "pseudo_labels.npz")
+    semi_supervised.cached_pseudo_labels(data, 0.25, 0, path, epochs=1, width=4)  # the new cache reads
