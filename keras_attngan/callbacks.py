@@ -11,7 +11,8 @@ TensorBoard groups its cards by the text of the tag before the first ``/``,
 sorts the groups by name and opens the first two, so every tag written here
 has a group, and the groups sort in the order a reader looks at them:
 
-- ``loss/``: D's and G's losses and D's penalty (opens first);
+- ``loss/``: D's and G's losses and D's penalty, super-resolution's pixel
+  loss and phase (opens first);
 - ``mask/``: statistics of the masks G received in training (opens second);
 - ``mask_usage/``: `MaskUsage`, the mask-usage metrics (run ``mask_usage``);
 - ``metrics/``: `Evaluation`, FID and the other metrics (run ``eval``);
@@ -38,9 +39,11 @@ from keras_attngan.traversals import code_grids
 
 
 #: The TensorBoard group of each value the trainer reports (see the module's
-#: docstring); every other value is a loss term's, under ``terms``.
+#: docstring); every other value is a loss term's, under ``terms``. A value the
+#: trainer adds gets its group here (a test holds every trainer to this table).
 TRAIN_GROUPS = {
-    **dict.fromkeys(("d_loss", "g_loss", "d_penalty"), "loss"),
+    # The paired trainer's phase (0: pixel loss alone, 1: adversarial) and pixel loss.
+    **dict.fromkeys(("d_loss", "g_loss", "d_penalty", "sr_phase", "sr_pixel"), "loss"),
     **dict.fromkeys(("d_real", "d_fake"), "score"),
     **dict.fromkeys(("mask_mean", "mask_contrast", "mask_entropy", "mask_diversity"), "mask"),
     **dict.fromkeys(("mi_loss", "mi_bound", "mi_ceiling", "mi_weight"), "mi"),

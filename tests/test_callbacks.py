@@ -110,6 +110,15 @@ def test_every_tag_has_a_group_the_losses_sort_first_and_no_run_shares_a_tag(tmp
     assert not tags["train"] & tags["mask_usage"] and not tags["train"] & tags["images"]
 
 
+@pytest.mark.parametrize("mask_source", ["learned", "none"])
+def test_every_value_of_the_trainer_has_a_group_and_only_terms_go_to_terms(mask_source):
+    model = make_trainer(mask_source, terms=[_Spike()])
+    assert set(model.window_trackers) == {tracker.name for tracker in model.metrics}
+    own = set(model.window_trackers) - set(_Spike.reported)
+    assert own <= set(callbacks.TRAIN_GROUPS)
+    assert callbacks.train_tag("spike") == "terms/spike"
+
+
 def test_each_scalar_is_the_mean_of_its_logging_window(tmp_path):
     model = make_trainer(inner_steps=1)
     running = {}  # step -> Keras' logs: running means since the epoch began
@@ -139,7 +148,6 @@ def test_one_huge_value_leaves_the_later_points_right(tmp_path):
     model = make_trainer(inner_steps=1, terms=[_Spike()], compile_kwargs={"steps_per_execution": 2})
     summaries = callbacks.ScalarSummaries(str(tmp_path), every=2)
     model.fit(real_dataset(), steps_per_epoch=8, epochs=1, verbose=0, callbacks=[summaries])
-    assert callbacks.train_tag("spike") == "terms/spike"
     values = _scalars(tmp_path / "train", "terms/spike")
     assert values == pytest.approx({2: (1e8 + 1) / 2, 4: 1.0, 6: 1.0, 8: 1.0})
 
