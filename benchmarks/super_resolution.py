@@ -1,28 +1,38 @@
-"""Seed 001's super-resolution benchmark: PSNR / SSIM on held-out patches, and export speed.
+"""Super-resolution benchmark: PSNR / SSIM / sharpness on held-out whole photographs, and upscale speed.
 
-Variants (all `configs/photos_sr_x4.py` but the budget):
+Rows, per scale (`configs/photos_sr_x4.py`, `configs/photos_sr_x2.py`, budgets from the flags):
 
-- ``bicubic``: the low-res patch upscaled bicubically (no training);
-- ``no_encoder``: G trained with E present but ``train.encoder_mu2=0`` (E's latent
-  difference does not reach G: the ablation);
-- ``encoder``: G trained with E constraining it (the config's mu2).
+- ``bicubic``: ``tf.image.resize(method="bicubic")`` of the low-res image (no training);
+- ``untrained``: the untrained G (bicubic plus a zero residual: equal to the row above);
+- ``pixel``: G after ``--pixel_steps`` of the L1 phase alone (the PSNR model);
+- ``gan``: the pixel checkpoint continued for ``--gan_steps`` adversarial steps with the
+  config's encoder term (mu1 pixel, mu2 latent);
+- ``gan_no_encoder``: the same with ``train.encoder_mu2 = 0`` (E trains but does not reach G:
+  the ablation).
 
-Each trained variant runs for every seed; PSNR and SSIM (``tf.image.psnr`` / ``ssim`` on
-uint8 images, max 255, as the export serves them) are averaged over `--num_test` crops of
-the photographs' held-out region (``data.split=test``) and summarized over seeds as mean and
-95% t-interval. The export's speed is the ``upscale`` signature's output megapixels per
-second on one `--speed_side` x `--speed_side` low-res image (best of `--speed_repeats`).
+Metrics (`keras_attngan.metrics.super_resolution`): PSNR and SSIM on the BT.601 Y channel
+and on RGB, `scale` pixels cropped from each border, per held-out photograph (the `photos`
+test split, whole images cropped to a multiple of the scale), and the high-frequency
+energy ratio (output over ground truth, above the low-res Nyquist frequency). Each seed's
+value is the mean over the images; rows give mean and 95% t-interval over seeds.
 
-Resumable: each (variant, seed) run trains in ``OUT_DIR/runs/VARIANT_seedN`` (itself
-resumed from its checkpoints) and writes ``OUT_DIR/VARIANT_seedN.json``; a rerun skips the
-finished ones and rewrites ``OUT_DIR/summary.json`` and the table.
+Speed: `keras_attngan.upscale.upscale_tiled` with the x4 pixel export on a 512x512 image
+(scikit-image's ``camera``, which no split contains, as RGB) to 2048x2048, in seconds per
+output megapixel (best of `--speed_repeats`); the same image downscaled x4 and brought back
+is scored against bicubic.
 
-    python benchmarks/super_resolution.py --steps 300 --seeds 3 --out_dir benchmarks/results/super_resolution
+Resumable: the pixel run of each (scale, seed) trains in ``OUT_DIR/runs/xS_pixel_seedN``; each
+GAN variant starts from a copy of its checkpoints; every finished (scale, row, seed) writes
+``OUT_DIR/xS_ROW_seedN.json`` and is skipped by a rerun, which rewrites ``summary.json``,
+``table.md`` and the side-by-side picture ``side_by_side_x4.png``.
+
+    python benchmarks/super_resolution.py --scales 4,2 --seeds 3 --pixel_steps 1500 --gan_steps 500
 """
 
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -33,143 +43,260 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from configs import photos_sr_x4  # noqa: E402
-from keras_attngan.data import downscale, load_source  # noqa: E402
+from configs import photos_sr_x2, photos_sr_x4  # noqa: E402
+from keras_attngan import images as images_lib  # noqa: E402
+from keras_attngan.data import downscale  # noqa: E402
+from keras_attngan.data.photos import split_photographs  # noqa: E402
+from keras_attngan.metrics import super_resolution as sr_metrics  # noqa: E402
+from keras_attngan.networks.upscaler import build_upscaler  # noqa: E402
 from keras_attngan.study import format_interval, interval  # noqa: E402
 from keras_attngan.training import train  # noqa: E402
+from keras_attngan.upscale import upscale_tiled  # noqa: E402
 
-TRAINED = {"no_encoder": {"train.encoder_mu2": 0.0}, "encoder": {}}
-VARIANTS = ("bicubic", *TRAINED)
+CONFIGS = {4: photos_sr_x4, 2: photos_sr_x2}
+GAN_ROWS = {"gan": {}, "gan_no_encoder": {"train.encoder_mu2": 0.0}}
+ROWS = ("bicubic", "untrained", "pixel", *GAN_ROWS)
+METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "hf_ratio")
 
 
-def config_for(variant, seed, steps, smoke):
-    config = photos_sr_x4.get_config("smoke" if smoke else None)
+def config_for(scale, seed, pixel_steps, total_steps, smoke, overrides=None):
+    config = CONFIGS[scale].get_config("smoke" if smoke else None)
     config.seed = seed
-    config.train.steps = steps
-    config.train.steps_per_epoch = steps
+    config.train.sr_pretrain_steps = pixel_steps
+    config.train.steps = total_steps
     config.train.steps_per_execution = 1 if smoke else 10
-    config.log.scalars_every = config.log.images_every = config.log.checkpoint_every = steps
-    for key, value in TRAINED[variant].items():
+    config.train.steps_per_epoch = config.train.steps_per_execution
+    config.log.scalars_every = config.train.steps_per_execution
+    config.log.images_every = config.log.checkpoint_every = total_steps
+    for key, value in (overrides or {}).items():
         section, field = key.split(".")
         config[section][field] = value
     return config
 
 
-def held_out(image_size, scale, count):
-    """(targets, low-res) float32 in [-1, 1]: crops of the photographs' test region."""
-    data = load_source("photos", image_size=image_size, seed=12345, num_examples=count, split="test")
-    images = np.stack([e["images"] for e in data.dataset.as_numpy_iterator()]).astype(np.float32)
-    targets = tf.constant(images / 127.5 - 1.0)
-    return targets, downscale(targets, scale)
+def held_out(scale):
+    """``{name: (target float32 [1, H, W, 3] in [-1, 1], low-res)}``: whole test photographs."""
+    pairs = {}
+    for name, image in split_photographs("test").items():
+        height, width = (image.shape[0] // scale) * scale, (image.shape[1] // scale) * scale
+        target = tf.constant(image[None, :height, :width].astype(np.float32) / 127.5 - 1.0)
+        pairs[name] = (target, downscale(target, scale))
+    return pairs
 
 
-def _uint8(images):
-    return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
+def score(upscale, pairs, scale):
+    """Per-image metrics of `upscale` (low-res batch -> high-res batch) and their mean over images."""
+    per_image = {}
+    for name, (target, lowres) in pairs.items():
+        ours = sr_metrics.to_uint8(np.asarray(upscale(lowres))[0])
+        per_image[name] = sr_metrics.compare(ours, sr_metrics.to_uint8(target.numpy()[0]), scale)
+    mean = {metric: float(np.mean([values[metric] for values in per_image.values()])) for metric in METRICS}
+    return {**mean, "images": per_image}
 
 
-def quality(upscaled, targets):
-    """Mean PSNR (dB) and SSIM of uint8 images against the targets."""
-    ours, truth = _uint8(upscaled), _uint8(targets)
-    return {
-        "psnr": float(tf.reduce_mean(tf.image.psnr(ours, truth, 255))),
-        "ssim": float(tf.reduce_mean(tf.image.ssim(ours, truth, 255))),
-    }
+def bicubic(lowres, scale):
+    return tf.image.resize(lowres, (lowres.shape[1] * scale, lowres.shape[2] * scale), method="bicubic")
 
 
-def export_speed(upscale, side, channels, repeats):
-    """Output megapixels per second of the upscale signature on one side x side image."""
-    lowres = tf.constant(np.random.default_rng(0).uniform(-1, 1, (1, side, side, channels)), tf.float32)
-    images = upscale(lowres=lowres)["images"]  # warm-up (traces nothing: a SavedModel)
+def _signature(export):
+    function = tf.saved_model.load(export).signatures["upscale"]
+    return lambda lowres: function(lowres=tf.constant(lowres, tf.float32))["images"]
+
+
+def _train_from(source, workdir, config):
+    """Trains `config` in `workdir`, first copying `source`'s checkpoints there (once)."""
+    if source and not os.path.exists(workdir):
+        shutil.copytree(os.path.join(source, "checkpoints"), os.path.join(workdir, "checkpoints"))
+        shutil.copy(os.path.join(source, "config.json"), os.path.join(workdir, "config.json"))
+    start = time.perf_counter()
+    _, export = train(config, workdir, allow_config_change=bool(source))
+    return export, time.perf_counter() - start
+
+
+def run_one(scale, row, seed, args, pairs):
+    """The result of one (scale, row, seed): trains (or resumes) and measures."""
+    if row == "bicubic":
+        return score(lambda lowres: bicubic(lowres, scale), pairs, scale)
+    if row == "untrained":
+        config = CONFIGS[scale].get_config("smoke" if args.smoke else None)
+        tf.keras.utils.set_random_seed(seed)
+        generator = build_upscaler(scale, 3, config.model.g_width, blocks=config.model.sr_blocks)
+        return score(lambda lowres: generator({"lowres": lowres}), pairs, scale)
+    runs = os.path.join(args.out_dir, "runs")
+    pixel_dir = os.path.join(runs, f"x{scale}_pixel_seed{seed}")
+    if row == "pixel":
+        config = config_for(scale, seed, args.pixel_steps, args.pixel_steps, args.smoke)
+        export, seconds = _train_from(None, pixel_dir, config)
+        steps = args.pixel_steps
+    else:
+        total = args.pixel_steps + args.gan_steps
+        config = config_for(scale, seed, args.pixel_steps, total, args.smoke, GAN_ROWS[row])
+        # The pixel run must exist first: `main` runs rows in order.
+        export, seconds = _train_from(pixel_dir, os.path.join(runs, f"x{scale}_{row}_seed{seed}"), config)
+        steps = args.gan_steps
+    result = score(_signature(export), pairs, scale)
+    result.update(train_seconds=seconds, steps=steps, export=os.path.relpath(export, args.out_dir))
+    return result
+
+
+def speed(export, side, repeats, tile):
+    """Seconds per output megapixel of tiled upscaling of a side x side photograph, and its quality."""
+    from skimage import data as skimage_data
+
+    camera = np.repeat(skimage_data.camera()[:side, :side, None], 3, axis=-1).astype(np.float32) / 127.5 - 1.0
+    run = _signature(export)
+    upscale_tiled(run, camera[:tile, :tile], 4, tile=tile)  # warm-up
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        upscale(lowres=lowres)["images"].numpy()
+        upscaled = upscale_tiled(run, camera, 4, tile=tile)
         best = min(best, time.perf_counter() - start)
-    return images.shape[1] * images.shape[2] / 1e6 / best
+    megapixels = upscaled.shape[0] * upscaled.shape[1] / 1e6
+    # The same photograph downscaled x4 and brought back, against bicubic.
+    target = tf.constant(camera[None])
+    lowres = downscale(target, 4)
+    truth = sr_metrics.to_uint8(camera)
+    ours = sr_metrics.to_uint8(upscale_tiled(run, lowres.numpy()[0], 4, tile=tile))
+    reference = sr_metrics.to_uint8(bicubic(lowres, 4).numpy()[0])
+    return {
+        "input": f"{side}x{side}",
+        "output": f"{upscaled.shape[1]}x{upscaled.shape[0]}",
+        "seconds": best,
+        "seconds_per_megapixel": best / megapixels,
+        "megapixels_per_second": megapixels / best,
+        "camera_x4_psnr_y": sr_metrics.compare(ours, truth, 4)["psnr_y"],
+        "camera_x4_bicubic_psnr_y": sr_metrics.compare(reference, truth, 4)["psnr_y"],
+    }
 
 
-def run_one(variant, seed, args, targets, lowres):
-    """The result of one (variant, seed): trains (or resumes) and measures."""
-    if variant == "bicubic":
-        size = targets.shape[1:3]
-        return quality(tf.image.resize(lowres, size, method="bicubic"), targets)
-    config = config_for(variant, seed, args.steps, args.smoke)
-    workdir = os.path.join(args.out_dir, "runs", f"{variant}_seed{seed}")
-    start = time.perf_counter()
-    _, export = train(config, workdir)
-    seconds = time.perf_counter() - start
-    upscale = tf.saved_model.load(export).signatures["upscale"]
-    result = quality(upscale(lowres=lowres)["images"], targets)
-    result.update(
-        train_seconds=seconds,
-        steps=args.steps,
-        export=export,
-        megapixels_per_s=export_speed(upscale, args.speed_side, targets.shape[-1], args.speed_repeats),
-    )
-    return result
+def side_by_side(path, pairs, exports, scale, name, box):
+    """Writes crops (LR nearest-enlarged, bicubic, pixel, GAN, ground truth) side by side as a PNG."""
+    target, lowres = pairs[name]
+    top, left, size = box
+    small = lowres[:, top // scale : (top + size) // scale, left // scale : (left + size) // scale]
+    columns = [tf.image.resize(small, (size, size), method="nearest")]
+    columns.append(bicubic(lowres, scale)[:, top : top + size, left : left + size])
+    for export in exports:
+        columns.append(_signature(export)(lowres)[:, top : top + size, left : left + size])
+    columns.append(target[:, top : top + size, left : left + size])
+    cells = [np.kron(sr_metrics.to_uint8(np.asarray(c)[0]), np.ones((2, 2, 1), np.uint8)) for c in columns]
+    gap = np.full((cells[0].shape[0], 4, 3), 255, np.uint8)
+    row = np.concatenate([x for cell in cells for x in (cell, gap)][:-1], axis=1)
+    images_lib.write_png(path, row)
 
 
 def summary(results):
     return {
-        variant: {
-            metric: interval([r[metric] for r in runs if metric in r])
-            for metric in ("psnr", "ssim", "megapixels_per_s")
-        }
-        for variant, runs in results.items()
+        key: {metric: interval([r[metric] for r in runs]) for metric in METRICS}
+        for key, runs in results.items()
     }
 
 
-def markdown(table, args):
+def markdown(table, per_image, args, speed_result):
     lines = [
-        f"x4, {args.num_test} held-out 32x32 crops, {args.steps} steps, seeds {args.seeds} "
-        "(mean ± 95% t-interval; bicubic has no seed)",
+        f"Held-out whole photographs, Y channel and RGB with a border of `scale` pixels cropped; "
+        f"{args.pixel_steps} L1 steps, then {args.gan_steps} adversarial steps; seeds {args.seeds} "
+        "(mean ± 95% t-interval of the per-seed mean over images; bicubic and untrained have no seed)",
         "",
-        "| variant | PSNR (dB) | SSIM | export MP/s |",
-        "|---|---:|---:|---:|",
+        "| scale | row | PSNR Y (dB) | SSIM Y | PSNR RGB (dB) | SSIM RGB | HF energy ratio |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for variant, stats in table.items():
+    for key, stats in table.items():
+        scale, row = key.split("/")
         lines.append(
-            f"| {variant} | {format_interval(stats['psnr'], 2, 'f')} | "
-            f"{format_interval(stats['ssim'], 3, 'f')} | {format_interval(stats['megapixels_per_s'], 3, 'g')} |"
+            f"| {scale} | {row} | {format_interval(stats['psnr_y'], 2, 'f')} | "
+            f"{format_interval(stats['ssim_y'], 4, 'f')} | {format_interval(stats['psnr_rgb'], 2, 'f')} | "
+            f"{format_interval(stats['ssim_rgb'], 4, 'f')} | {format_interval(stats['hf_ratio'], 3, 'f')} |"
         )
+    lines += ["", "Per image (PSNR Y, dB; mean over seeds):", "", "| scale | row | " + " | ".join(per_image["names"]) + " |"]
+    lines.append("|---|---|" + "---:|" * len(per_image["names"]))
+    for key, values in per_image["rows"].items():
+        scale, row = key.split("/")
+        lines.append(f"| {scale} | {row} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
+    if speed_result:
+        lines += [
+            "",
+            f"Tiled upscaling x4, {speed_result['input']} -> {speed_result['output']}: "
+            f"{speed_result['seconds']:.2f} s, {speed_result['seconds_per_megapixel']:.2f} s per output "
+            f"megapixel ({speed_result['megapixels_per_second']:.2f} MP/s). The same photograph "
+            f"downscaled x4 and brought back: {speed_result['camera_x4_psnr_y']:.2f} dB Y "
+            f"(bicubic {speed_result['camera_x4_bicubic_psnr_y']:.2f} dB).",
+        ]
     return "\n".join(lines)
+
+
+def _load_or_run(path, compute):
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    result = compute()
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=2)
+    os.replace(path + ".tmp", path)
+    return result
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--scales", default="4,2")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--num_test", type=int, default=256)
-    parser.add_argument("--speed_side", type=int, default=128)
-    parser.add_argument("--speed_repeats", type=int, default=5)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--smoke", action="store_true", help="the config's tiny :smoke networks (tests)")
+    parser.add_argument("--pixel_steps", type=int, default=1500)
+    parser.add_argument("--gan_steps", type=int, default=500)
+    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--speed_side", type=int, default=512)
+    parser.add_argument("--speed_tile", type=int, default=128)
+    parser.add_argument("--speed_repeats", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="the configs' tiny :smoke networks (tests)")
     parser.add_argument("--out_dir", default=os.path.join(ROOT, "benchmarks", "results", "super_resolution"))
     args = parser.parse_args(argv)
-    variants = [v for v in args.variants.split(",") if v]
-    unknown = sorted(set(variants) - set(VARIANTS))
+    rows = [r for r in args.rows.split(",") if r]
+    unknown = sorted(set(rows) - set(ROWS))
     if unknown:
-        parser.error(f"--variants should be names from {list(VARIANTS)}; received {unknown}")
-    config = photos_sr_x4.get_config("smoke" if args.smoke else None)
-    targets, lowres = held_out(config.data.image_size, config.data.scale, args.num_test)
-    os.makedirs(args.out_dir, exist_ok=True)
-    results = {}
-    for variant in variants:
-        for seed in [0] if variant == "bicubic" else range(args.seeds):
-            path = os.path.join(args.out_dir, f"{variant}_seed{seed}.json")
-            if os.path.exists(path):
-                with open(path) as f:
-                    result = json.load(f)
-            else:
-                result = run_one(variant, seed, args, targets, lowres)
-                with open(path + ".tmp", "w") as f:
-                    json.dump(result, f, indent=2)
-                os.replace(path + ".tmp", path)
-            results.setdefault(variant, []).append(result)
+        parser.error(f"--rows should be names from {list(ROWS)}; received {unknown}")
+    if any(row in GAN_ROWS for row in rows) and "pixel" not in rows:
+        parser.error("--rows: the GAN rows continue the pixel row's runs; add 'pixel'")
+    scales = [int(s) for s in args.scales.split(",") if s]
+    os.makedirs(os.path.join(args.out_dir, "runs"), exist_ok=True)
+    results, per_image, exports = {}, {"names": None, "rows": {}}, {}
+    for scale in scales:
+        pairs = held_out(scale)
+        per_image["names"] = list(pairs)
+        for row in rows:
+            for seed in [0] if row in ("bicubic", "untrained") else range(args.seeds):
+                path = os.path.join(args.out_dir, f"x{scale}_{row}_seed{seed}.json")
+                result = _load_or_run(path, lambda: run_one(scale, row, seed, args, pairs))
+                print(f"x{scale} {row} seed {seed}: PSNR Y {result['psnr_y']:.2f} dB, HF ratio {result['hf_ratio']:.3f}", flush=True)
+                results.setdefault(f"x{scale}/{row}", []).append(result)
+                if "export" in result:
+                    exports[(scale, row, seed)] = os.path.join(args.out_dir, result["export"])
+            runs = results[f"x{scale}/{row}"]
+            per_image["rows"][f"x{scale}/{row}"] = [
+                float(np.mean([r["images"][name]["psnr_y"] for r in runs])) for name in pairs
+            ]
     table = summary(results)
+    speed_result = None
+    if (4, "pixel", 0) in exports and not args.smoke:
+        speed_result = _load_or_run(
+            os.path.join(args.out_dir, "speed.json"),
+            lambda: speed(exports[(4, "pixel", 0)], args.speed_side, args.speed_repeats, args.speed_tile),
+        )
+    if (4, "gan", 0) in exports:
+        pairs = held_out(4)
+        name = next(iter(pairs))
+        size = min(96, pairs[name][0].shape[1] // 4 * 4)
+        side_by_side(
+            os.path.join(args.out_dir, "side_by_side_x4.png"),
+            pairs,
+            [exports[(4, "pixel", 0)], exports[(4, "gan", 0)]],
+            4,
+            name,
+            (pairs[name][0].shape[1] // 2 - size // 2, pairs[name][0].shape[2] // 2 - size // 2, size),
+        )
     with open(os.path.join(args.out_dir, "summary.json"), "w") as f:
-        json.dump({"args": vars(args), "summary": table}, f, indent=2)
-    text = markdown(table, args)
+        json.dump({"args": vars(args), "summary": table, "per_image_psnr_y": per_image, "speed": speed_result}, f, indent=2)
+    text = markdown(table, per_image, args, speed_result)
+    with open(os.path.join(args.out_dir, "table.md"), "w") as f:
+        f.write(text + "\n")
     print(text)
     return table
 

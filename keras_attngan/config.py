@@ -54,6 +54,9 @@ def default_config():
     config.model.g_width = 64
     config.model.d_width = 64
     config.model.mask_source = "learned"
+    # Residual blocks of the super-resolution G (data.scale > 0), whose
+    # width is g_width (keras_attngan.networks.upscaler).
+    config.model.sr_blocks = 4
     # Networks (keras_attngan.networks): the architecture of both, and each
     # one's normalization; num_classes > 0 makes the GAN class-conditional
     # (G with conditional batch norm, D with a projection head).
@@ -136,6 +139,12 @@ def default_config():
     config.train.encoder_lipschitz_k = 1.0
     config.train.encoder_lipschitz_weight = 1.0
     config.train.encoder_learning_rate = 2e-4
+    # Super-resolution (data.scale > 0), as SRGAN and ESRGAN train: the
+    # first sr_pretrain_steps of train.steps descend the L1 pixel loss
+    # alone, the rest add D's verdict weighted by sr_adversarial_weight to
+    # the loss terms (the encoder's pixel and latent differences).
+    config.train.sr_pretrain_steps = 0
+    config.train.sr_adversarial_weight = 1.0
     # The "info" term (InfoGAN's Q head on D's trunk): weights of the
     # categorical and continuous information losses, the categorical code the
     # data's labels supervise ("" = unsupervised), the share of real images
@@ -479,6 +488,20 @@ def _validate_super_resolution(config):
     _check(data.scale in SCALES, "data.scale", data.scale, f"one of {list(SCALES)} (0 = off)")
     if not data.scale:
         return
+    train = config.train
+    _check(model.sr_blocks >= 0, "model.sr_blocks", model.sr_blocks, "an integer >= 0")
+    _check(
+        0 <= train.sr_pretrain_steps <= train.steps,
+        "train.sr_pretrain_steps",
+        train.sr_pretrain_steps,
+        f"an integer in [0, train.steps={train.steps}] (the pixel-loss phase is part of the run)",
+    )
+    _check(
+        train.sr_adversarial_weight >= 0,
+        "train.sr_adversarial_weight",
+        train.sr_adversarial_weight,
+        ">= 0 (0: the adversarial phase trains on the loss terms alone)",
+    )
     _check(
         data.image_size % data.scale == 0,
         "data.image_size",

@@ -291,7 +291,9 @@ def build_trainer(config):
         with _dtype_policy(train_cfg.dtype_policy):
             if config.data.scale:
                 # Seed 001's paired mode: G maps low-res images to high-res.
-                generator = build_upscaler(config.data.scale, channels, model_cfg.g_width)
+                generator = build_upscaler(
+                    config.data.scale, channels, model_cfg.g_width, blocks=model_cfg.sr_blocks
+                )
             else:
                 generator = build_generator(
                     model_cfg.latent_dim,
@@ -331,6 +333,8 @@ def build_trainer(config):
                 ema_decay=train_cfg.ema_decay,
                 ema_start=train_cfg.ema_start,
                 terms=build_terms(train_cfg.terms, train_cfg, generator, discriminator, latent),
+                sr_pretrain_steps=train_cfg.sr_pretrain_steps if config.data.scale else 0,
+                sr_adversarial_weight=train_cfg.sr_adversarial_weight if config.data.scale else 1.0,
             )
         if train_cfg.strategy != "default":
             _synchronize_batch_statistics(model)

@@ -7,19 +7,23 @@ from conftest import tiny_config
 
 from keras_attngan.config import validate_config
 from keras_attngan.data import downscale, load_source
-from keras_attngan.data.photos import photographs
+from keras_attngan.data.photos import named_photographs, photographs, random_crops, split_photographs
 from keras_attngan.experiment import build_data
 
 
 def _sr_config(**overrides):
-    config = tiny_config("photos_sr_x4", **overrides)
+    config = tiny_config("photos_sr_x4", **{"train.sr_pretrain_steps": 2, **overrides})
     config.data.num_examples = 16
     config.data.batch_size = 4
     return config
 
 
-def test_photos_are_the_two_scikit_learn_photographs_cut_into_seeded_crops():
+def test_photos_hold_out_whole_photographs_and_cut_seeded_crops():
     assert len(photographs()) >= 2 and all(p.shape[-1] == 3 for p in photographs())
+    train, test = split_photographs("train"), split_photographs("test")
+    # Whole images are held out: no photograph is in both splits.
+    assert train and test and not set(train) & set(test)
+    assert set(train) | set(test) == set(named_photographs())
     data = load_source("photos", image_size=16, seed=3, num_examples=6, split="test")
     assert (data.num_examples, data.channels, data.num_classes) == (6, 3, 0)
     crops = np.stack([e["images"] for e in data.dataset.as_numpy_iterator()])
@@ -28,6 +32,16 @@ def test_photos_are_the_two_scikit_learn_photographs_cut_into_seeded_crops():
     assert crops.shape == (6, 16, 16, 3) and crops.dtype == np.uint8
     with pytest.raises(ValueError, match=r"data\.split"):
         load_source("photos", image_size=16, num_examples=2, split="validation")
+
+
+def test_training_crops_are_flipped_and_rotated_copies_of_the_photograph():
+    image = np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3)
+    plain = random_crops([image], 8, 16, seed=0)
+    assert all(np.array_equal(crop, image) for crop in plain)
+    augmented = random_crops([image], 8, 16, seed=0, augment=True)
+    symmetries = [np.rot90(image, k) for k in range(4)] + [np.rot90(image, k)[:, ::-1] for k in range(4)]
+    found = {next(i for i, s in enumerate(symmetries) if np.array_equal(crop, s)) for crop in augmented}
+    assert len(found) > 2
 
 
 def test_the_low_res_input_really_is_the_bicubic_downscale_of_the_target():
@@ -54,6 +68,12 @@ def test_downscale_of_a_constant_is_the_constant_and_sizes_must_divide():
         ({"data.scale": 3}, r"data\.scale"),
         ({"model.mask_source": "learned"}, r"model\.mask_source"),
         ({"log.eval_every": 10}, r"log\.eval_every"),
+        (
+            {"train.sr_pretrain_steps": 10**6},
+            r"`train\.sr_pretrain_steps` should be .* Received: train\.sr_pretrain_steps=1000000",
+        ),
+        ({"train.sr_adversarial_weight": -1.0}, r"train\.sr_adversarial_weight=-1\.0"),
+        ({"model.sr_blocks": -1}, r"model\.sr_blocks"),
         ({"train.encoder_weights": "/nowhere/vgg19.h5"}, r"train\.encoder_weights.*/nowhere/vgg19\.h5"),
     ],
 )
@@ -65,7 +85,7 @@ def test_bad_super_resolution_configs_name_the_key(overrides, match):
 
 
 def test_grey_images_into_the_vgg_encoder_are_refused_before_any_work():
-    config = _sr_config()
+    config = _sr_config(**{"train.encoder": "vgg"})
     config.data.channels = 1
     with pytest.raises(ValueError, match=r"data\.channels"):
         validate_config(config)
