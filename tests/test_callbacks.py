@@ -110,12 +110,27 @@ def test_every_tag_has_a_group_the_losses_sort_first_and_no_run_shares_a_tag(tmp
     assert not tags["train"] & tags["mask_usage"] and not tags["train"] & tags["images"]
 
 
-@pytest.mark.parametrize("mask_source", ["learned", "none"])
-def test_every_value_of_the_trainer_has_a_group_and_only_terms_go_to_terms(mask_source):
-    model = make_trainer(mask_source, terms=[_Spike()])
+def _paired_trainer(terms):
+    from keras_attngan.gan import AttnGAN
+    from keras_attngan.latent import LatentSpec
+    from keras_attngan.networks.discriminator import Discriminator
+    from keras_attngan.networks.upscaler import build_upscaler
+
+    return AttnGAN(
+        build_upscaler(2, CHANNELS, width=4, blocks=1),
+        Discriminator(SIZE, CHANNELS, width=4, attention="none"),
+        LatentSpec(4),
+        terms=terms,
+    )
+
+
+@pytest.mark.parametrize("kind", ["learned", "none", "paired"])
+def test_every_value_of_the_trainer_has_a_group_and_only_terms_go_to_terms(kind):
+    model = _paired_trainer([_Spike()]) if kind == "paired" else make_trainer(kind, terms=[_Spike()])
     assert set(model.window_trackers) == {tracker.name for tracker in model.metrics}
     own = set(model.window_trackers) - set(_Spike.reported)
     assert own <= set(callbacks.TRAIN_GROUPS)
+    assert ({"sr_phase", "sr_pixel"} <= own) == (kind == "paired")
     assert callbacks.train_tag("spike") == "terms/spike"
 
 
