@@ -137,7 +137,7 @@ COMMAND_FLAGS = {
         "inception_weights", "seed", "data_seed", "cache_dir", "batch_size",
     ],
     "study": ["configs", "seeds", "steps", "out", "num", "metrics", "set"],
-    "upscale": ["model", "input", "output", "artifact", "tile", "margin"],
+    "upscale": ["model", "input", "output", "artifact", "tile", "margin", "progress"],
 }
 SMOKE = "configs/symbols_attn.py:smoke"
 # Runs `attngan ARGS`, then reports its exit code and whether TensorFlow was imported.

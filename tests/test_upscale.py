@@ -1,5 +1,6 @@
 """Super-resolution serving (seed 001): the upscale signature, tiles, `attngan upscale`."""
 
+import io
 import json
 import os
 
@@ -12,7 +13,8 @@ from test_upscaler import sr_trainer
 from keras_attngan import deploy, serving
 from keras_attngan import images as images_lib
 from keras_attngan.callbacks import SuperResolutionImages
-from keras_attngan.upscale import read_image, upscale_file, upscale_tiled
+from keras_attngan.networks.upscaler import receptive_radius
+from keras_attngan.upscale import progress_bar, read_image, upscale_file, upscale_tiled
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +49,27 @@ def test_tiles_stitch_to_the_one_call_image(sr_export):
     model, _ = sr_export
     lowres = np.random.default_rng(2).uniform(-1, 1, (11, 13, 3)).astype("float32")
     whole = np.asarray(model.generator({"lowres": lowres[None]}))[0]
-    tiled = upscale_tiled(lambda rows: model.generator({"lowres": rows}), lowres, 4, tile=4, margin=8)
+    calls = []
+    tiled = upscale_tiled(
+        lambda rows: model.generator({"lowres": rows}), lowres, 4, tile=4, margin=receptive_radius(1),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    # No seams: with a margin of G's receptive radius every tile sees all it reads.
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
+    assert calls == [(done, 12) for done in range(1, 13)]
+    # Too small a margin: only pixels near the tiles' edges change.
+    narrow = upscale_tiled(lambda rows: model.generator({"lowres": rows}), lowres, 4, tile=4, margin=1)
+    assert np.abs(narrow - whole).max() > 1e-4
     with pytest.raises(ValueError, match="--tile"):
         upscale_tiled(None, lowres, 4, tile=0)
+
+
+def test_progress_bar_draws_the_tiles_done():
+    stream = io.StringIO()
+    show = progress_bar(stream, width=4)
+    show(1, 2)
+    show(2, 2)
+    assert stream.getvalue() == "\r[==  ] 1/2 tiles\r[====] 2/2 tiles\n"
 
 
 def test_upscale_file_writes_the_upscaled_png_and_refuses_bad_input(sr_export, tmp_path):
@@ -58,14 +77,17 @@ def test_upscale_file_writes_the_upscaled_png_and_refuses_bad_input(sr_export, t
     source = str(tmp_path / "in.png")
     images_lib.write_png(source, np.random.default_rng(3).integers(0, 256, (6, 9, 3)).astype(np.uint8))
     out = str(tmp_path / "out.png")
-    assert upscale_file(path, source, out, tile=4, margin=8) == (24, 36, 3)
+    assert upscale_file(path, source, out, tile=4, margin=6) == (24, 36, 3)
     assert read_image(out).shape == (24, 36, 3)
     grey = str(tmp_path / "grey.png")
     tf.io.write_file(grey, tf.io.encode_png(np.zeros((6, 9, 1), np.uint8)))
     with pytest.raises(ValueError, match=r"--input.*3 channel"):
         upscale_file(path, grey, out)
     with pytest.raises(ValueError, match=r"--artifact"):
-        upscale_file(path, source, out, artifact="onnx")
+        upscale_file(path, source, out, artifact="onnx", margin=6)
+    # An image smaller than the margin is refused before any model work.
+    with pytest.raises(ValueError, match=r"--input.*--margin=8.*9x6"):
+        upscale_file(path, source, out, margin=8)
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@
     attngan upscale --model runs/photos_sr_x4/export --input small.png --output large.png
 
 The image is processed in tiles of --tile low-res pixels (with --margin pixels of context
-each), so an image larger than memory allows for one call still upscales. The model's channels
+each, cropped off: the stitched image has no seams), so an image larger than memory allows for
+one call still upscales; a progress bar counts the tiles (--noprogress turns it off). The model's channels
 are checked against the image's before any work.
 """
 
@@ -22,6 +23,7 @@ _ARTIFACT = flags.DEFINE_string(
 )
 _TILE = flags.DEFINE_integer("tile", 128, "Tile side in low-res pixels.", lower_bound=1)
 _MARGIN = flags.DEFINE_integer("margin", 16, "Context around each tile, in low-res pixels.", lower_bound=0)
+_PROGRESS = flags.DEFINE_boolean("progress", True, "Draw a progress bar of the tiles on stderr.")
 flags.mark_flags_as_required(["model", "input", "output"])
 
 
@@ -31,7 +33,10 @@ def main(argv):
     paths.input_file("--input", _INPUT.value)
     paths.output_file("--output", _OUTPUT.value)
     runtime.start_work()
-    from keras_attngan.upscale import upscale_file
+    from keras_attngan.upscale import progress_bar, upscale_file
 
-    shape = upscale_file(_MODEL.value, _INPUT.value, _OUTPUT.value, _ARTIFACT.value, _TILE.value, _MARGIN.value)
+    progress = progress_bar() if _PROGRESS.value else None
+    shape = upscale_file(
+        _MODEL.value, _INPUT.value, _OUTPUT.value, _ARTIFACT.value, _TILE.value, _MARGIN.value, progress
+    )
     print(f"Wrote {_OUTPUT.value} ({shape[1]}x{shape[0]}, {shape[2]} channel(s))")
