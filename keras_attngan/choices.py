@@ -63,6 +63,7 @@ SOURCES = {
     "digits": "digits",
     "colored_digits": "colored_digits",
     "photos": "photos",
+    "photo_folder": "photo_folder:PATH",
     "tfds": "tfds:NAME",
     "folder": "folder:PATH",
     "npz": "npz:PATH",

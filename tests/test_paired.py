@@ -1,5 +1,7 @@
 """Paired super-resolution data (keras_attngan.data.paired) and the `photos` source."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -89,3 +91,28 @@ def test_grey_images_into_the_vgg_encoder_are_refused_before_any_work():
     config.data.channels = 1
     with pytest.raises(ValueError, match=r"data\.channels"):
         validate_config(config)
+
+
+def test_photo_folder_crops_your_photographs_and_holds_out_whole_ones(tmp_path):
+    from keras_attngan import images as images_lib
+    from keras_attngan.data.photos import folder_photographs
+
+    rng = np.random.default_rng(0)
+    for index in range(6):
+        images_lib.write_png(str(tmp_path / f"photo{index}.png"), rng.integers(0, 256, (20 + index, 24, 3)).astype(np.uint8))
+    (tmp_path / "notes.txt").write_text("not a photograph")
+    # Files 0 and 5 (sorted) are held out whole, at full size.
+    test_files = folder_photographs(str(tmp_path), "test")
+    assert sorted(os.path.basename(f) for f in test_files) == ["photo0.png", "photo5.png"]
+    assert test_files[str(tmp_path / "photo5.png")].shape == (25, 24, 3)
+    assert len(folder_photographs(str(tmp_path), "train")) == 4
+    train = load_source(f"photo_folder:{tmp_path}", image_size=16, seed=1, num_examples=8, split="train")
+    test = load_source(f"photo_folder:{tmp_path}", image_size=16, seed=1, num_examples=4, split="test")
+    assert (train.num_examples, train.channels, test.num_examples) == (8, 3, 4)
+    single = tmp_path / "single"
+    single.mkdir()
+    images_lib.write_png(str(single / "one.png"), np.zeros((20, 20, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"data\.split=test.*at least 2"):
+        load_source(f"photo_folder:{single}", image_size=16, num_examples=2, split="test")
+    with pytest.raises(FileNotFoundError, match="photo_folder"):
+        load_source(f"photo_folder:{tmp_path}/missing", image_size=16, num_examples=2)

@@ -11,7 +11,13 @@ The splits share no photograph: whole images are held out for ``test``
 (`TEST_PHOTOS`), as super-resolution benchmarks hold out whole images
 (Set5, Set14, BSD100), so a model is never scored on a scene it trained
 on. Without scikit-image, ``flower`` is the held-out image.
+
+`photo_folder:PATH` does the same with your own photographs: every image
+file under PATH at full resolution, every `HELD_OUT_EVERY`-th (sorted by
+path) held out for ``test``.
 """
+
+import os
 
 import numpy as np
 from sklearn import datasets
@@ -25,6 +31,8 @@ _SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 # Whole photographs held out for `test`, by the packages available.
 TEST_PHOTOS = ("chelsea", "coffee")
 TEST_PHOTOS_WITHOUT_SKIMAGE = ("flower",)
+# `photo_folder:`: files 0, 5, 10, ... (sorted) are the test split.
+HELD_OUT_EVERY = 5
 
 
 def named_photographs():
@@ -102,6 +110,47 @@ def load_photos(*, image_size, seed, num_examples, split):
         SourceData with 3 channels and no classes.
     """
     photos = list(split_photographs(split).values())
+    count = DEFAULT_CROPS[split] if num_examples is None else num_examples
+    crops = random_crops(photos, image_size, count, seed, augment=split == "train")
+    return from_arrays(crops, np.zeros(count, np.int32), num_classes=0)
+
+
+def folder_photographs(path, split):
+    """``{file: uint8 [H, W, 3]}`` of one split of the photographs under `path`, at full size.
+
+    Raises:
+        FileNotFoundError: `path` is not a directory.
+        ValueError: a bad split, no image files, an undecodable one, or a
+            `test` split of a folder with fewer than two images.
+    """
+    import tensorflow as tf
+
+    from keras_attngan.data.folder import IMAGE_EXTENSIONS, _files_under
+
+    if split not in DEFAULT_CROPS:
+        raise ValueError(f"`data.split` should be one of {list(DEFAULT_CROPS)} for `photo_folder:`. Received: data.split={split!r}")
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"`data.source` should name a directory of photographs. Received: photo_folder:{path}")
+    files = [f for f in _files_under(path) if f.lower().endswith(IMAGE_EXTENSIONS)]
+    if not files:
+        raise ValueError(f"`data.source` should name a folder with image files ({', '.join(IMAGE_EXTENSIONS)}). Received: photo_folder:{path}")
+    if split == "test" and len(files) < 2:
+        raise ValueError(f"`data.split=test` needs at least 2 photographs under photo_folder:{path} (one is held out). Received: {len(files)}")
+    held_out = set(files[::HELD_OUT_EVERY]) if len(files) > 1 else set()
+    chosen = [f for f in files if (f in held_out) == (split == "test")]
+    photos = {}
+    for name in chosen:
+        try:
+            image = tf.io.decode_image(tf.io.read_file(name), channels=3, expand_animations=False)
+        except tf.errors.OpError as error:
+            raise ValueError(f"`data.source` photo_folder:{path} has a file that does not decode: {name!r} ({error.message})") from None
+        photos[name] = image.numpy()
+    return photos
+
+
+def load_photo_folder(path, *, image_size, seed, num_examples, split):
+    """The `photo_folder:PATH` source: `load_photos` on your own photographs (see `folder_photographs`)."""
+    photos = list(folder_photographs(path, split).values())
     count = DEFAULT_CROPS[split] if num_examples is None else num_examples
     crops = random_crops(photos, image_size, count, seed, augment=split == "train")
     return from_arrays(crops, np.zeros(count, np.int32), num_classes=0)

@@ -15,7 +15,7 @@ from keras_attngan.choices import SOURCES, parse_source
 from keras_attngan.data.digits import load_colored_digits, load_digits
 from keras_attngan.data.folder import load_folder
 from keras_attngan.data.npz import load_npz
-from keras_attngan.data.photos import load_photos
+from keras_attngan.data.photos import load_photo_folder, load_photos
 from keras_attngan.data.symbols import load_symbols
 from keras_attngan.data.tfds_source import load_tfds
 
@@ -40,6 +40,9 @@ _LOADERS = {
     ),
     "photos": lambda _, o: load_photos(
         image_size=o.image_size, seed=o.seed, num_examples=o.num_examples, split=o.split
+    ),
+    "photo_folder": lambda path, o: load_photo_folder(
+        path, image_size=o.image_size, seed=o.seed, num_examples=o.num_examples, split=o.split
     ),
     "tfds": lambda name, o: load_tfds(
         name,
