@@ -369,7 +369,10 @@ def balanced_weight(lambda_mi, adversarial_gradient, mi_gradient):
     Early in training, while G's output hardly depends on the mask, the MI
     gradient is near zero and the weight very large (the `mi_weight` scalar
     reads 1e6 or more in the first steps); the weighted gradient is still
-    `lambda_mi` times the adversarial one.
+    `lambda_mi` times the adversarial one. Where the MI gradient is exactly
+    zero (G ignores the mask: its modulation starts at zero; an all-zero
+    Grad-CAM mask) there is nothing to weigh, and the weight is 0 rather
+    than the adversarial norm over a division guard.
 
     Args:
         lambda_mi: the MI term's share of G's gradient at its output.
@@ -377,7 +380,8 @@ def balanced_weight(lambda_mi, adversarial_gradient, mi_gradient):
             (the adversarial loss and any loss terms).
         mi_gradient: the MI loss's gradient with respect to the change ``dx``.
     """
-    ratio = _norm(adversarial_gradient) / (_norm(mi_gradient) + 1e-12)
+    mi_norm = _norm(mi_gradient)
+    ratio = ops.where(mi_norm > 0, _norm(adversarial_gradient) / ops.maximum(mi_norm, 1e-30), 0.0)
     return lambda_mi * ops.stop_gradient(ratio)
 
 

@@ -200,3 +200,13 @@ def test_bad_estimator_arguments():
         InfoNCE(negatives="all")
     with pytest.raises(ValueError, match="levels.*Received: levels=1"):
         BarberAgakov(levels=1)
+
+
+def test_the_balanced_weight_is_the_gradient_norm_ratio_and_zero_without_an_mi_gradient():
+    from keras_attngan.information import balanced_weight
+
+    adversarial = np.full((2, 3), 2.0, np.float32)  # norm sqrt(6 * 4)
+    mi = np.full((2, 3), 0.5, np.float32)  # norm sqrt(6 * 0.25)
+    assert float(balanced_weight(0.5, adversarial, mi)) == pytest.approx(0.5 * 4.0)
+    # G ignores the mask at first (its modulation starts at zero): nothing to weigh.
+    assert float(balanced_weight(0.5, adversarial, np.zeros_like(mi))) == 0.0
