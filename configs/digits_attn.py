@@ -25,5 +25,5 @@ def get_config(arg=None):
     config.train.steps = 4000
     config.train.mi_pairs = 8
     config.model.mask_temperature = 0.5
-    config.train.dtype_policy = "mixed_bfloat16"
+    config.train.dtype_policy = "auto"
     return smoke(config) if arg == "smoke" else config

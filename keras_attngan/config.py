@@ -14,8 +14,9 @@ from keras_attngan.errors import refuse
 from keras_attngan.latent import LatentSpec
 
 # No mixed_float16: float16 needs loss scaling, which the custom train_step
-# does not do; bfloat16 has float32's range and needs none.
-DTYPE_POLICIES = ("float32", "mixed_bfloat16")
+# does not do; bfloat16 has float32's range and needs none. "auto" computes in
+# bfloat16 where the hardware has it (keras_attngan.precision).
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "auto")
 
 # What training does when a loss or weight turns NaN or Inf: stop with an
 # error, or go back to the last good checkpoint at a lower learning rate.

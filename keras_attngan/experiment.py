@@ -14,7 +14,7 @@ import keras
 import ml_collections
 import tensorflow as tf
 
-from keras_attngan import checkpoints, distribute
+from keras_attngan import checkpoints, distribute, precision
 from keras_attngan import data as data_lib
 from keras_attngan.config import default_config, validate_config
 from keras_attngan.gan import AttnGAN
@@ -288,7 +288,7 @@ def build_trainer(config):
     set_determinism(config)
     strategy = distribute.get_strategy(train_cfg.strategy)
     with strategy.scope():
-        with _dtype_policy(train_cfg.dtype_policy):
+        with _dtype_policy(precision.resolve(train_cfg.dtype_policy)):
             if config.data.scale:
                 # Seed 001's paired mode: G maps low-res images to high-res.
                 generator = build_upscaler(

@@ -199,6 +199,7 @@ def train(config, workdir_path, allow_config_change=False):
     print(
         f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
         f"({source.num_examples} images): step {step} of {config.train.steps}, "
+        f"computing in {model.generator.dtype_policy.name}, "
         f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}, "
         f"op determinism {'on' if config.train.deterministic else 'off'}, "
         f"strategy {config.train.strategy!r} ({strategy.num_replicas_in_sync} replicas, "

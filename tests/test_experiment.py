@@ -183,3 +183,19 @@ def test_each_player_gets_its_own_adam_settings():
     settings = lambda o: (float(o.learning_rate), o.beta_1, o.beta_2)  # noqa: E731
     assert settings(model.g_optimizer) == pytest.approx((1e-4, 0.0, 0.9))
     assert settings(model.d_optimizer) == pytest.approx((4e-4, 0.5, 0.99))
+
+
+def test_auto_precision_computes_in_bfloat16_only_where_it_is_native(monkeypatch, tmp_path):
+    from keras_attngan import precision
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 fma\n")
+    assert precision._cpu_flags(str(cpuinfo)) == {"fpu", "sse", "avx2", "fma"}
+    for native, expected in ((True, "mixed_bfloat16"), (False, "float32")):
+        monkeypatch.setattr(precision, "native_bfloat16", lambda native=native: native)
+        assert precision.resolve("auto") == expected
+        model = build_trainer(tiny_config(**{"train.dtype_policy": "auto", "data.channels": 3}))
+        assert model.generator.dtype_policy.name == expected
+    with pytest.warns(UserWarning, match="without bfloat16 arithmetic"):
+        assert precision.resolve("mixed_bfloat16") == "mixed_bfloat16"
+    assert precision.resolve("float32") == "float32"
