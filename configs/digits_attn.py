@@ -9,10 +9,9 @@ the default): FID 0.98 against the plain GAN's 0.72, where the fixed weight gave
 3.27) at a lower step cost: 1.60x the plain GAN's step, against 1.75x
 (benchmarks/README.md, *Speed*).
 The masks are sharpened (`model.mask_temperature = 0.5`, the mask's square): G
-reads them more. The networks compute in bfloat16 (`train.dtype_policy`): FID and
-mask usage as in float32 (16 pairs: 1.02 against 1.04; 0.51 against 0.57 content
-sensitivity); the attention step ran 1.33x faster on this CPU (AVX-512 BF16;
-benchmarks/README.md, *Speed*).
+reads them more. The networks compute in bfloat16 where the hardware has it
+(`train.dtype_policy = "auto"`), in float32 elsewhere: FID and mask usage are the same in
+both (benchmarks/README.md, *Speed*), and emulated bfloat16 is many times slower.
 """
 
 from keras_attngan.config import default_config, smoke
