@@ -40,15 +40,37 @@ def versions(base):
     )
 
 
-def choose_version(base, preferred, overwrite=False):
+class VersionExistsError(FileExistsError):
+    """The version an export asked for exists, and is neither replaced nor renumbered.
+
+    Attributes:
+        path: the existing version's directory.
+        version: its number.
+    """
+
+    def __init__(self, base, version):
+        super().__init__(f"Version {version} exists in {base!r}; pass overwrite=True to replace it.")
+        self.path = os.path.join(base, str(version))
+        self.version = version
+
+
+def choose_version(base, preferred, overwrite=False, renumber=True):
     """The version number an export of `preferred` (e.g. the train step) gets.
 
-    `preferred` when it is free or `overwrite` is set; otherwise one above the
-    highest existing version, so the new export is the one served.
+    `preferred` when it is free or `overwrite` is set. When it exists: one
+    above the highest existing version with `renumber` (so the new export is
+    the one served), else `VersionExistsError` (exporting the same step
+    twice writes nothing).
+
+    Raises:
+        VersionExistsError: `preferred` exists, and neither `overwrite` nor
+            `renumber` is set.
     """
     existing = versions(base)
     if overwrite or preferred not in existing:
         return preferred
+    if not renumber:
+        raise VersionExistsError(base, preferred)
     return existing[-1] + 1
 
 
@@ -110,7 +132,7 @@ def publish(content, base, version, overwrite=False):
         The published path.
 
     Raises:
-        FileExistsError: the version exists and `overwrite` is not set.
+        VersionExistsError: the version exists and `overwrite` is not set.
     """
     destination = os.path.join(base, str(version))
     if not os.path.exists(destination):
@@ -119,7 +141,7 @@ def publish(content, base, version, overwrite=False):
         _exchange(content, destination)
         # `content` now holds the old version; its staging parent goes next.
     else:
-        raise FileExistsError(f"Version {version} exists in {base!r}; pass overwrite=True to replace it.")
+        raise VersionExistsError(base, version)
     return destination
 
 

@@ -108,5 +108,10 @@ def test_choose_version(tmp_path):
     assert versioning.choose_version(str(tmp_path), 5) == 5
     assert versioning.choose_version(str(tmp_path), 3) == 13
     assert versioning.choose_version(str(tmp_path), 3, overwrite=True) == 3
-    with pytest.raises(FileExistsError, match="Version 12 exists"):
+    assert versioning.choose_version(str(tmp_path), 5, renumber=False) == 5
+    with pytest.raises(versioning.VersionExistsError, match="Version 3 exists") as exists:
+        versioning.choose_version(str(tmp_path), 3, renumber=False)
+    assert exists.value.path == str(tmp_path / "3") and exists.value.version == 3
+    assert versioning.choose_version(str(tmp_path), 3, overwrite=True, renumber=False) == 3
+    with pytest.raises(versioning.VersionExistsError, match="Version 12 exists"):
         versioning.publish(str(tmp_path / "3"), str(tmp_path), 12)
