@@ -58,15 +58,21 @@ from keras_attngan.gan import labelled, synthesize
 from keras_attngan.latent import LatentSpec
 
 FORMAT = "keras_attngan.export/2"
+SAVED_MODEL_FILE = "saved_model.pb"
 METADATA_FILE = "attngan.json"
 MASKS_FILE = "attention_masks.npz"
+# The name scope of the uint8 conversion in the serving graphs.
+UINT8_SCOPE = "to_uint8"
 # `sample` refuses larger counts: one request must not exhaust the server.
 MAX_SAMPLE_COUNT = 4096
 
 
 def to_uint8(images):
     """Images in [-1, 1] to uint8 in graph, as `keras_attngan.images.to_uint8`."""
-    return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
+    # Named so that full int8 TFLite finds it and keeps it in float: quantized,
+    # the clip-shift-scale shared one scale and lost up to 84 levels.
+    with tf.name_scope(UINT8_SCOPE):
+        return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
 
 
 def _checked(tensor, spec, num_classes=0):
@@ -84,6 +90,41 @@ def _checked(tensor, spec, num_classes=0):
         ]):
             tensor = tf.identity(tensor)
     return tensor
+
+
+def check_inputs(inputs, specs, num_classes=None):
+    """Refuses NumPy inputs as the signatures refuse tensors (`_checked`), naming the input.
+
+    The converted artifacts (TFLite, ONNX) lose the in-graph checks; their
+    runners call this before every run, so every runtime refuses alike.
+
+    Args:
+        inputs: ``{name: array}``.
+        specs: ``{name: tf.TensorSpec}`` of the signature (None dimensions
+            take any size).
+        num_classes: the classes of a ``label`` input (None: its range is
+            not checked).
+
+    Raises:
+        ValueError: missing or unexpected names, wrong shapes, NaN or Inf, a
+            ``label`` outside ``[0, num_classes)``.
+        TypeError: a wrong dtype.
+    """
+    if set(inputs) != set(specs):
+        raise ValueError(f"Inputs {sorted(inputs)} do not match the signature's {sorted(specs)}.")
+    for name, spec in specs.items():
+        value = inputs[name]
+        if not isinstance(value, np.ndarray) or value.dtype != spec.dtype.as_numpy_dtype:
+            received = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise TypeError(f"Input {name!r} should be {spec.dtype.name}, not {received}.")
+        if not spec.shape.is_compatible_with(value.shape):
+            raise ValueError(f"Input {name!r} has shape {value.shape}; the signature expects {spec.shape}.")
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ValueError(f"Input {name!r} holds NaN or Inf.")
+        if name != "label" or num_classes is None or not value.size:
+            continue
+        if not (0 <= value.min() and value.max() < num_classes):
+            raise ValueError(f"Input 'label' should be in [0, {num_classes}); it holds {value.min()}..{value.max()}.")
 
 
 def _nonempty(fn, inputs):
@@ -307,7 +348,7 @@ def save(model, path, config=None, mask_dir=None):
         tf.saved_model.save(module, path, signatures=module.signatures())
 
 
-def export(model, export_base, config=None, mask_dir=None, version=None, overwrite=False, extend=None):
+def export(model, export_base, config=None, mask_dir=None, version=None, overwrite=False, extend=None, renumber=True):
     """Writes the serving SavedModel of a trained `AttnGAN` as a new version, atomically.
 
     The SavedModel is written to a staging directory beside its destination
@@ -329,12 +370,18 @@ def export(model, export_base, config=None, mask_dir=None, version=None, overwri
         extend: called with the staged SavedModel's directory before it is
             published, to add files to the version (`keras_attngan.deploy`
             adds the TFLite and ONNX conversions).
+        renumber: when `version` exists and `overwrite` is not set, take the
+            next free number (True) or raise (False) before writing anything.
 
     Returns:
         The path of the written SavedModel.
+
+    Raises:
+        keras_attngan.versioning.VersionExistsError: `version` exists and
+            neither `overwrite` nor `renumber` is set; nothing was written.
     """
     preferred = int(model.train_steps.numpy()) if version is None else int(version)
-    version = versioning.choose_version(export_base, preferred, overwrite)
+    version = versioning.choose_version(export_base, preferred, overwrite, renumber)
     with versioning.staged_version(export_base, version, overwrite) as stage:
         save(model, stage.content, config, mask_dir)
         if extend is not None:
@@ -342,34 +389,154 @@ def export(model, export_base, config=None, mask_dir=None, version=None, overwri
     return stage.path
 
 
-def resolve_export(path):
-    """Returns the SavedModel directory for `path`.
+def resolve_export(path, check=True):
+    """Returns the SavedModel directory for `path`, checked whole.
 
     `path` is a SavedModel, or a TF Serving base path whose highest numeric
-    version is taken.
+    version is taken. A version whose files are damaged is reported, not
+    skipped for an older one: versions are published whole, so a damaged
+    one was damaged afterwards (a disk, a copy cut short) and would fail in
+    TF Serving too.
+
+    Args:
+        path: a version or a base path.
+        check: check the version's files first (`check_export`).
 
     Raises:
         FileNotFoundError: when there is no SavedModel there.
+        keras_attngan.errors.DamagedFileError: a file of the version is
+            damaged or missing; the message names it.
     """
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = [
-        version
-        for version in versioning.versions(path)
-        if os.path.exists(os.path.join(path, str(version), "saved_model.pb"))
-    ]
-    if not versions:
+    if os.path.exists(os.path.join(path, SAVED_MODEL_FILE)):
+        version = path
+    elif versioning.versions(path):
+        version = os.path.join(path, str(versioning.versions(path)[-1]))
+    elif any(os.path.exists(os.path.join(path, name)) for name in ("variables", "assets", "fingerprint.pb")):
+        version = path  # a version that lost its graph
+    else:
         raise FileNotFoundError(
             f"No SavedModel at {path!r}: expected saved_model.pb there or in a numbered "
             "version sub-directory (written by `attngan export` or at the end of `attngan train`)."
         )
-    return os.path.join(path, str(max(versions)))
+    if check:
+        check_export(version)
+    return version
+
+
+def damaged_file(path, problem, version):
+    """The `DamagedFileError` of a file of export `version`: what is wrong, and what to do."""
+    from keras_attngan.errors import DamagedFileError
+
+    advice = "export the run again (`attngan export --workdir RUN --overwrite`)"
+    base = os.path.dirname(os.path.abspath(version))
+    if os.path.basename(os.path.abspath(version)).isdigit() and len(versioning.versions(base)) > 1:
+        advice += f" or remove {version} to serve the previous version"
+    return DamagedFileError(path, problem, advice)
+
+
+def file_problem(path, error=None, otherwise=None):
+    """What is wrong with the file at `path`, in a few words.
+
+    Missing, empty and zero-filled are told by the file itself; otherwise
+    what the reader's `error` says, or `otherwise` when it says nothing known.
+    """
+    if not os.path.exists(path):
+        return "missing"
+    if os.path.getsize(path) == 0:
+        return "empty"
+    with open(path, "rb") as f:
+        if not f.read(1 << 20).strip(b"\0") and not f.read().strip(b"\0"):
+            return "zero-filled"
+    text = " ".join(str(error).split())
+    for known, problem in (
+        ("Read less bytes", "truncated"),
+        ("truncated", "truncated"),
+        ("checksum does not match", "checksum mismatch: its bytes changed"),
+        ("not an sstable", "not a checkpoint index"),
+        ("corrupt", "corrupt"),
+    ):
+        if known.lower() in text.lower():
+            return problem
+    return otherwise or text[:200]
+
+
+def check_export(version):
+    """Raises `DamagedFileError` naming the first damaged or missing file of a SavedModel version.
+
+    Reads what loading reads, and checks it as loading would not: the graph
+    (``saved_model.pb``) parses and holds a graph; the fingerprint parses
+    where present; the metadata (``assets/attngan.json``, which every reader
+    needs) parses; the variables' index reads and every
+    variable reads back with its checksum (a zero-filled or overwritten
+    ``variables.data-*`` fails here, where TF's error would name neither the
+    file nor the problem).
+
+    Args:
+        version: a SavedModel directory.
+
+    Raises:
+        keras_attngan.errors.DamagedFileError: the message names the file,
+            the problem and what to do.
+    """
+    from tensorflow.core.protobuf import fingerprint_pb2, saved_model_pb2
+
+    graph = _parsed(os.path.join(version, SAVED_MODEL_FILE), saved_model_pb2.SavedModel(), version)
+    if not graph.meta_graphs:
+        file = os.path.join(version, SAVED_MODEL_FILE)
+        raise damaged_file(file, file_problem(file, otherwise="holds no graph"), version)
+    fingerprint = os.path.join(version, "fingerprint.pb")
+    if os.path.exists(fingerprint):  # written by TF 2.12 and later
+        _parsed(fingerprint, fingerprint_pb2.FingerprintDef(), version)
+    load_metadata(version)
+    prefix = os.path.join(version, "variables", "variables")
+    index = f"{prefix}.index"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except (tf.errors.OpError, ValueError, IndexError, RuntimeError, OSError) as error:
+        raise damaged_file(index, file_problem(index, error), version) from None
+    data = sorted(glob.glob(f"{glob.escape(prefix)}.data-*-of-*"))
+    shards = int(data[0].rsplit("-of-", 1)[1]) if data else 1
+    expected = [f"{prefix}.data-{shard:05d}-of-{shards:05d}" for shard in range(shards)]
+    missing = [file for file in expected if file not in data]
+    if missing:
+        raise damaged_file(missing[0], "missing", version)
+    for name in reader.get_variable_to_dtype_map():
+        try:
+            reader.get_tensor(name)
+        except (tf.errors.OpError, ValueError, IndexError, RuntimeError, OSError) as error:
+            file = data[0] if len(data) == 1 else f"{prefix}.data-*"
+            raise damaged_file(file, file_problem(data[0], error), version) from None
+
+
+def _parsed(file, message, version):
+    """`message` parsed from `file`, which belongs to export `version`."""
+    from google.protobuf.message import DecodeError
+
+    try:
+        with open(file, "rb") as f:
+            message.ParseFromString(f.read())
+    except (OSError, ValueError, DecodeError) as error:
+        what = f"does not parse as a {message.DESCRIPTOR.name} protocol buffer"
+        raise damaged_file(file, file_problem(file, error, what), version) from None
+    return message
 
 
 def load_metadata(saved_model_dir):
-    """Reads the metadata stored with an export."""
-    with open(os.path.join(saved_model_dir, "assets", METADATA_FILE)) as f:
-        return json.load(f)
+    """Reads the metadata stored with an export.
+
+    Raises:
+        keras_attngan.errors.DamagedFileError: the metadata file is missing
+            or is not the JSON object `save` writes.
+    """
+    path = os.path.join(saved_model_dir, "assets", METADATA_FILE)
+    try:
+        with open(path, "rb") as f:
+            metadata = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise damaged_file(path, file_problem(path, error, "not valid JSON"), saved_model_dir) from None
+    if not isinstance(metadata, dict) or "image_size" not in metadata:
+        raise damaged_file(path, "not the metadata of an export", saved_model_dir)
+    return metadata
 
 
 def export_latent(saved_model_dir):

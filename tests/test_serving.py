@@ -7,7 +7,7 @@ import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
 
 from keras_attngan import images as images_lib
-from keras_attngan import serving
+from keras_attngan import serving, versioning
 from keras_attngan.latent import LatentSpec
 
 
@@ -164,3 +164,21 @@ def test_reexport_takes_a_new_version_unless_overwrite(tmp_path):
     tf.saved_model.load(replaced)
     with pytest.raises(FileNotFoundError, match="No SavedModel"):
         serving.resolve_export(str(tmp_path / "nothing"))
+
+
+def test_reexport_of_the_same_step_writes_nothing_unless_asked(tmp_path, monkeypatch):
+    model = make_trainer()
+    first = serving.export(model, str(tmp_path), version=3, renumber=False)
+    before = {name: os.path.getmtime(os.path.join(first, name)) for name in os.listdir(first)}
+
+    def no_save(*args, **kwargs):
+        raise AssertionError("an existing version was written again")
+
+    monkeypatch.setattr(serving, "save", no_save)
+    with pytest.raises(versioning.VersionExistsError) as exists:
+        serving.export(model, str(tmp_path), version=3, renumber=False)
+    assert exists.value.path == first
+    assert sorted(os.listdir(tmp_path)) == ["3"]  # no staging, no version 4
+    assert {name: os.path.getmtime(os.path.join(first, name)) for name in os.listdir(first)} == before
+    monkeypatch.undo()
+    assert serving.export(model, str(tmp_path), version=3, overwrite=True, renumber=False) == first
