@@ -6,7 +6,7 @@ serving SavedModel and, converted from it, the requested artifacts:
     VERSION/saved_model.pb, variables/, assets/    TF Serving (`keras_attngan.serving`)
     VERSION/tflite/SIGNATURE.QUANTIZATION.tflite   LiteRT (`keras_attngan.tflite`)
     VERSION/onnx/SIGNATURE.onnx                    ONNX Runtime (`keras_attngan.onnx`)
-    VERSION/deploy.json                            sizes, parity, failures
+    VERSION/deploy.json                            sizes, checksums, parity, verdicts, failures
 
 `CONVERTED_SIGNATURES` are converted: the generator (``serving_default``;
 for a super-resolution export, the upscaler) and the explainer (``explain``). ``sample`` draws its noise with stateless random
@@ -16,37 +16,87 @@ SavedModel only.
 Verification runs the same inputs through every artifact (noise from the
 prior for ``serving_default``; the SavedModel's images for ``explain``) and
 reports, per output, the maximum absolute difference and the PSNR against the
-SavedModel. A float artifact whose float outputs differ by more than its
-`TOLERANCES` entry (times the output's magnitude when above 1) is deleted and
-the export fails; quantized int8 artifacts are reported, not judged, unless
-they fail to run (LiteRT aborts a full-int8 division whose divisor quantizes
-to zero, as Grad-CAM's peak normalization can), which deletes them alike. A
-conversion that fails is reported with what the converter refused; the other
-artifacts are published all the same, then the export fails naming it.
+SavedModel. Each artifact has a tolerance per signature (`TOLERANCES`; the
+figures behind them are in export/README.md). An artifact beyond it is kept
+and flagged: ``deploy.json`` lists it under ``flagged`` and `export` warns
+once per file (`ToleranceWarning`, naming the file, the figure and the
+tolerance). An artifact that converts but fails to run (LiteRT aborts a
+full-int8 division whose divisor quantizes to zero, as Grad-CAM's peak
+normalization can) is deleted. A conversion that fails is reported with what
+the converter refused; the other artifacts are published all the same, then
+the export fails naming it.
+
+Every runner (`RUNNERS`: one class per runtime) checks its inputs as the
+SavedModel's signatures do (names, dtypes, shapes, NaN and Inf, a label's
+range) and checks its file against the size and SHA-256 that ``deploy.json``
+recorded, so a damaged file is named (`keras_attngan.errors.DamagedFileError`)
+rather than loaded, or, for a flipped weight, run.
+
+The converters and runtimes print from native code to the process's stdout
+and stderr, and log through Python logging; `converter_output` holds that
+back and logs it as INFO records of this module (`attngan -v` shows them).
 """
 
+import contextlib
+import hashlib
 import json
+import logging
 import math
 import os
+import sys
+import tempfile
+import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from keras_attngan import onnx as onnx_lib
 from keras_attngan import serving, tflite
+from keras_attngan.errors import RunFailure
 
 REPORT_FILE = "deploy.json"
 CONVERTED_SIGNATURES = ("serving_default", "explain")
-# Largest tolerated max |difference| to the SavedModel for the float artifacts.
-# float32 paths differ only by summation order; float16 weights round at 1e-3.
-TOLERANCES = {"tflite/float32": 1e-4, "tflite/float16": 1e-2, "onnx": 1e-4}
+# Per artifact and signature: the largest max |difference| to the SavedModel
+# and the lowest PSNR (dB) of the judged outputs (`JUDGED`), in the outputs'
+# own units; ``images_uint8`` may differ by that difference in 0-255 levels
+# plus one, a rounding step. export/README.md has the measurements they are
+# set from.
+TOLERANCES = {
+    "tflite/float32": {
+        "serving_default": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
+        "explain": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
+    },
+    "tflite/float16": {
+        "serving_default": {"max_abs_diff": 1e-2, "min_psnr_db": 60.0},
+        "explain": {"max_abs_diff": 2e-2, "min_psnr_db": 50.0},
+    },
+    "tflite/dynamic_int8": {
+        "serving_default": {"max_abs_diff": 3e-2, "min_psnr_db": 45.0},
+        "explain": {"max_abs_diff": 0.15, "min_psnr_db": 30.0},
+    },
+    "tflite/int8": {
+        "serving_default": {"max_abs_diff": 6e-2, "min_psnr_db": 35.0},
+        "explain": {"max_abs_diff": 0.35, "min_psnr_db": 25.0},
+    },
+    "onnx": {
+        "serving_default": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
+        "explain": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
+    },
+}
+# The outputs a tolerance judges; D's logits are unbounded and reach the
+# client as its score.
+JUDGED = {"serving_default": ("images", "images_uint8"), "explain": ("attention", "score")}
 # Peak-to-peak range of each output for PSNR; others use the reference's range.
 _OUTPUT_RANGES = {"images": 2.0, "images_uint8": 255.0, "score": 1.0, "attention": 1.0}
+# 0-255 levels per unit of a float image in [-1, 1].
+_LEVELS = 127.5
 _REPRESENTATIVE_COUNT = 64
+_CONVERTER_LOGGERS = ("tensorflow", "tf2onnx", "absl")
+_log = logging.getLogger(__name__)
 
 
-class DeploymentError(RuntimeError):
-    """Some artifacts could not be made or failed verification; the rest were published.
+class DeploymentError(RunFailure):
+    """Some artifacts could not be made or failed to run; the rest were published.
 
     Attributes:
         path: the published version.
@@ -55,6 +105,10 @@ class DeploymentError(RuntimeError):
     def __init__(self, message, path):
         super().__init__(message)
         self.path = path
+
+
+class ToleranceWarning(UserWarning):
+    """An artifact differs from the SavedModel by more than its tolerance; it is kept and flagged."""
 
 
 def _tflite_files(quantizations):
@@ -77,6 +131,32 @@ FORMATS = {
 }
 
 
+def _convert_tflite(saved_model_dir, path, signature, variant, representative):
+    tflite.convert(saved_model_dir, path, signature, variant, representative)
+
+
+def _convert_onnx(saved_model_dir, path, signature, variant, representative):
+    del variant, representative  # float32, no calibration
+    onnx_lib.convert(saved_model_dir, path, signature)
+
+
+# Format -> converter of one signature: (SavedModel, file, signature, variant,
+# representative inputs or None).
+CONVERTERS = {"tflite": _convert_tflite, "onnx": _convert_onnx}
+
+
+def split_artifact(artifact):
+    """``"tflite/int8"`` -> ``("tflite", "int8")``; ``"onnx"`` -> ``("onnx", "float32")``.
+
+    Raises:
+        ValueError: an artifact of no known format.
+    """
+    name, _, variant = artifact.partition("/")
+    if name not in FORMATS:
+        raise ValueError(f"`artifact` should start with one of {list(FORMATS)}. Received: artifact={artifact!r}")
+    return name, variant or ("float32" if name != "savedmodel" else None)
+
+
 def parse_list(value, valid, name):
     """``"a,b"`` or a sequence -> list, every item a key of `valid`."""
     items = [item.strip() for item in value.split(",")] if isinstance(value, str) else list(value)
@@ -97,81 +177,249 @@ def artifact_files(formats, quantizations):
     return files
 
 
-def check_inputs(inputs, specs, num_classes=0):
-    """Refuses inputs that do not match a signature's `specs`, naming the input.
+def check_inputs(inputs, specs, num_classes=None):
+    """`keras_attngan.serving.check_inputs`: refuses inputs a signature would refuse."""
+    serving.check_inputs(inputs, specs, num_classes)
 
-    Raises:
-        ValueError: missing or unexpected names, wrong shapes, NaN or Inf, a
-            ``label`` outside ``[0, num_classes)``.
-        TypeError: a wrong dtype.
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def converter_output():
+    """Holds back what converters and runtimes print or log, then logs it as INFO.
+
+    LiteRT's calibrator ("fully_quantize: 0, ...") and its XNNPACK delegate
+    ("Created TensorFlow Lite XNNPACK delegate") print to file descriptors 1
+    and 2 from native code, past TF_CPP_MIN_LOG_LEVEL; tf2onnx and
+    TensorFlow log through Python logging. A command's output keeps its own
+    lines: the rest comes back as this module's INFO records, which
+    `attngan -v` shows and the default verbosity does not. Python
+    exceptions pass through unchanged.
     """
-    if set(inputs) != set(specs):
-        raise ValueError(f"Inputs {sorted(inputs)} do not match the signature's {sorted(specs)}.")
-    for name, spec in specs.items():
-        value = inputs[name]
-        if value.dtype != spec.dtype.as_numpy_dtype:
-            raise TypeError(f"Input {name!r} should be {spec.dtype.name}, not {value.dtype}.")
-        if not spec.shape.is_compatible_with(value.shape):
-            raise ValueError(f"Input {name!r} has shape {value.shape}; the signature expects {spec.shape}.")
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            raise ValueError(f"Input {name!r} holds NaN or Inf.")
-        if name == "label" and value.size and not (0 <= value.min() and value.max() < num_classes):
-            raise ValueError(f"Input 'label' should be in [0, {num_classes}); it holds {value.min()}..{value.max()}.")
+    handler = _Records()
+    saved = []
+    for name in _CONVERTER_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.propagate))
+        logger.handlers, logger.propagate = [handler], False
+    native = []
+    try:
+        with tempfile.TemporaryFile() as sink:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            copies = {}
+            try:
+                for fd in (1, 2):
+                    copies[fd] = os.dup(fd)
+                    os.dup2(sink.fileno(), fd)
+            except OSError:  # no such descriptor (a daemon): nothing to hold back there
+                pass
+            try:
+                yield
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    stream.flush()
+                for fd, copy in copies.items():
+                    os.dup2(copy, fd)
+                    os.close(copy)
+                sink.seek(0)
+                native = sink.read().decode(errors="replace").splitlines()
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+        for line in native + handler.lines:
+            if line.strip():
+                _log.info("%s", line)
+
+
+def sha256(path):
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Runner:
+    """Checks inputs as the SavedModel does, then runs; a batch of 0 returns a batch of 0.
+
+    Subclasses set `specs` (the artifact's own inputs), `num_classes` and
+    `_run` (unchecked inputs -> outputs, NumPy).
+    """
+
+    specs = {}
+    num_classes = None
+
+    def __call__(self, inputs):
+        """Runs on a dict of NumPy inputs; returns a dict of NumPy outputs."""
+        serving.check_inputs(inputs, self.specs, self.num_classes)
+        if len(next(iter(inputs.values()))):
+            return self._run(inputs)
+        # LiteRT cannot size an empty batch: run one zero row, keep none.
+        one = {name: np.zeros((1, *value.shape[1:]), value.dtype) for name, value in inputs.items()}
+        return {name: value[:0] for name, value in self._run(one).items()}
+
+
+class SavedModelRunner(_Runner):
+    """One signature of the SavedModel, run by TensorFlow."""
+
+    def __init__(self, deployment, artifact, signature, num_threads=None):
+        del artifact, num_threads  # TF's threads are process-wide
+        self._function = deployment.saved_model.signatures[signature]
+        self.specs = self._function.structured_input_signature[1]
+        self.num_classes = deployment.num_classes(self.specs)
+
+    def _run(self, inputs):
+        outputs = self._function(**{name: tf.constant(value) for name, value in inputs.items()})
+        return {name: value.numpy() for name, value in outputs.items()}
+
+
+class _ConvertedRunner(_Runner):
+    """A converted file, checked against deploy.json, loaded and first run with its output held back."""
+
+    def __init__(self, deployment, artifact, signature, load):
+        path = deployment.file(artifact, signature)
+        try:
+            with converter_output():
+                self._runtime = load(path)
+        except Exception as error:  # each runtime raises its own types for a file it cannot read
+            if deployment.verified(artifact, signature):
+                raise  # the file is the one exported: not damage
+            raise serving.damaged_file(
+                path, serving.file_problem(path, error, "its runtime cannot load it"), deployment.path
+            ) from None
+        self.specs = self._runtime.specs
+        self.num_classes = deployment.num_classes(self.specs)
+        self._first = True
+
+    def _run(self, inputs):
+        if not self._first:
+            return self._runtime.run(inputs)
+        # LiteRT prints its delegate's creation at the first invocation.
+        with converter_output():
+            outputs = self._runtime.run(inputs)
+        self._first = False
+        return outputs
+
+
+class TFLiteRunner(_ConvertedRunner):
+    """One signature of a ``.tflite`` file, run by LiteRT."""
+
+    def __init__(self, deployment, artifact, signature, num_threads=None):
+        super().__init__(deployment, artifact, signature, lambda path: tflite.Runner(path, signature, num_threads))
+
+
+class OnnxRunner(_ConvertedRunner):
+    """One signature's ``.onnx`` file, run by ONNX Runtime."""
+
+    def __init__(self, deployment, artifact, signature, num_threads=None):
+        super().__init__(deployment, artifact, signature, lambda path: onnx_lib.Runner(path, num_threads))
+
+
+# Format -> runner class: (deployment, artifact, signature, num_threads) ->
+# a callable from NumPy inputs to NumPy outputs.
+RUNNERS = {"savedmodel": SavedModelRunner, "tflite": TFLiteRunner, "onnx": OnnxRunner}
 
 
 class Deployment:
     """An exported version and its artifacts, each run through one interface.
 
+    The version's SavedModel files are checked whole when it opens
+    (`keras_attngan.serving.check_export`); the SavedModel is loaded when
+    first needed, so running a converted file does not wait for it.
+
     Args:
         path: an export base (its latest version is taken) or a version.
+
+    Raises:
+        keras_attngan.errors.DamagedFileError: a damaged file, named.
     """
 
     def __init__(self, path):
         self.path = serving.resolve_export(path)
-        self.saved_model = tf.saved_model.load(self.path)
+        self._saved_model = None
+        self._verified = set()
+
+    @property
+    def saved_model(self):
+        """The loaded SavedModel."""
+        if self._saved_model is None:
+            self._saved_model = tf.saved_model.load(self.path)
+        return self._saved_model
 
     def specs(self, signature):
         """``{input name: tf.TensorSpec}`` of a signature, from the SavedModel."""
         return self.saved_model.signatures[signature].structured_input_signature[1]
 
+    def num_classes(self, specs):
+        """The classes of the ``label`` input among `specs`, or None without one."""
+        return serving.export_latent(self.path).num_classes if "label" in specs else None
+
+    def report(self):
+        """The version's ``deploy.json`` (see `load_report`)."""
+        return load_report(self.path)
+
     def artifacts(self):
         """The artifact keys present: ``savedmodel`` and the converted files."""
-        report = load_report(self.path)
+        report = self.report()
         return ["savedmodel"] + sorted(report["artifacts"]) if report else ["savedmodel"]
 
     def file(self, artifact, signature):
-        return os.path.join(self.path, load_report(self.path)["artifacts"][artifact][signature]["file"])
+        """The path of an artifact's file for `signature`, checked against ``deploy.json``.
+
+        Raises:
+            ValueError: an artifact or signature the version does not have.
+            keras_attngan.errors.DamagedFileError: the file is missing, or its
+                size or SHA-256 differs from the recorded ones.
+        """
+        entries = (self.report() or {"artifacts": {}})["artifacts"]
+        if artifact not in entries or signature not in entries[artifact]:
+            raise ValueError(
+                f"`artifact` should be one of {self.artifacts()} (signatures {list(CONVERTED_SIGNATURES)}). "
+                f"Received: artifact={artifact!r}, signature={signature!r}"
+            )
+        entry = entries[artifact][signature]
+        path = os.path.join(self.path, entry["file"])
+        if not os.path.exists(path):
+            raise serving.damaged_file(path, "missing", self.path)
+        if "sha256" in entry:
+            size = os.path.getsize(path)
+            if size != entry["bytes"]:
+                what = "truncated" if size < entry["bytes"] else "longer than exported"
+                raise serving.damaged_file(path, serving.file_problem(path, otherwise=what), self.path)
+            if sha256(path) != entry["sha256"]:
+                problem = serving.file_problem(path, otherwise="checksum mismatch: its bytes changed")
+                raise serving.damaged_file(path, problem, self.path)
+            self._verified.add((artifact, signature))
+        return path
+
+    def verified(self, artifact, signature):
+        """Whether `file` matched a recorded SHA-256 (reports before checksums have none)."""
+        return (artifact, signature) in self._verified
 
     def runner(self, artifact, signature="serving_default", num_threads=None):
         """A callable from a dict of NumPy inputs to a dict of NumPy outputs.
 
-        Inputs are checked against the SavedModel's signature first (the
-        converters drop the SavedModel's in-graph checks), and a batch of 0
-        returns an empty batch on every runtime.
+        Every runtime checks inputs as the SavedModel's signature does (the
+        converters drop the in-graph checks), and a batch of 0 returns an
+        empty batch.
+
+        Raises:
+            ValueError: an artifact the version does not have.
+            keras_attngan.errors.DamagedFileError: its file is damaged.
         """
-        if artifact == "savedmodel":
-            function = self.saved_model.signatures[signature]
-
-            def run(inputs):
-                return {k: v.numpy() for k, v in function(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
-
-        elif artifact == "onnx":
-            run = onnx_lib.Runner(self.file(artifact, signature), num_threads)
-        else:
-            run = tflite.Runner(self.file(artifact, signature), signature, num_threads)
-        specs = self.specs(signature)
-        num_classes = serving.export_latent(self.path).num_classes if "label" in specs else 0
-
-        def checked(inputs):
-            check_inputs(inputs, specs, num_classes)
-            count = len(next(iter(inputs.values())))
-            if count:
-                return run(inputs)
-            # LiteRT cannot size an empty batch: run one zero row, keep none.
-            one = {name: np.zeros((1, *value.shape[1:]), value.dtype) for name, value in inputs.items()}
-            return {name: value[:0] for name, value in run(one).items()}
-
-        return checked
+        name, _ = split_artifact(artifact)
+        if artifact not in self.artifacts():
+            raise ValueError(f"`artifact` should be one of {self.artifacts()}. Received: artifact={artifact!r}")
+        return RUNNERS[name](self, artifact, signature, num_threads)
 
 
 def verification_inputs(deployment, count=16, seed=0):
@@ -231,34 +479,62 @@ def parity(deployment, artifacts, count=16, seed=0):
             for name, expected in reference.items():
                 peak = _OUTPUT_RANGES.get(name) or float(np.ptp(expected)) or 1.0
                 figures[name] = {
-                    "max_abs_diff": float(np.abs(outputs[name].astype(np.float64) - expected).max()),
+                    "max_abs_diff": float(np.abs(outputs[name].astype(np.float64) - expected).max(initial=0.0)),
                     "psnr_db": psnr(expected, outputs[name], peak),
                     "float": expected.dtype.kind == "f",
-                    "magnitude": float(np.abs(expected).max()),
+                    "magnitude": float(np.abs(expected).max(initial=0.0)),
                 }
             results.setdefault(artifact, {})[signature] = figures
     return results, errors
 
 
-def _out_of_tolerance(artifact, figures):
-    """The outputs of a float artifact beyond its tolerance, as messages."""
-    tolerance = TOLERANCES.get(artifact)
-    if tolerance is None:
-        return []
-    return [
-        f"{signature}/{name}: max |diff| {output['max_abs_diff']:.3g} > {tolerance:g}"
-        for signature, outputs in figures.items()
-        for name, output in outputs.items()
-        if output["float"] and output["max_abs_diff"] > tolerance * max(1.0, output["magnitude"])
-    ]
+def beyond_tolerance(artifact, figures, tolerances=None):
+    """The judged outputs of an artifact beyond its tolerance.
+
+    Args:
+        artifact: an artifact key.
+        figures: its `parity` figures, ``{signature: {output: figures}}``.
+        tolerances: `TOLERANCES` or a replacement of the same layout.
+
+    Returns:
+        ``{signature: [message, ...]}`` for the signatures with an output
+        beyond tolerance (empty when all are within); each message names the
+        output, the figure and the tolerance.
+    """
+    tolerance = (TOLERANCES if tolerances is None else tolerances).get(artifact, {})
+    beyond = {}
+    for signature, outputs in figures.items():
+        limit = tolerance.get(signature)
+        for name in JUDGED.get(signature, ()) if limit else ():
+            if name not in outputs:
+                continue
+            measured = outputs[name]
+            if name == "images_uint8":
+                levels = math.floor(limit["max_abs_diff"] * _LEVELS) + 1
+                if measured["max_abs_diff"] > levels:
+                    beyond.setdefault(signature, []).append(
+                        f"{name} max |diff| {measured['max_abs_diff']:.0f} levels > {levels}"
+                    )
+                continue
+            if measured["max_abs_diff"] > limit["max_abs_diff"]:
+                beyond.setdefault(signature, []).append(
+                    f"{name} max |diff| {measured['max_abs_diff']:.3g} > {limit['max_abs_diff']:g}"
+                )
+            if measured["psnr_db"] < limit["min_psnr_db"]:
+                beyond.setdefault(signature, []).append(
+                    f"{name} PSNR {measured['psnr_db']:.1f} dB < {limit['min_psnr_db']:g} dB"
+                )
+    return beyond
 
 
 def build(saved_model_dir, formats, quantizations, count=16, seed=0):
     """Converts a SavedModel into the requested artifacts beside it and verifies them.
 
-    Writes ``deploy.json`` into `saved_model_dir`: each artifact's files and
-    sizes, the parity figures, the tolerances, the ONNX opset and the failures
-    (conversions refused, artifacts out of tolerance and deleted).
+    Writes ``deploy.json`` into `saved_model_dir`: each artifact's files,
+    sizes and SHA-256, the parity figures, the tolerances, the artifacts
+    beyond them (``flagged``: ``{artifact: {signature: [message]}}``), the
+    ONNX opset and the failures (conversions refused, artifacts that fail to
+    run and were deleted).
 
     Returns:
         The report (the JSON's content).
@@ -268,39 +544,41 @@ def build(saved_model_dir, formats, quantizations, count=16, seed=0):
     representative = _representative(deployment) if "tflite/int8" in requested else {}
     failures, artifacts = {}, {}
     for artifact, files in requested.items():
+        name, variant = split_artifact(artifact)
         for signature, relative in files.items():
             path = os.path.join(saved_model_dir, relative)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             try:
-                if artifact == "onnx":
-                    onnx_lib.convert(saved_model_dir, path, signature)
-                else:
-                    quantization = artifact.split("/")[1]
-                    tflite.convert(saved_model_dir, path, signature, quantization, representative.get(signature))
+                with converter_output():
+                    CONVERTERS[name](saved_model_dir, path, signature, variant, representative.get(signature))
             except tflite.ConversionError as error:
                 failures[f"{artifact}:{signature}"] = str(error)
                 continue
-            artifacts.setdefault(artifact, {})[signature] = {"file": relative, "bytes": os.path.getsize(path)}
+            artifacts.setdefault(artifact, {})[signature] = {
+                "file": relative,
+                "bytes": os.path.getsize(path),
+                "sha256": sha256(path),
+            }
     report = {
         "artifacts": artifacts,
         "onnx_opset": onnx_lib.OPSET,
-        "tolerances": TOLERANCES,
+        "tolerances": {artifact: TOLERANCES[artifact] for artifact in requested if artifact in TOLERANCES},
         "verification": {"count": count, "seed": seed},
         "failures": failures,
+        "flagged": {},
         "savedmodel_bytes": _directory_bytes(saved_model_dir),
     }
     # Written before verifying: `Deployment` finds the artifact files through it.
     _write_report(saved_model_dir, report)
     report["parity"], errors = parity(deployment, list(artifacts), count, seed)
-    problems = {artifact: f"{error}, deleted" for artifact, error in errors.items()}
-    for artifact, figures in report["parity"].items():
-        beyond = _out_of_tolerance(artifact, figures)
-        if beyond:
-            problems[artifact] = "out of tolerance, deleted: " + "; ".join(beyond)
-    for artifact, problem in problems.items():
+    for artifact, error in errors.items():
         for entry in artifacts.pop(artifact).values():
             os.remove(os.path.join(saved_model_dir, entry["file"]))
-        failures[artifact] = problem
+        failures[artifact] = f"{error}, deleted"
+    for artifact, figures in report["parity"].items():
+        beyond = beyond_tolerance(artifact, figures)
+        if beyond:
+            report["flagged"][artifact] = beyond
     _write_report(saved_model_dir, report)
     return report
 
@@ -336,12 +614,26 @@ def _write_report(path, report):
 
 
 def load_report(path):
-    """The ``deploy.json`` of a version, or None for a SavedModel-only export."""
+    """The ``deploy.json`` of a version, or None for a SavedModel-only export.
+
+    Raises:
+        keras_attngan.errors.DamagedFileError: the report is not the JSON
+            `build` writes, or is missing beside converted files.
+    """
     file = os.path.join(path, REPORT_FILE)
     if not os.path.exists(file):
+        converted = [name for name in CONVERTERS if os.path.isdir(os.path.join(path, name))]
+        if converted:
+            raise serving.damaged_file(file, f"missing beside {' and '.join(f'{name}/' for name in converted)}", path)
         return None
-    with open(file) as f:
-        return json.load(f)
+    try:
+        with open(file, "rb") as f:
+            report = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise serving.damaged_file(file, serving.file_problem(file, error, "not valid JSON"), path) from None
+    if not isinstance(report, dict) or not isinstance(report.get("artifacts"), dict):
+        raise serving.damaged_file(file, "not the report of an export", path)
+    return report
 
 
 def export(
@@ -353,11 +645,14 @@ def export(
     mask_dir=None,
     version=None,
     overwrite=False,
+    renumber=True,
 ):
     """Exports a trained `AttnGAN` as a new version with the requested artifacts.
 
     Everything is written to a staging directory and published atomically
     (`keras_attngan.versioning`); see the module docstring for the layout.
+    An artifact beyond its tolerance is published and flagged: one
+    `ToleranceWarning` per file, naming it, the figure and the tolerance.
 
     Args:
         model: a trained `AttnGAN`.
@@ -366,16 +661,20 @@ def export(
             the SavedModel is always written, the others are converted from it.
         quantizations: keys of `keras_attngan.tflite.QUANTIZATIONS` for TFLite.
         config, mask_dir: metadata, as `keras_attngan.serving.export`.
-        version: version number (default: the train step, or the next free).
-        overwrite: replace an existing `version` instead of taking a new one.
+        version: version number (default: the train step).
+        overwrite: replace an existing `version`.
+        renumber: when `version` exists and `overwrite` is not set, take the
+            next free number (True) or raise before any work (False).
 
     Returns:
         The published version's path.
 
     Raises:
         ValueError: an unknown format or quantization (before any work).
-        DeploymentError: a conversion failed or a float artifact is out of
-            tolerance; the version was published without it.
+        keras_attngan.versioning.VersionExistsError: `version` exists and
+            neither `overwrite` nor `renumber` is set; nothing was written.
+        DeploymentError: a conversion failed or an artifact fails to run;
+            the version was published without it.
     """
     artifact_files(formats, quantizations)  # validates the names before any work
     converted = [name for name in parse_list(formats, FORMATS, "format") if name != "savedmodel"]
@@ -387,12 +686,22 @@ def export(
         version,
         overwrite,
         extend=(lambda staged: build(staged, converted, quantizations)) if converted else None,
+        renumber=renumber,
     )
     report = load_report(path)
+    for artifact, signatures in (report or {}).get("flagged", {}).items():
+        for signature, beyond in signatures.items():
+            file = os.path.join(path, report["artifacts"][artifact][signature]["file"])
+            warnings.warn(
+                f"{file} differs from the SavedModel beyond its tolerance: {'; '.join(beyond)} "
+                f"(kept; flagged in {REPORT_FILE})",
+                ToleranceWarning,
+                stacklevel=2,
+            )
     if report and report["failures"]:
-        problems = "\n".join(f"  {key}: {message}" for key, message in report["failures"].items())
+        problems = "; ".join(f"{key}: {' '.join(message.split())}" for key, message in report["failures"].items())
         raise DeploymentError(
-            f"Exported {path} without these artifacts:\n{problems}\n"
+            f"Exported {path} without these artifacts: {problems}. "
             f"The SavedModel and the other artifacts are in place; see {REPORT_FILE}.",
             path,
         )
@@ -400,17 +709,27 @@ def export(
 
 
 def parity_table(report):
-    """The parity figures of a report as a Markdown table."""
+    """The parity figures of a report as a Markdown table, with each judged output's verdict."""
     lines = [
-        "| artifact | signature | output | max abs diff | PSNR (dB) | size (KiB) |",
-        "|---|---|---|---:|---:|---:|",
+        "| artifact | signature | output | max abs diff | PSNR (dB) | tolerance | verdict | size (KiB) |",
+        "|---|---|---|---:|---:|---|---|---:|",
     ]
     for artifact, signatures in report.get("parity", {}).items():
+        flagged = report.get("flagged", {}).get(artifact, {})
         for signature, outputs in signatures.items():
             size = report["artifacts"].get(artifact, {}).get(signature, {}).get("bytes", 0) / 1024
+            limit = report.get("tolerances", {}).get(artifact, {}).get(signature)
             for name, figures in outputs.items():
+                tolerance, verdict = "", ""
+                if limit and name in JUDGED.get(signature, ()):
+                    if name == "images_uint8":
+                        tolerance = f"<= {math.floor(limit['max_abs_diff'] * _LEVELS) + 1} levels"
+                    else:
+                        tolerance = f"<= {limit['max_abs_diff']:g}, >= {limit['min_psnr_db']:g} dB"
+                    beyond = any(message.startswith(f"{name} ") for message in flagged.get(signature, ()))
+                    verdict = "BEYOND" if beyond else "ok"
                 lines.append(
                     f"| {artifact} | {signature} | {name} | {figures['max_abs_diff']:.2e} | "
-                    f"{figures['psnr_db']:.1f} | {size:.0f} |"
+                    f"{figures['psnr_db']:.1f} | {tolerance} | {verdict} | {size:.0f} |"
                 )
     return "\n".join(lines)

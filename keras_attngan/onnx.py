@@ -53,24 +53,57 @@ def convert(saved_model_dir, path, signature, opset=OPSET):
     onnx.save(model, path)
 
 
+# ONNX Runtime's input types -> NumPy dtypes.
+_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+    "tensor(uint8)": np.uint8,
+}
+
+
 class Runner:
-    """Runs an ONNX file with ONNX Runtime on the CPU.
+    """Runs an ONNX file with ONNX Runtime on the CPU, refusing bad inputs first.
+
+    Inputs are checked against the file's own inputs as the SavedModel's
+    signatures check them (`keras_attngan.serving.check_inputs`): the
+    converter drops the in-graph checks.
 
     Args:
         path: the ``.onnx`` file.
         num_threads: intra-op threads (None: ONNX Runtime's default).
+        num_classes: the classes of a ``label`` input (None: not checked).
+
+    Attributes:
+        specs: ``{input name: tf.TensorSpec}`` (None for dynamic dimensions).
     """
 
-    def __init__(self, path, num_threads=None):
+    def __init__(self, path, num_threads=None, num_classes=None):
         import onnxruntime
+        import tensorflow as tf
 
         options = onnxruntime.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = num_threads
         self._session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self._outputs = [output.name for output in self._session.get_outputs()]
+        self.specs = {
+            node.name: tf.TensorSpec(
+                [size if isinstance(size, int) else None for size in node.shape], _DTYPES[node.type], node.name
+            )
+            for node in self._session.get_inputs()
+        }
+        self.num_classes = num_classes
 
     def __call__(self, inputs):
-        """Runs on a dict of arrays; returns a dict of arrays."""
+        """Checks, then runs on a dict of arrays; returns a dict of arrays."""
+        from keras_attngan.serving import check_inputs
+
+        check_inputs(inputs, self.specs, self.num_classes)
+        return self.run(inputs)
+
+    def run(self, inputs):
+        """Runs on a dict of arrays that `__call__` would accept, unchecked."""
         values = self._session.run(self._outputs, inputs)
         return dict(zip(self._outputs, (np.asarray(value) for value in values)))

@@ -1,5 +1,6 @@
 """Deployment artifacts: every format reloads, runs and matches the SavedModel."""
 
+import logging
 import os
 
 import numpy as np
@@ -25,16 +26,18 @@ def test_every_artifact_is_written_and_reported(attention_export):
     assert report["failures"] == {} and report["onnx_opset"] == onnx.OPSET
     for artifact in ALL:
         for signature in deploy.CONVERTED_SIGNATURES:
-            assert os.path.getsize(deployment.file(artifact, signature)) == report["artifacts"][artifact][signature]["bytes"]
-    # Float artifacts within tolerance; int8 ones close enough to be images at all.
+            entry = report["artifacts"][artifact][signature]
+            assert os.path.getsize(deployment.file(artifact, signature)) == entry["bytes"]
+            assert deploy.sha256(deployment.file(artifact, signature)) == entry["sha256"]
+    # Every artifact, int8 included, within its tolerance on the tiny model.
+    assert set(report["parity"]) == set(ALL) and report["flagged"] == {}
     for artifact, signatures in report["parity"].items():
-        for outputs in signatures.values():
-            for name, figures in outputs.items():
-                if artifact in deploy.TOLERANCES and figures["float"]:
-                    assert figures["max_abs_diff"] <= deploy.TOLERANCES[artifact]
-                elif name != "images_uint8":
-                    assert figures["psnr_db"] > 25
-    assert "| onnx | serving_default | images |" in deploy.parity_table(report)
+        assert deploy.beyond_tolerance(artifact, signatures) == {}
+        for signature, outputs in signatures.items():
+            assert set(deploy.JUDGED[signature]) <= set(outputs)
+    table = deploy.parity_table(report)
+    assert "| onnx | serving_default | images |" in table and "| BEYOND |" not in table
+    assert "| tflite/int8 | serving_default | images_uint8 |" in table
     # TF Serving still finds the SavedModel: the conversions sit beside it.
     assert serving.resolve_export(os.path.dirname(deployment.path)) == deployment.path
 
@@ -51,18 +54,66 @@ def test_each_artifact_reloads_and_runs(attention_export, artifact):
     assert empty["images"].shape == (0, SIZE, SIZE, CHANNELS)
 
 
+@pytest.mark.parametrize("artifact", ["savedmodel", *ALL])
 @pytest.mark.parametrize(
-    "inputs, error, message",
+    "signature, inputs, error, message",
     [
-        ({"z": np.zeros((1, LATENT))}, TypeError, "Input 'z' should be float32, not float64"),
-        ({"z": np.full((1, LATENT), np.nan, np.float32)}, ValueError, "Input 'z' holds NaN or Inf"),
-        ({"z": np.zeros((1, LATENT + 1), np.float32)}, ValueError, r"Input 'z' has shape \(1, 9\)"),
-        ({"noise": np.zeros((1, LATENT), np.float32)}, ValueError, "do not match the signature's"),
+        ("serving_default", {"z": np.zeros((1, LATENT))}, TypeError, "Input 'z' should be float32, not float64"),
+        ("serving_default", {"z": np.full((1, LATENT), np.nan, np.float32)}, ValueError, "Input 'z' holds NaN or Inf"),
+        ("serving_default", {"z": np.full((2, LATENT), np.inf, np.float32)}, ValueError, "'z' holds NaN or Inf"),
+        ("serving_default", {"z": np.zeros((1, LATENT + 1), np.float32)}, ValueError, r"'z' has shape \(1, 9\)"),
+        ("serving_default", {"noise": np.zeros((1, LATENT), np.float32)}, ValueError, "do not match the signature's"),
+        ("explain", {"images": np.full((1, SIZE, SIZE, CHANNELS), np.nan, np.float32)}, ValueError, "'images' holds NaN"),
+        ("explain", {"images": np.zeros((1, SIZE, SIZE, 1), np.float32)}, ValueError, "Input 'images' has shape"),
     ],
 )
-def test_converted_runtimes_refuse_bad_inputs(attention_export, inputs, error, message):
+def test_every_runtime_refuses_bad_inputs(attention_export, artifact, signature, inputs, error, message):
     with pytest.raises(error, match=message):
-        attention_export.runner("tflite/float32")(inputs)
+        attention_export.runner(artifact, signature)(inputs)
+
+
+@pytest.mark.parametrize("artifact", ALL)
+def test_the_runtimes_alone_refuse_a_nan(attention_export, artifact):
+    # A quantized model turns NaN into ordinary-looking images: the runners
+    # of the runtimes check on their own, from the file's own inputs.
+    path = attention_export.file(artifact, "serving_default")
+    runner = onnx.Runner(path) if artifact == "onnx" else tflite.Runner(path, "serving_default")
+    assert runner.specs["z"].shape.as_list() == [None, LATENT]
+    with pytest.raises(ValueError, match="Input 'z' holds NaN or Inf"):
+        runner({"z": np.full((1, LATENT), np.nan, np.float32)})
+    assert runner({"z": np.zeros((1, LATENT), np.float32)})["images"].shape == (1, SIZE, SIZE, CHANNELS)
+
+
+def test_runtimes_are_a_registry_of_every_format(attention_export):
+    assert set(deploy.RUNNERS) == set(deploy.FORMATS) and set(deploy.CONVERTERS) == set(deploy.FORMATS) - {"savedmodel"}
+    for artifact in ["savedmodel", *ALL]:
+        name, _ = deploy.split_artifact(artifact)
+        assert isinstance(attention_export.runner(artifact), deploy.RUNNERS[name])
+    with pytest.raises(ValueError, match=r"should start with one of \['savedmodel', 'tflite', 'onnx'\]"):
+        attention_export.runner("coreml/float32")
+    with pytest.raises(ValueError, match=r"should be one of \['savedmodel', 'onnx'"):
+        attention_export.runner("tflite/int4")
+
+
+def test_converter_output_is_held_back_and_logged(capfd, caplog):
+    with caplog.at_level(logging.INFO, logger=deploy.__name__):
+        with deploy.converter_output():
+            os.write(2, b"fully_quantize: 0, inference_type: 6\n")
+            os.write(1, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+            logging.getLogger("tf2onnx.tfonnx").warning("Using opset <onnx, 17>")
+        with pytest.raises(KeyError):  # exceptions pass through, descriptors come back
+            with deploy.converter_output():
+                raise KeyError("x")
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+    logged = [record.getMessage() for record in caplog.records if record.name == deploy.__name__]
+    assert logged == [
+        "fully_quantize: 0, inference_type: 6",
+        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+        "tf2onnx.tfonnx: Using opset <onnx, 17>",
+    ]
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
 
 
 def test_plain_model_exports_and_matches(tmp_path):
@@ -86,29 +137,76 @@ def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypat
             raise tflite.ConversionError("TFLite (dynamic_int8) cannot convert: unsupported op(s) tf.Betainc")
         real_convert(saved_model_dir, path, signature, quantization, representative)
 
-    real_runner = deploy.Deployment.runner
-
-    def int8_aborts(self, artifact, signature="serving_default", num_threads=None):
-        if artifact != "tflite/int8":
-            return real_runner(self, artifact, signature, num_threads)
-
-        def run(inputs):  # what LiteRT raises when a quantized divisor is its zero point
+    class Aborts(deploy.TFLiteRunner):
+        def _run(self, inputs):  # what LiteRT raises when a quantized divisor is its zero point
             raise RuntimeError("tflite/kernels/div.cc:262 data[i] != zero_point was not true.")
 
-        return run
+    real_tflite_runner = deploy.RUNNERS["tflite"]
+
+    def int8_aborts(deployment, artifact, signature, num_threads=None):
+        runner = Aborts if artifact == "tflite/int8" else real_tflite_runner
+        return runner(deployment, artifact, signature, num_threads)
 
     monkeypatch.setattr(tflite, "convert", refuses_int8)
-    monkeypatch.setattr(deploy.Deployment, "runner", int8_aborts)
-    monkeypatch.setitem(deploy.TOLERANCES, "tflite/float16", -1.0)  # nothing can pass: out of tolerance
+    monkeypatch.setitem(deploy.RUNNERS, "tflite", int8_aborts)
     with pytest.raises(deploy.DeploymentError, match="tf.Betainc") as raised:
         deploy.export(make_trainer("none"), str(tmp_path), "tflite", "float32,float16,dynamic_int8,int8")
-    assert "tflite/float16: out of tolerance, deleted" in str(raised.value)
-    assert "tflite/int8: serving_default fails to run: tflite/kernels/div.cc" in str(raised.value)
+    message = str(raised.value)
+    assert "\n" not in message and "tflite/int8: serving_default fails to run: tflite/kernels/div.cc" in message
     deployment = deploy.Deployment(raised.value.path)
-    assert deployment.artifacts() == ["savedmodel", "tflite/float32"]
+    assert deployment.artifacts() == ["savedmodel", "tflite/float16", "tflite/float32"]
     assert sorted(os.listdir(os.path.join(deployment.path, "tflite"))) == [
+        "explain.float16.tflite",
         "explain.float32.tflite",
+        "serving_default.float16.tflite",
         "serving_default.float32.tflite",
+    ]
+
+
+def test_an_artifact_beyond_its_tolerance_is_kept_and_flagged(tmp_path, monkeypatch):
+    # float16 rounds the weights at 1e-3: a tolerance of 1e-7 cannot hold.
+    tight = {
+        "serving_default": {"max_abs_diff": 1e-7, "min_psnr_db": 100.0},
+        "explain": {"max_abs_diff": 1.0, "min_psnr_db": 0.0},
+    }
+    monkeypatch.setitem(deploy.TOLERANCES, "tflite/float16", tight)
+    with pytest.warns(deploy.ToleranceWarning) as warned:
+        path = deploy.export(make_trainer("none"), str(tmp_path), "tflite", "float32,float16")
+    file = os.path.join(path, "tflite", "serving_default.float16.tflite")
+    (warning,) = [str(w.message) for w in warned if w.category is deploy.ToleranceWarning]
+    assert warning.startswith(f"{file} differs from the SavedModel beyond its tolerance: images max |diff| ")
+    assert "> 1e-07" in warning and "\n" not in warning and "flagged in deploy.json" in warning
+    report = deploy.load_report(path)
+    assert list(report["flagged"]) == ["tflite/float16"]
+    assert list(report["flagged"]["tflite/float16"]) == ["serving_default"]
+    assert report["tolerances"]["tflite/float16"] == tight and report["failures"] == {}
+    measured = report["parity"]["tflite/float16"]["serving_default"]["images"]["max_abs_diff"]
+    assert f"images max |diff| {measured:.3g} > 1e-07" in warning
+    assert os.path.exists(file)  # kept
+    assert "| tflite/float16 | serving_default | images |" in deploy.parity_table(report)
+    assert "| BEYOND |" in deploy.parity_table(report)
+
+
+def test_tolerances_cover_every_variant_and_can_fail():
+    assert set(deploy.TOLERANCES) == {f"tflite/{q}" for q in tflite.QUANTIZATIONS} | {"onnx"}
+    for artifact, signatures in deploy.TOLERANCES.items():
+        assert set(signatures) == set(deploy.CONVERTED_SIGNATURES)
+        for limit in signatures.values():
+            # Figures an image-shaped output can exceed: a tolerance that cannot fail judges nothing.
+            assert 0 < limit["max_abs_diff"] < 1 and limit["min_psnr_db"] > 10
+    figures = {
+        "serving_default": {
+            "images": {"max_abs_diff": 0.5, "psnr_db": 20.0},
+            "images_uint8": {"max_abs_diff": 64.0, "psnr_db": 20.0},
+            "ignored": {"max_abs_diff": 99.0, "psnr_db": 0.0},
+        }
+    }
+    beyond = deploy.beyond_tolerance("tflite/int8", figures)["serving_default"]
+    limit = deploy.TOLERANCES["tflite/int8"]["serving_default"]
+    assert beyond == [
+        f"images max |diff| 0.5 > {limit['max_abs_diff']:g}",
+        f"images PSNR 20.0 dB < {limit['min_psnr_db']:g} dB",
+        f"images_uint8 max |diff| 64 levels > {int(limit['max_abs_diff'] * 127.5) + 1}",
     ]
 
 
