@@ -5,9 +5,12 @@
         [--overwrite]
 
 The SavedModel goes to OUT/VERSION (TF Serving's versioned layout; VERSION is
-the train step, or the next free number unless --overwrite); TFLite and ONNX
-files are converted from it into the same version and verified against it.
-See `keras_attngan.serving` and `keras_attngan.deploy`.
+the train step). Exporting a step that has its version already writes
+nothing and says so, unless --overwrite replaces it. TFLite and ONNX files
+are converted from the SavedModel into the same version and verified against
+it: an artifact beyond its tolerance is kept, flagged in deploy.json and named
+in a warning. The converters' own output shows with --verbose. See
+`keras_attngan.serving` and `keras_attngan.deploy`.
 """
 
 from absl import flags
@@ -31,7 +34,9 @@ _QUANTIZE = flags.DEFINE_list(
     f"TFLite variants, among {','.join(QUANTIZATIONS)} (int8: full integer, calibrated on the noise prior).",
 )
 _OVERWRITE = flags.DEFINE_bool(
-    "overwrite", False, "Replace the version of this train step (atomically) instead of writing a new one."
+    "overwrite",
+    False,
+    "Replace the version of this train step (atomically) when it exists; without it, nothing is written.",
 )
 flags.mark_flag_as_required("workdir")
 
@@ -42,7 +47,7 @@ def main(argv):
     if _OUT.value:
         paths.output_dir("--out", _OUT.value)
     runtime.start_work()
-    from keras_attngan import deploy
+    from keras_attngan import deploy, versioning
     from keras_attngan.training import export_workdir
 
     try:
@@ -53,7 +58,14 @@ def main(argv):
             formats=_FORMAT.value,
             quantizations=_QUANTIZE.value,
             overwrite=_OVERWRITE.value,
+            renumber=False,
         )
+    except versioning.VersionExistsError as exists:
+        print(
+            f"Version {exists.version} exists: {exists.path} holds the latest checkpoint's step already; "
+            "nothing written (--overwrite replaces it)."
+        )
+        return
     except deploy.DeploymentError as error:
         path, failure = error.path, error
     report = deploy.load_report(path)
@@ -62,4 +74,4 @@ def main(argv):
         print(f"Parity against the SavedModel (ONNX opset {report['onnx_opset']}):")
         print(deploy.parity_table(report))
     if failure:
-        raise SystemExit(str(failure))
+        raise failure

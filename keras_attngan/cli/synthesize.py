@@ -10,7 +10,8 @@ class-conditional model draws the class ``--label C``, or uniform classes.
 
 OUT ends up holding this run's files only: a new or empty directory, or, with
 --overwrite, one whose contents are replaced. See `keras_attngan.synthesis`
-for the formats.
+for the formats. The export's files are checked before it loads: a damaged
+or missing one is named in one line (exit code 1).
 """
 
 from absl import flags
