@@ -129,17 +129,20 @@ def test_toolbox_screen_picks_the_lowest_fid_per_axis_and_checks_lucic():
 def test_super_resolution_tiny_run_writes_results_and_resumes(tmp_path, capsys):
     import super_resolution
 
-    args = ["--smoke", "--steps", "2", "--seeds", "2", "--num_test", "4", "--speed_side", "8",
-            "--speed_repeats", "1", "--out_dir", str(tmp_path)]
+    args = ["--smoke", "--scales", "4", "--pixel_steps", "2", "--gan_steps", "2", "--seeds", "2",
+            "--out_dir", str(tmp_path)]
     table = super_resolution.main(args)
-    assert set(table) == {"bicubic", "no_encoder", "encoder"}
-    assert table["encoder"]["psnr"]["n"] == 2 and table["encoder"]["psnr"]["ci95"] is not None
-    assert table["bicubic"]["psnr"]["mean"] > 0 and table["no_encoder"]["megapixels_per_s"]["mean"] > 0
-    assert json.loads((tmp_path / "summary.json").read_text())["summary"]["encoder"]["ssim"]["n"] == 2
-    # Rerun: every (variant, seed) is read back, nothing trains again.
-    mtime = os.path.getmtime(tmp_path / "encoder_seed1.json")
+    assert set(table) == {f"x4/{row}" for row in super_resolution.ROWS}
+    # The untrained G is bicubic interpolation exactly.
+    assert table["x4/untrained"]["psnr_y"]["mean"] == pytest.approx(table["x4/bicubic"]["psnr_y"]["mean"], abs=1e-6)
+    assert table["x4/gan"]["psnr_y"]["n"] == 2 and table["x4/gan"]["psnr_y"]["ci95"] is not None
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["summary"]["x4/pixel"]["ssim_y"]["n"] == 2
+    assert os.path.exists(tmp_path / "side_by_side_x4.png") and os.path.exists(tmp_path / "table.md")
+    # Rerun: every (scale, row, seed) is read back, nothing trains again.
+    mtime = os.path.getmtime(tmp_path / "x4_gan_seed1.json")
     assert super_resolution.main(args) == table
-    assert os.path.getmtime(tmp_path / "encoder_seed1.json") == mtime
+    assert os.path.getmtime(tmp_path / "x4_gan_seed1.json") == mtime
 
 
 def test_infogan_summary_tables():
