@@ -1,5 +1,6 @@
-"""The README says what the code does: its Python example runs as written (with a
-shorter fit), its configuration table shows the defaults `default_config` sets."""
+"""The documents say what the code does: the README's Python example runs as written (with
+a shorter fit), and the configuration reference's table (docs/configuration.md) shows the
+defaults `default_config` sets."""
 
 import ast
 import os
@@ -7,7 +8,9 @@ import re
 
 import numpy as np
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(REPO, "README.md")
+CONFIGURATION = os.path.join(REPO, "docs", "configuration.md")
 
 
 def test_python_example_runs(tmp_path, monkeypatch):
@@ -27,7 +30,7 @@ def test_python_example_runs(tmp_path, monkeypatch):
 
 
 def _shown(value):
-    """A README table cell as the Python value it shows: a literal, or a bare name as a string."""
+    """A table cell as the Python value it shows: a literal, or a bare name as a string."""
     value = value.strip().strip("`")
     try:
         return ast.literal_eval(value)
@@ -38,7 +41,7 @@ def _shown(value):
 def test_configuration_table_shows_the_defaults():
     from keras_attngan.config import default_config
 
-    with open(README) as f:
+    with open(CONFIGURATION) as f:
         rows = re.findall(r"^\| `((?:data|model|train|log)\.[a-z0-9_.]+)` \| ([^|]*) \|", f.read(), re.M)
     assert len(rows) > 50
     config = default_config()
@@ -48,4 +51,4 @@ def test_configuration_table_shows_the_defaults():
         actual = config[section][name]
         if _shown(shown) != actual:
             wrong[key] = (shown.strip(), actual)
-    assert not wrong, f"README table cell against default_config: {wrong}"
+    assert not wrong, f"docs/configuration.md table cell against default_config: {wrong}"
