@@ -42,6 +42,21 @@ def test_every_artifact_is_written_and_reported(attention_export):
     assert serving.resolve_export(os.path.dirname(deployment.path)) == deployment.path
 
 
+def test_full_int8_keeps_its_input_side_and_uint8_conversion_in_float(attention_export):
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = attention_export.file("tflite/int8", "serving_default")
+    tensors = Interpreter(model_path=path).get_tensor_details()
+    conversion = [t["dtype"] for t in tensors if t["name"].startswith(f"{serving.UINT8_SCOPE}/")]
+    assert conversion and set(conversion) == {np.float32, np.uint8}
+    projection = [t["dtype"] for t in tensors if "project" in t["name"]]
+    assert projection and set(projection) == {np.float32}
+    assert any(t["dtype"] == np.int8 for t in tensors)  # the rest is quantized
+    # So the uint8 images follow the float ones: at most one rounding step apart.
+    figures = deploy.load_report(attention_export.path)["parity"]["tflite/int8"]["serving_default"]
+    assert figures["images_uint8"]["max_abs_diff"] <= figures["images"]["max_abs_diff"] * 127.5 + 1
+
+
 @pytest.mark.parametrize("artifact", ["savedmodel", *ALL])
 def test_each_artifact_reloads_and_runs(attention_export, artifact):
     deployment = attention_export
