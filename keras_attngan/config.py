@@ -2,7 +2,7 @@
 
 A config is data (an `ml_collections.ConfigDict`); `configs/NAME.py` files
 change a few keys of `default_config()` and `validate_config` rejects bad
-values before any work starts. Every key is documented in README.md.
+values before any work starts. Every key is documented in docs/configuration.md.
 """
 
 import os

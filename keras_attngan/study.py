@@ -94,7 +94,7 @@ def apply_overrides(config, overrides):
         if section not in config or not field or field not in config[section]:
             raise ValueError(
                 f"Unknown config key {key!r}: overrides take SECTION.KEY with a key of "
-                "README.md's configuration table, e.g. model.g_width."
+                "the table in docs/configuration.md, e.g. model.g_width."
             )
         config[section][field] = value
     return config

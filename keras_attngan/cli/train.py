@@ -6,8 +6,8 @@
 
 Writes checkpoints, TensorBoard logs, sample / mask PNGs and the serving
 SavedModel into the workdir, then prints where each is. Any config key can be
-set as --config.KEY=VALUE (README.md lists them all); the whole config is
-checked before any work starts.
+set as --config.KEY=VALUE (docs/configuration.md lists them all); the whole
+config is checked before any work starts.
 """
 
 from absl import flags
