@@ -1,4 +1,4 @@
-"""keras-attngan: attention-guided GANs in Keras 3 (seed 000 and its companions).
+"""keras-attngan: attention-guided GANs in Keras 3.
 
 The public names are imported on first use (PEP 562), so that importing a
 sub-module that needs no TensorFlow, such as the `attngan` command's front

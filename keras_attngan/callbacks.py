@@ -144,7 +144,7 @@ class ScalarSummaries(_EveryNSteps):
 class AttentionImages(_EveryNSteps):
     """Pictures of training from fixed noise, in TensorBoard and as PNG files.
 
-    Seed 000, claim 9: the attention masks of the inner loop are output as
+    The attention masks of the inner loop are output as
     logging information. Each time it fires it writes
 
     - ``samples``: a grid of synthesized images (after K mask refinements);
@@ -157,8 +157,8 @@ class AttentionImages(_EveryNSteps):
     as TensorBoard image summaries (``samples/NAME``, run ``images``), as
     PNGs in ``image_dir`` (``NAME.png`` is
     the latest, ``history/step_N_NAME.png`` each one), and the masks
-    themselves as ``mask_dir/step_N.npz`` (stored with the model at export,
-    claim 10).
+    themselves as ``mask_dir/step_N.npz`` (stored with the model at export
+    as its metadata).
 
     Args:
         logdir: TensorBoard log directory.
@@ -226,7 +226,7 @@ class AttentionImages(_EveryNSteps):
 
 
 class SuperResolutionImages(_EveryNSteps):
-    """Super-resolution pictures (seed 001), in TensorBoard and as PNG files.
+    """Super-resolution pictures, in TensorBoard and as PNG files.
 
     Each row shows one held patch: low-res input (enlarged by nearest
     neighbour), its bicubic upscale, G's super-resolved image and the
@@ -425,7 +425,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
 
 class ExportOnEnd(keras.callbacks.Callback):
-    """Exports the serving SavedModel when training ends (seed 000, claims 10-12).
+    """Exports the serving SavedModel when training ends.
 
     Args:
         export_fn: called with the model; see `keras_attngan.serving.export`.

@@ -45,7 +45,7 @@ def default_config():
     # Filled in by `attngan train` from the data; stored with the run so that
     # `export` rebuilds the networks without loading the data.
     config.data.channels = ml_collections.config_dict.placeholder(int)
-    # Paired super-resolution (seed 001, claims 15-20): 0 = off, else 2 or 4.
+    # Paired super-resolution: 0 = off, else 2 or 4.
     # Batches pair each image (data.image_size, the high-res target) with
     # its bicubic downscale by `scale`, and G maps the low-res to high-res.
     config.data.scale = 0
@@ -125,7 +125,7 @@ def default_config():
     config.train.terms = ""
     config.train.rotation_weight_d = 1.0
     config.train.rotation_weight_g = 0.2
-    # Seed 001's encoder term ("encoder"): E (conv, or vgg with optional
+    # The encoder term ("encoder"): E (conv, or vgg with optional
     # ImageNet weights from `encoder_weights`, a local file) trains with its
     # own Adam on ||E(G(z)) - E(y)||^2; G's loss gains mu1 * |G(z) - y| +
     # mu2 * ||E(G(z)) - E(y)||^2; the Lipschitz mechanism
@@ -438,7 +438,7 @@ def validate_config(config):
 
 
 def _validate_encoder(config, enabled):
-    """The ``train.encoder*`` keys of seed 001's term; the weights file must exist."""
+    """The ``train.encoder*`` keys of the encoder term; the weights file must exist."""
     train = config.train
     _check(
         train.encoder in choices.ENCODERS, "train.encoder", train.encoder, f"one of {list(choices.ENCODERS)}"

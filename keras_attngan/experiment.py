@@ -290,7 +290,7 @@ def build_trainer(config):
     with strategy.scope():
         with _dtype_policy(precision.resolve(train_cfg.dtype_policy)):
             if config.data.scale:
-                # Seed 001's paired mode: G maps low-res images to high-res.
+                # Paired mode (super-resolution): G maps low-res images to high-res.
                 generator = build_upscaler(
                     config.data.scale, channels, model_cfg.g_width, blocks=model_cfg.sr_blocks
                 )

@@ -1,4 +1,4 @@
-"""AttnGAN: the attention-guided GAN trainer of seed 000 as a `keras.Model`."""
+"""AttnGAN: the attention-guided GAN trainer as a `keras.Model` (docs/method.md)."""
 
 import keras
 import tensorflow as tf
@@ -17,7 +17,7 @@ keras.saving.register_keras_serializable(package="keras_attngan")(LatentSpec)
 
 
 def uniform_mask(batch_size, size):
-    """The mask that weights all parts equally, where the recurrence starts (claim 3)."""
+    """The mask that weights all parts equally, where the recurrence starts."""
     return ops.ones((batch_size, size, size, 1))
 
 
@@ -61,7 +61,7 @@ def mask_step(generator, discriminator, latent, mask, training=False):
     A class-conditional D judges x as an image of the class G drew it for
     (``latent["label"]``).
 
-    D's attention on x is the next step's mask (claim 1), so a step costs one
+    D's attention on x is the next step's mask, so a step costs one
     G pass and one D pass, and the train step reads the same D outputs for
     G's adversarial loss. Without a mask source (`mask` None) D returns no
     attention.
@@ -80,7 +80,7 @@ def mask_step(generator, discriminator, latent, mask, training=False):
 
 
 def synthesize(generator, discriminator, latent, steps, training=False):
-    """Synthesizes images the way the inner loop trains G to (seed 000, claim 14).
+    """Synthesizes images the way the inner loop trains G to.
 
     ``x_0 = G(z, uniform mask)``, then for k = 1..steps ``s_k = D(x_{k-1})``'s
     attention and ``x_k = G(z, s_k)``. With mask source ``none`` this is
@@ -228,16 +228,16 @@ def replica_latent(latent, batch_size, seed_generator):
 class AttnGAN(keras.Model):
     """A GAN whose discriminator explains itself and whose generator listens.
 
-    Seed 000, claims 1-5. Each `train_step`:
+    The method of docs/method.md. Each `train_step`:
 
-    1. samples z once and holds it constant through the inner loop (claim 2);
-    2. runs the generator inner loop K times. It starts from the uniform mask
-       (claim 3): ``x_prev = G(z, 1)``, ``s = D(x_prev)``'s attention. Each
+    1. samples z once and holds it constant through the inner loop;
+    2. runs the generator inner loop K times. It starts from the uniform mask:
+       ``x_prev = G(z, 1)``, ``s = D(x_prev)``'s attention. Each
        iteration synthesizes ``x_cur = G(z, s)`` and minimizes
        ``adversarial(D(x_cur)) + lambda_mi * mi.loss``, where ``mi`` is the
        `mi_estimator`'s variational lower bound on the mutual information
        between the current mask and the change it caused, ``x_cur - x_prev``
-       (claims 1, 4, 5). G and the estimator are updated, D is not; the
+       (the MI term). G and the estimator are updated, D is not; the
        estimator always learns its own bound, so ``mi_bound`` is measured
        even when ``lambda_mi = 0`` sends nothing of it to G. The mask D gives
        ``x_cur`` is the next iteration's mask, so the loop costs one D pass
@@ -250,10 +250,10 @@ class AttnGAN(keras.Model):
 
     Loss terms (`keras_attngan.terms`) add their losses to D's loss in every
     D update and to G's in every inner-loop iteration; a term with its own
-    optimizer (``player == "own"``, seed 001's encoder) takes its own update
+    optimizer (``player == "own"``, the encoder E) takes its own update
     after each D update.
 
-    Paired mode (seed 001, claims 15-16): a G whose input is ``lowres``
+    Paired mode (super-resolution): a G whose input is ``lowres``
     (`keras_attngan.networks.upscaler`) maps low-res images to high-res;
     each batch then carries ``"lowres"`` beside ``"images"`` and G's input
     is the low-res version of D's real slice instead of sampled noise. Its
@@ -424,7 +424,7 @@ class AttnGAN(keras.Model):
                 f"Received: train.sr_adversarial_weight={sr_adversarial_weight!r}"
             )
         self.uses_mask = discriminator.mask_source.uses_mask
-        # Seed 001's paired mode: G maps a low-res image to its high-res
+        # Paired mode: G maps a low-res image to its high-res
         # original (super-resolution), and the batches carry both.
         self.scale = upscale_factor(generator, discriminator.channels)
         self.paired = self.scale is not None
@@ -633,7 +633,7 @@ class AttnGAN(keras.Model):
         return synthesize(self.inference_generator, self.discriminator, latent, steps)
 
     def _generator_inner_loop(self, real, latent, real_labels=None):
-        """Claims 1-5: K updates of G (and the estimator); returns the last fakes and stats.
+        """The inner loop: K updates of G (and the estimator); returns the last fakes and stats.
 
         `real` is the real batch the fakes are paired with (`real_labels`
         its labels, None for an unconditional GAN); D's logits on it reach
@@ -663,7 +663,7 @@ class AttnGAN(keras.Model):
                 )["logits"]
             )
         if self.uses_mask:
-            previous_mask = uniform_mask(batch_size, self.discriminator.image_size)  # claim 3
+            previous_mask = uniform_mask(batch_size, self.discriminator.image_size)
         mask = None
         g_variables = list(self.generator.trainable_variables) + self._term_variables("g")
         q_variables = self.estimator_variables
@@ -672,7 +672,7 @@ class AttnGAN(keras.Model):
         # gradients under XLA fails (tensorflow#39060) and K is small.
         for _ in range(self.inner_steps):
             if self.uses_mask and mask is None:
-                # Claim 1: the first mask is D's on the uniform-mask output.
+                # The first mask is D's on the uniform-mask output.
                 _, outputs = mask_step(
                     self.generator, self.discriminator, latent, previous_mask, True
                 )
@@ -843,7 +843,7 @@ class AttnGAN(keras.Model):
         }
 
     def _own_steps(self, context):
-        """One update of each ``"own"`` term on D's batch (seed 001: E's step, claim 2).
+        """One update of each ``"own"`` term on D's batch (such as the encoder E's step).
 
         Only the term's variables are differentiated and its own optimizer
         applies the gradients, so G and D are constants here, and the
@@ -919,13 +919,13 @@ class AttnGAN(keras.Model):
         # An unconditional GAN ignores labels (unlabelled sources give zeros).
         labels = data_labels if self.conditional else [None] * self.d_steps
         batch_size = ops.shape(reals[0])[0]
-        # Paired (seed 001, claim 16): G's input is each target's low-res version.
+        # Paired (super-resolution): G's input is each target's low-res version.
         lowres = ops.split(data["lowres"], self.d_steps, axis=0) if self.paired else None
 
         def latent_for(update):
             if self.paired:
                 return {"lowres": lowres[update]}
-            return replica_latent(self.latent, batch_size, self.seed_generator)  # claim 2
+            return replica_latent(self.latent, batch_size, self.seed_generator)  # z, held through the inner loop
 
         latent = latent_for(0)
         fake, stats = self._generator_inner_loop(reals[0], latent, labels[0])

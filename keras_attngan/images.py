@@ -172,7 +172,7 @@ def colorize(masks):
 
 
 def overlay(images, masks, alpha=0.5):
-    """Blends mask heat maps over images (claim 7: the mask as a spatial overlay).
+    """Blends mask heat maps over images (the mask as a spatial overlay).
 
     Args:
         images: ``[N, H, W, C]`` in [-1, 1].

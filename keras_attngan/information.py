@@ -1,4 +1,4 @@
-"""Mutual-information estimators of the mask term (seed 000, claims 4-5).
+"""Mutual-information estimators of the mask term (the mask against the change it causes).
 
 The inner loop maximizes the mutual information between D's current mask ``s``
 and the change ``dx = x_cur - x_prev`` it causes in G's output. Both are

@@ -1,12 +1,12 @@
-"""The Lipschitz condition of seed 001 (claims 4, 19): ||G(z) - y|| <= K ||E(G(z)) - E(y)||.
+"""The Lipschitz condition of the encoder term: ||G(z) - y|| <= K ||E(G(z)) - E(y)||.
 
-The claims bound the output difference by the latent difference. Two
+The condition bounds the output difference by the latent difference. Two
 mechanisms serve it, and `LIPSCHITZ` (``train.encoder_lipschitz``) selects
 them:
 
 - ``penalty``: a hinge on each violation of the bound,
   ``mean(relu(||G(z) - y|| - K ||E(G(z)) - E(y)||))``, zero when it holds. In
-  E's step it keeps E from the trivial minimum of claim 2 (a constant E has
+  E's step it keeps E from the trivial minimum of E's objective (a constant E has
   no latent difference and violates the bound for every imperfect G(z)); in
   G's step the latent side is held constant, so G is pushed to bring its
   output difference under the bound, not to widen the latent one.
@@ -16,7 +16,7 @@ them:
 
 ``spectral_penalty`` (the default) uses both, so latent distances are tied to
 pixel distances from below and above; ``none`` uses neither (E may collapse,
-as claim 2's objective alone allows).
+as E's objective alone allows).
 """
 
 from typing import NamedTuple

@@ -12,7 +12,7 @@ The study directory holds one JSON record per finished run
 (``records/NAME-SEED.json``, written atomically) and the run directories
 (``runs/NAME-SEED/``, the usual workdirs, so TensorBoard pointed at
 ``runs/`` overlays every run). Rerunning skips finished runs and restarts
-interrupted ones, so a study can be stopped and continued across sessions;
+interrupted ones, so a study can be stopped and continued later;
 a record made under another budget is refused rather than mixed in.
 """
 

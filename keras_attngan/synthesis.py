@@ -1,4 +1,4 @@
-"""Synthesizing data with an exported generator (seed 000, claims 12, 14).
+"""Synthesizing data with an exported generator.
 
 G's latent inputs are drawn from a seed, so the same seed and export give the
 same images. Formats: one PNG per image; one ``samples.npz`` (``images``

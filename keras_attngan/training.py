@@ -50,7 +50,7 @@ def make_callbacks(config, workdir, manager, source):
     """The training callbacks a config asks for (`source`: the training `SourceData`)."""
     log = config.log
     if config.data.scale:
-        # Super-resolution (seed 001): the first patches, held fixed.
+        # Super-resolution: the first patches, held fixed.
         targets = next(source.dataset.batch(log.num_images).as_numpy_iterator())["images"]
         pictures = callbacks.SuperResolutionImages(
             workdir.logs,

@@ -2,7 +2,7 @@
 
 The 1,797 digits of `sklearn.datasets.load_digits` ship inside scikit-learn,
 so these sources work offline and load in milliseconds. `colored_digits`
-(seed 003) paints each digit in a random hue on black, adding one known
+paints each digit in a random hue on black, adding one known
 continuous factor (the hue) to the discrete digit class.
 """
 
@@ -67,7 +67,7 @@ def load_digits(*, image_size, seed, num_examples):
 
 
 def load_colored_digits(*, image_size, seed, num_examples):
-    """The `colored_digits` source (seed 003): digits in a random hue on black.
+    """The `colored_digits` source: digits in a random hue on black.
 
     Each digit gets a hue drawn uniformly from [0, 1) at full saturation and
     value; the pixel is ``intensity * colour``, so the background stays black

@@ -115,9 +115,9 @@ def load_source(
 
     Args:
         source: one of `SOURCE_CHOICES`: ``"symbols"`` (procedural marks with
-            known factors, seed 002), ``"digits"``, ``"colored_digits"``
-            (seed 003), ``"photos"`` (crops of scikit-learn's sample
-            photographs, seed 001), ``"tfds:NAME"``, ``"folder:PATH"`` or
+            known factors), ``"digits"``, ``"colored_digits"``,
+            ``"photos"`` (crops of scikit-learn's sample photographs, the
+            super-resolution targets), ``"tfds:NAME"``, ``"folder:PATH"`` or
             ``"npz:PATH"``.
         image_size: height and width of the returned images.
         seed: seed for procedural data and for subsets.

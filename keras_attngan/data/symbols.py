@@ -1,4 +1,4 @@
-"""`symbols`: procedural check marks, crosses and circles (seed 002).
+"""`symbols`: procedural check marks, crosses and circles.
 
 Three classes of hand-drawn-looking marks - check mark (✓), cross (×) and
 circle (○, the Japanese "maru") - with known generative factors: rotation,

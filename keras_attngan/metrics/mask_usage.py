@@ -2,7 +2,7 @@
 
 Measured from outside, through ``generate(z, mask)`` and ``explain(images)``
 only (an export's signatures or the in-memory networks), on the first step of
-the inner loop (seed 000, claims 1-3): ``x0 = G(z, 1)`` (uniform mask),
+the inner loop: ``x0 = G(z, 1)`` (uniform mask),
 ``s = D(x0)``'s mask, ``x1 = G(z, s)``, and ``x1' = G(z, s')`` with ``s'``
 another sample's mask (the batch rolled by one, so every sample gets a mask
 that is not its own):

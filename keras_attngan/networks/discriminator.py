@@ -35,7 +35,7 @@ class Evidence(NamedTuple):
 class Discriminator(keras.Model):
     """D returning ``{"logits", "attention", "features"}``, on a trunk of any architecture.
 
-    Seed 000, claims 1 and 7: D classifies its input as real or generated and
+    D classifies its input as real or generated and
     outputs an attention mask that identifies the parts of the input that drove
     the classification, as a spatial overlay at input resolution in [0, 1].
 

@@ -1,12 +1,12 @@
-"""The encoder E of the latent-space regularizer (seed 001, claims 5, 12 and 20).
+"""The encoder E of the latent-space regularizer (the `encoder` loss term).
 
 E maps an image (a fake G(Z) or a target Y) to a latent representation the
 size of Z. Two kinds, in `ENCODERS`:
 
 - ``conv``: strided convolutions down to a bottleneck, then an upscaling
-  layer back up to Z's size (claims 5, 12). Always trained from scratch, as
-  claim 2 describes (`keras_attngan.terms.LatentRegularizer`).
-- ``vgg``: VGG19's first blocks (claim 20), then the same upscaling head.
+  layer back up to Z's size. Always trained from scratch, by the encoder
+  term's own optimizer (`keras_attngan.terms.LatentRegularizer`).
+- ``vgg``: VGG19's first blocks, then the same upscaling head.
   With a weights file (``train.encoder_weights``: the Keras ImageNet weights,
   ``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``, which the user
   downloads once) the VGG trunk is loaded from it and frozen, and only the
@@ -14,7 +14,7 @@ size of Z. Two kinds, in `ENCODERS`:
   ever downloaded here.
 
 Z is either a vector ``(latent_dim,)`` (the unconditional GAN) or a low-res
-image ``(h, w, c)`` (super-resolution, claim 16). For a vector the head pools
+image ``(h, w, c)`` (super-resolution). For a vector the head pools
 the bottleneck and a dense layer lifts it to Z's size; for an image the
 upscaling layer brings the bottleneck to Z's resolution and a 1x1
 convolution to its channels, fully convolutionally.
@@ -52,7 +52,7 @@ def _check_latent_shape(latent_shape):
 
 
 def _head(features, stride, latent_shape, width, wrap):
-    """E's last layers: the bottleneck (at `stride`) up to Z's size (claims 5, 12)."""
+    """E's last layers: the bottleneck (at `stride`) up to Z's size."""
     if len(latent_shape) == 1:
         pooled = layers.GlobalAveragePooling2D(name="pool")(features)
         # The upscaling layer for a vector Z: from `width` pooled channels up
@@ -75,7 +75,7 @@ def _wrapper(spectral):
 
 
 def build_conv_encoder(image_shape, latent_shape, width=32, scale=1, spectral=False, weights=None, name="encoder"):
-    """E of claims 5/12: strided convolutions, then an upscaling layer to Z's size.
+    """The ``conv`` E: strided convolutions, then an upscaling layer to Z's size.
 
     Args:
         image_shape: ``(S, S, C)`` of G's outputs and the targets; the height
@@ -122,7 +122,7 @@ class VGGPreprocess(layers.Layer):
 
 
 def build_vgg_encoder(image_shape, latent_shape, width=32, scale=1, spectral=False, weights=None, name="encoder"):
-    """E of claim 20: VGG19's first two blocks, then the upscaling head of claims 5/12.
+    """The ``vgg`` E: VGG19's first two blocks, then the same upscaling head.
 
     Args:
         image_shape: ``(S, S, 3)`` (VGG reads RGB); height and width may be None.
@@ -132,7 +132,7 @@ def build_vgg_encoder(image_shape, latent_shape, width=32, scale=1, spectral=Fal
         spectral: spectral normalization on the head's weight layers (a
             frozen pretrained trunk is fixed; a trunk trained from scratch
             is wrapped too).
-        weights: None (train all of E from scratch, claim 2) or the path of
+        weights: None (train all of E from scratch) or the path of
             Keras' ImageNet VGG19 "notop" weights file (the trunk is loaded
             from it and frozen).
         name: model name.

@@ -28,7 +28,7 @@ def build_generator(
     `keras_attngan.networks.architectures.ARCHITECTURES`; ``dcgan``: z ->
     dense 4x4 -> [transposed conv 2x, batch norm, mask modulation, ReLU] per
     stage -> tanh image in [-1, 1]). Wherever the body normalizes, the mask
-    modulates the features (seed 000, claim 1: G takes z AND the mask), so it
+    modulates the features (G takes z AND the mask), so it
     does at every resolution.
 
     Args:

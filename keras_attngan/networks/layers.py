@@ -7,7 +7,7 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="keras_attngan")
 class MaskModulation(keras.layers.Layer):
-    """Modulates feature maps with an attention mask (seed 000, claim 1).
+    """Modulates feature maps with an attention mask (G takes z and the mask).
 
     The mask ``s`` (``[B, H, W, 1]``, input resolution) is average-pooled to
     the features' resolution and mapped by a 3x3 convolution to a per-pixel,
@@ -61,7 +61,7 @@ class DynamicUpsampling(keras.layers.Layer):
     Keras' ``UpSampling2D`` needs static height and width in graph mode
     (bilinear), or loses the channel dimension without them (nearest), and
     a fully convolutional network served on any input size has neither
-    (seed 001: the super-resolution export; TFLite then refuses the next
+    (the super-resolution export; TFLite then refuses the next
     convolution). The size is read at run time here; ``tf.image.resize``
     (half-pixel centers) converts to TFLite's RESIZE_BILINEAR /
     RESIZE_NEAREST_NEIGHBOR and ONNX's Resize.

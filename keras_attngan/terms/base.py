@@ -30,7 +30,7 @@ class LossTerm(keras.layers.Layer):
     metrics through its trackers (averaged like the step's own values). The
     term's trainable variables are updated with the player named by
     `player`, from whatever objective that player's step minimizes; a term
-    whose `player` is ``"own"`` (a third player, seed 001's encoder) is
+    whose `player` is ``"own"`` (a third player, such as the encoder E) is
     trained by its own ``optimizer`` on the losses of `own_terms`, in a step
     of its own after each D update, and its variables join neither G's nor
     D's list.

@@ -97,7 +97,7 @@ class Information(LossTerm):
     of the unweighted NLLs`` is the paper's lower bound L_I on I(c; G(z, c)),
     reported per step.
 
-    Supervised and semi-supervised categories (seed 002): with
+    Supervised and semi-supervised categories: with
     `supervised_code` naming a categorical code whose K is the data's
     number of classes, D's step adds ``weight_supervised`` times the
     cross-entropy of Q on the *real* images against their labels, on a
