@@ -1,4 +1,4 @@
-"""Does InfoGAN's code control what it should? (issue 17; Chen et al., 2016, section 7)
+"""Does InfoGAN's code control what it should? (Chen et al., 2016, section 7)
 
     python benchmarks/infogan.py                                  # 3 seeds x 2 experiments, resumable
     python benchmarks/infogan.py --experiments digits --seeds 1 --steps 200   # a short look

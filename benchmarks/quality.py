@@ -31,15 +31,15 @@ The variants separate what the method changes:
   ``pairs16_sharp`` with masks sharpened by ``model.mask_temperature = 0.5``
   (``sharp``: sharpened, on the whole batch). `configs/digits_attn.py` today
   is ``sharp8_balanced_bf16`` (sharpened, balanced MI weight, 8 pairs,
-  bfloat16; until stop 33 ``sharp16_balanced_bf16``, 16 pairs);
-  `configs/symbols_attn.py` today is ``sharp16_balanced`` (in float32; until
-  stop 33 ``balanced``, the whole batch unsharpened), ``sharp16_balanced_mi05``
+  bfloat16; earlier ``sharp16_balanced_bf16``, 16 pairs);
+  `configs/symbols_attn.py` today is ``sharp16_balanced`` (in float32;
+  earlier ``balanced``, the whole batch unsharpened), ``sharp16_balanced_mi05``
   the same with ``lambda_mi = 0.5``.
 
 It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
-rerunning skips those, so the study can be stopped and continued across
-sessions. The summary (mean, standard deviation and 95% t-interval over
+rerunning skips those, so the study can be stopped and continued
+later. The summary (mean, standard deviation and 95% t-interval over
 seeds, and whether the FID ranking at half the budget is the full budget's)
 goes to ``RESULTS/summary.json`` and ``RESULTS/summary.md``, the FID curves to
 ``RESULTS/fid.png``.

@@ -1,4 +1,4 @@
-"""The toolbox study (seed 004): which loss and penalty, and does attention help with them?
+"""The toolbox study: which loss and penalty, and does attention help with them?
 
     python benchmarks/toolbox.py --set model.g_width=32 --set model.d_width=32   # resumable
     python benchmarks/toolbox.py --report --set model.g_width=32 --set model.d_width=32

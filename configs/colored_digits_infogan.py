@@ -1,9 +1,9 @@
-"""InfoGAN on `colored_digits` (seed 003): RGB digits, 3 continuous codes and one of K = 10.
+"""InfoGAN on `colored_digits`: RGB digits, 3 continuous codes and one of K = 10.
 
 `colored_digits` (keras_attngan/data/digits.py) paints each of scikit-learn's digits in a
 random hue on black, so colour is a continuous factor besides the digit's shape: three
 continuous codes uniform in [-1, 1] and one categorical code of 10 values, unsupervised,
-as seed 003 trains its InfoGAN. Without the attention mask, as `digits_infogan`.
+as InfoGAN is trained on coloured digits. Without the attention mask, as `digits_infogan`.
 
     attngan train --config configs/colored_digits_infogan.py --workdir runs/colored_digits_infogan
 """

@@ -1,8 +1,8 @@
-"""`symbols_attn` with seed 001's encoder regularizer (the latent-space term).
+"""`symbols_attn` with the encoder regularizer (the latent-space term).
 
 An encoder E (conv, spectral norm) is trained with its own Adam to bring E(G(z)) and E(y)
-together (claim 2); G's loss adds mu1 times the pixel difference and mu2 times the latent
-difference (claim 7); a penalty keeps ||G(z) - y|| <= K ||E(G(z)) - E(y)|| (claim 4). In
+together; G's loss adds mu1 times the pixel difference and mu2 times the latent
+difference; a penalty keeps ||G(z) - y|| <= K ||E(G(z)) - E(y)||. In
 this unconditional GAN z and y are not pairs, so the batch means are compared.
 
     attngan train --config configs/symbols_encoder.py --workdir runs/symbols_encoder

@@ -1,4 +1,4 @@
-"""Supervised InfoGAN on `symbols` (seed 002): the class is a code, the rest is learned.
+"""Supervised InfoGAN on `symbols`: the class is a code, the rest is learned.
 
 The categorical code `shape` (K = 3) is supervised by the data's labels: Q also learns to
 classify real symbols, so `--category C` draws class C. Three continuous codes (uniform in

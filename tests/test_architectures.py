@@ -1,4 +1,4 @@
-"""Normalizations, architectures and the class-conditional GAN (issue 16), on tiny networks."""
+"""Normalizations, architectures and the class-conditional GAN, on tiny networks."""
 
 import itertools
 import types

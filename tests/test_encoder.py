@@ -1,4 +1,4 @@
-"""The encoders of seed 001 (keras_attngan.networks.encoder): shapes, weights, save/load."""
+"""The encoders of the latent-space regularizer (keras_attngan.networks.encoder): shapes, weights, save/load."""
 
 import keras
 import numpy as np
@@ -15,7 +15,7 @@ def _images(shape, seed=0):
 def test_conv_encoder_output_has_the_size_of_a_vector_z(spectral):
     encoder = build_encoder("conv", (16, 16, 3), (8,), width=4, spectral=spectral)
     assert encoder(_images((2, 16, 16, 3))).shape == (2, 8)
-    assert any(layer.name.endswith("upscale") for layer in encoder.layers)  # claims 5, 12
+    assert any(layer.name.endswith("upscale") for layer in encoder.layers)  # up to Z's size
 
 
 @pytest.mark.parametrize("kind", sorted(ENCODERS))

@@ -75,10 +75,10 @@ def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_st
     z0 = g_calls[0][0]["z"]
     batch = len(z0)
     pairs = mi_pairs or batch
-    for inputs, _ in g_calls[1:]:  # claim 2: z is held constant
+    for inputs, _ in g_calls[1:]:  # z is held constant
         np.testing.assert_array_equal(inputs["z"], np.concatenate([z0[:pairs], z0]))
-    np.testing.assert_array_equal(g_calls[0][0]["mask"], 1.0)  # claim 3
-    # Claim 1: the mask of iteration k is D's attention on the output of
+    np.testing.assert_array_equal(g_calls[0][0]["mask"], 1.0)  # starts from the uniform mask
+    # The mask of iteration k is D's attention on the output of
     # iteration k - 1 (on the uniform-mask output for k = 1).
     np.testing.assert_array_equal(d_calls[0][0], g_calls[0][1])
     previous_mask = g_calls[0][0]["mask"]
@@ -87,7 +87,7 @@ def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_st
         np.testing.assert_array_equal(masks[:pairs], previous_mask[:pairs])
         np.testing.assert_array_equal(masks[pairs:], d_calls[k - 1][1]["attention"])
         np.testing.assert_array_equal(d_calls[k][0], images[pairs:])
-        # Claims 4-5: the MI term reads every mask and the first `pairs` changes.
+        # The MI term reads every mask and the first `pairs` changes.
         mi_mask, change = mi_calls[k - 1]
         np.testing.assert_array_equal(mi_mask, masks[pairs:])
         np.testing.assert_allclose(change, images[pairs:][:pairs] - images[:pairs], atol=1e-6)

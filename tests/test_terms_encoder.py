@@ -1,4 +1,4 @@
-"""Seed 001's encoder term (keras_attngan.terms.encoder) and the Lipschitz bound."""
+"""The encoder term (keras_attngan.terms.encoder) and the Lipschitz bound."""
 
 import keras
 import numpy as np
@@ -47,7 +47,7 @@ def test_distances_known_values():
 
 
 def test_encoder_loss_known_value():
-    # E(x) = 2x: claim 2's latent difference is mean((2 fake - 2 real)^2) = 4 * pixel MSE.
+    # E(x) = 2x: E's latent difference is mean((2 fake - 2 real)^2) = 4 * pixel MSE.
     term = _term(lipschitz="none")
     _constant_encoder(term, lambda x: 2.0 * x)
     fake, real = tf.fill((2, SIZE, SIZE, CHANNELS), 0.5), tf.zeros((2, SIZE, SIZE, CHANNELS))
@@ -83,7 +83,7 @@ def test_lipschitz_penalty_is_zero_when_the_bound_holds_and_positive_when_not():
     own = broken.own_terms({"fake": fake, "real": real, "paired": True})
     np.testing.assert_allclose(own.losses["e_lipschitz"], 3.0 * 0.25, rtol=1e-5)
     np.testing.assert_allclose(own.metrics["lipschitz_violations"], 1.0)
-    # A constant E (claim 2's trivial minimum) violates the bound for any imperfect fake.
+    # A constant E (the trivial minimum of E's objective) violates the bound for any imperfect fake.
     collapsed = _term(lipschitz="penalty")
     _constant_encoder(collapsed, lambda x: 0.0 * x)
     assert float(collapsed.own_terms({"fake": fake, "real": real, "paired": True}).losses["e_lipschitz"]) > 0

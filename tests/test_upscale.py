@@ -1,4 +1,4 @@
-"""Super-resolution serving (seed 001): the upscale signature, tiles, `attngan upscale`."""
+"""Super-resolution serving: the upscale signature, tiles, `attngan upscale`."""
 
 import io
 import json
