@@ -36,12 +36,13 @@ def get_config(arg=None):
     config.train.encoder_mu1 = 1.0
     config.train.encoder_mu2 = 0.1
     config.train.encoder_lipschitz = "spectral_penalty"
-    config.train.sr_pretrain_steps = 1500
+    config.train.sr_pretrain_steps = 3000
     config.train.sr_adversarial_weight = 5e-3
     config.train.g_learning_rate = 5e-4
     config.train.g_beta_1 = 0.9
     config.train.d_learning_rate = 1e-4
-    config.train.steps = 2000
+    config.train.steps = 3300
+    config.train.steps_per_epoch = 100
     config.log.num_images = 8
     if arg == "smoke":
         smoke(config)
