@@ -97,7 +97,7 @@ def default_config():
     config.train.lambda_mi = 1.0
     # Samples per batch (per replica) the MI term reads, the first of G's
     # batch; 0: all. Each costs one more G forward and backward pass, so the
-    # fewer, the cheaper the step (configs/digits_attn.py sets 16).
+    # fewer, the cheaper the step (configs/digits_attn.py sets 8).
     config.train.mi_pairs = 0
     # How lambda_mi weights the MI term in G's loss
     # (keras_attngan.information.MI_WEIGHTINGS): "fixed" (the weight is

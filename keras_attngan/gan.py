@@ -35,9 +35,9 @@ def generate_pair(generator, latent, mask_a, mask_b, pairs=None, training=False)
     output its own batch's mean mask effect, so their difference keeps only
     how each sample's mask departs from the batch's, and G learned to carry
     the mutual information there. It vanished in inference mode, where the
-    moving statistics subtract nothing per batch (measured: an InfoNCE bound
-    of 2.6 of 4.2 nats in training mode, -0.06 in inference mode, on one
-    digits run). One call normalizes both parts alike, as inference does.
+    moving statistics subtract nothing per batch (`benchmarks/batch_statistics.py`
+    measures the bound in both modes; docs/design.md, note 2c). One call
+    normalizes both parts alike, as inference does.
 
     Args:
         pairs: how many samples (the first) get ``G(z, s_a)``; None: all.

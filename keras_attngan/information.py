@@ -357,9 +357,9 @@ def balanced_weight(lambda_mi, adversarial_gradient, mi_gradient):
     The locality critic standardizes ``|dx|``, so the bound is blind to the
     change's scale and its gradient grows as ``1 / |dx|``; with the learned
     temperature on top, a fixed weight let it outweigh the adversarial loss
-    in G's own layers (`benchmarks/mi_gradients.py` on `digits` after 1,000
-    steps: 2.4-4.6x at ``lambda_mi`` 0.25 to 1, 14-38x on the mask
-    modulations), and G's FID stopped improving (docs/design.md, note 2e). Here the weight is ``lambda_mi * |dL_adv / dx| / |dL_mi / d(dx)|``,
+    in G's own layers, most of all on the mask modulations
+    (`benchmarks/mi_gradients.py`), and G's FID stopped improving
+    (docs/design.md, note 2e, has the measurements). Here the weight is ``lambda_mi * |dL_adv / dx| / |dL_mi / d(dx)|``,
     the ratio of the two gradients' norms at G's output (the change's
     gradient reaches both of its G passes), held constant (no gradient), as
     VQGAN's adaptive weight balances its GAN loss (Esser et al., 2021) but at

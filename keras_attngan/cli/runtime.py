@@ -72,7 +72,6 @@ def start_work():
         warnings.filterwarnings("default", module=r"keras_attngan\b")
     # Grappler's remapper fails on the graph of Keras' multi-step loop and
     # prints an alarming "remapper failed" error at every run; the pass is
-    # then skipped anyway. Switching it off changed no step time
-    # (benchmarks/harness.py: 77-78 ms baseline, 107-110 ms attention,
-    # either way).
+    # then skipped anyway. Switching it off changed no step time, timed
+    # with benchmarks/harness.py on the baseline and the attention step.
     tf.config.optimizer.set_experimental_options({"remapping": False})
