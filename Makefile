@@ -15,7 +15,8 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-# Trains configs/symbols_attn.py on the built-in symbols (CPU, a few minutes),
+# Trains configs/symbols_attn.py on the built-in symbols (CPU; minutes to tens of
+# minutes, depending on the machine),
 # then prints where the checkpoints, PNGs, TensorBoard logs and export are.
 demo: $(STAMP)
 	$(BIN)/attngan train --config configs/symbols_attn.py --workdir $(WORKDIR)

@@ -126,7 +126,7 @@ def test_synthesize_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
 
 # --- the `attngan` command, run as users run it -------------------------------
 
-# Each command's flags, named by the issue's convention (--workdir, --model,
+# Each command's flags, named by the commands' shared convention (--workdir, --model,
 # --out, --num, --seed, --format); --help must list every one.
 COMMAND_FLAGS = {
     "train": ["config", "workdir", "allow_config_change"],
