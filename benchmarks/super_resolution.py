@@ -192,19 +192,20 @@ def summary(results):
     }
 
 
-def markdown(table, per_image, args, speed_result):
+def markdown(table, per_image, steps, speed_result):
     lines = [
-        f"Held-out whole photographs, Y channel and RGB with a border of `scale` pixels cropped; "
-        f"{args.pixel_steps} L1 steps, then {args.gan_steps} adversarial steps; seeds {args.seeds} "
-        "(mean ± 95% t-interval of the per-seed mean over images; bicubic and untrained have no seed)",
+        "Held-out whole photographs, Y channel and RGB with a border of `scale` pixels cropped; "
+        "mean ± 95% t-interval over seeds of the per-seed mean over images (bicubic and untrained "
+        "have no seed); steps: the row's own (L1 steps for pixel, adversarial steps after them for gan)",
         "",
-        "| scale | row | PSNR Y (dB) | SSIM Y | PSNR RGB (dB) | SSIM RGB | HF energy ratio |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| scale | row | seeds | steps | PSNR Y (dB) | SSIM Y | PSNR RGB (dB) | SSIM RGB | HF energy ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, stats in table.items():
         scale, row = key.split("/")
         lines.append(
-            f"| {scale} | {row} | {format_interval(stats['psnr_y'], 2, 'f')} | "
+            f"| {scale} | {row} | {stats['psnr_y']['n']} | {steps.get(key, '-')} | "
+            f"{format_interval(stats['psnr_y'], 2, 'f')} | "
             f"{format_interval(stats['ssim_y'], 4, 'f')} | {format_interval(stats['psnr_rgb'], 2, 'f')} | "
             f"{format_interval(stats['ssim_rgb'], 4, 'f')} | {format_interval(stats['hf_ratio'], 3, 'f')} |"
         )
@@ -294,7 +295,8 @@ def main(argv=None):
         )
     with open(os.path.join(args.out_dir, "summary.json"), "w") as f:
         json.dump({"args": vars(args), "summary": table, "per_image_psnr_y": per_image, "speed": speed_result}, f, indent=2)
-    text = markdown(table, per_image, args, speed_result)
+    steps = {key: runs[0].get("steps", "-") for key, runs in results.items()}
+    text = markdown(table, per_image, steps, speed_result)
     with open(os.path.join(args.out_dir, "table.md"), "w") as f:
         f.write(text + "\n")
     print(text)
