@@ -184,6 +184,7 @@ def _cli_train(workdir, *extra):
         "model.d_width": 8, "model.q_width": 8, "model.latent_dim": 8, "train.steps": 40,
         "train.steps_per_epoch": 4, "train.steps_per_execution": 1, "train.deterministic": True,
         "log.checkpoint_every": 4, "log.images_every": 40, "log.scalars_every": 4, "log.num_images": 4,
+        "train.mi_pairs": 4,  # the config's pairing, on the shrunk batch (as tiny_config)
     }  # fmt: skip
     command = [sys.executable, "-m", "keras_attngan.cli.main", "train", "--config",
                "configs/symbols_attn.py:smoke", "--workdir", workdir]  # fmt: skip
@@ -225,7 +226,7 @@ def test_console_refuses_a_changed_run_and_stops_a_diverged_one(good_run, tmp_pa
             "--config.train.steps_per_epoch=2", "--config.train.steps_per_execution=2",
             "--config.log.checkpoint_every=2", "--config.log.scalars_every=2", "--config.log.images_every=2",
             "--config.log.num_images=4", "--config.train.steps=6",
-            "--config.model.mask_source=learned"]  # good_run's, as tiny_config's  # fmt: skip
+            "--config.model.mask_source=learned", "--config.train.mi_pairs=4"]  # good_run's, as tiny_config's  # fmt: skip
     changed = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=0.001")
     assert changed.returncode != 0 and "train.g_learning_rate: 0.0002 in the workdir, 0.001 now" in changed.stdout
     diverged = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=1e6",
