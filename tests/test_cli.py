@@ -288,13 +288,24 @@ def test_verbose_shows_the_traceback_of_a_refused_input(tmp_path):
     assert result.returncode == 2 and "Traceback" in result.stderr and "--workdir" in result.stderr
 
 
+_WITH_A_BUG = """
+import sys
+from keras_attngan.cli import main, synthesize
+def buggy(argv):
+    return {}["a key no code defines"]  # a bug: not a failure the library names
+synthesize.main = buggy
+main.run(["attngan", "synthesize", "--model", sys.argv[1], "--num", "2", "--out", sys.argv[2]])
+"""
+
+
 def test_unexpected_failure_keeps_its_traceback(tmp_path):
     (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "saved_model.pb").write_text("not a SavedModel")
     model, out = str(tmp_path / "model"), str(tmp_path / "out")
-    result = _attngan("synthesize", "--model", model, "--num", "2", "--out", out)
+    env = dict(os.environ, PYTHONPATH=REPO)
+    result = subprocess.run([sys.executable, "-c", _WITH_A_BUG, model, out], cwd=REPO, capture_output=True,
+                            text=True, env=env)  # fmt: skip
     assert result.returncode == 1, result.stderr
-    assert "Traceback" in result.stderr and "saved_model" in result.stderr
+    assert "Traceback" in result.stderr and "KeyError: 'a key no code defines'" in result.stderr
 
 
 def test_console_synthesize_is_quiet_and_never_mixes_runs(trained, tmp_path):
@@ -378,7 +389,9 @@ def test_console_export_converts_verifies_and_versions(trained, tmp_path):
     assert "| tflite/float32 | serving_default | images |" in result.stdout
     assert sorted(os.listdir(os.path.join(out, "8", "onnx"))) == ["explain.onnx", "serving_default.onnx"]
     again = _attngan("export", "--workdir", workdir.root, "--out", out)
-    assert again.returncode == 0 and f"SavedModel: {out}/9" in again.stdout  # a new version, not an overwrite
+    # The step has its version: nothing is written, and one line says so.
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+    assert again.stdout.startswith(f"Version 8 exists: {out}/8") and len(again.stdout.splitlines()) == 1
     wrong = _attngan("export", "--workdir", workdir.root, "--out", out, "--format", "coreml")
     assert wrong.returncode != 0 and "`format` should be among ['savedmodel', 'tflite', 'onnx']" in wrong.stderr
-    assert sorted(os.listdir(out)) == ["8", "9"]
+    assert sorted(os.listdir(out)) == ["8"]
