@@ -428,7 +428,7 @@ def verification_inputs(deployment, count=16, seed=0):
     G's latent inputs are what `attngan synthesize --seed` draws
     (`keras_attngan.LatentSpec.inputs_numpy`: z, and InfoGAN codes and class
     labels where the model has them); a class-conditional D explains G's
-    images with their labels. A super-resolution export (seed 001) gets
+    images with their labels. A super-resolution export gets
     seeded uniform low-res images of the training size over its scale
     instead of noise.
     """

@@ -1,8 +1,8 @@
 """The exported model: a SavedModel for TF Serving, and the source of TFLite and ONNX.
 
-Seed 000, claims 10-14: the exported generator synthesizes data from noise,
-and the model data carries the training's logging information (the logged
-attention masks and the config) as metadata.
+The exported generator synthesizes data from noise, and the model carries
+the training's logging information (the logged attention masks and the
+config) as metadata.
 
 Layout (TF Serving's): ``EXPORT_BASE/VERSION/`` with VERSION the number of
 train steps (or the next free number, see `keras_attngan.versioning`),
@@ -28,8 +28,7 @@ training). Signatures, all with a dynamic batch dimension B:
   ``score`` (D's probability of "real") and ``attention [B, S, S, 1]`` in
   [0, 1].
 
-A super-resolution model (seed 001, claim 15: G maps low-res images to
-high-res) serves instead ``serving_default`` and ``upscale``, both
+A super-resolution model (G maps low-res images to high-res) serves instead ``serving_default`` and ``upscale``, both
 ``lowres [B, h, w, C]`` (any h and w) -> ``images [B, h * scale, w * scale,
 C]`` and ``images_uint8``, and ``explain`` on high-res patches of the
 training size. `keras_attngan.upscale` runs larger images in tiles.
@@ -262,7 +261,7 @@ def _explainer(discriminator, specs, num_classes=0):
 
 
 class UpscaleModule(tf.Module):
-    """The tf.Module of a super-resolution export (seed 001, claim 15).
+    """The tf.Module of a super-resolution export.
 
     ``upscale`` (also ``serving_default``) runs G on low-res images of any
     size; ``explain`` is D on high-res patches of the training size.
@@ -311,7 +310,7 @@ def save(model, path, config=None, mask_dir=None):
         path: the SavedModel directory to create.
         config: the training config (a ConfigDict or dict), stored as metadata.
         mask_dir: directory of the masks logged by `AttentionImages`, stored
-            as metadata (claim 10).
+            as metadata.
     """
     discriminator = model.discriminator
     if config is not None and hasattr(config, "to_dict"):
@@ -362,7 +361,7 @@ def export(model, export_base, config=None, mask_dir=None, version=None, overwri
             ``export_base/VERSION``.
         config: the training config (a ConfigDict or dict), stored as metadata.
         mask_dir: directory of the masks logged by `AttentionImages`, stored
-            as metadata (claim 10).
+            as metadata.
         version: version number; defaults to the number of train steps, or
             one above the highest existing version when that one is taken.
         overwrite: replace `version` if it exists, instead of taking a new

@@ -1,4 +1,4 @@
-"""Writes images from an exported generator (seed 000, claims 12, 14).
+"""Writes images from an exported generator.
 
     attngan synthesize --model runs/symbols/export --num 64 --out /tmp/samples \\
         --format png --seed 0
