@@ -450,6 +450,7 @@ def test_source_choices_and_parse_source():
         "digits",
         "colored_digits",
         "photos",
+        "photo_folder:PATH",
         "tfds:NAME",
         "folder:PATH",
         "npz:PATH",
