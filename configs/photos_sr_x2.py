@@ -1,11 +1,11 @@
-"""x2 super-resolution of photographs: an L1 phase, then SRGAN-style adversarial training with seed 001's encoder.
+"""x2 super-resolution of photographs: an L1 phase, then SRGAN-style adversarial training with the encoder regularizer.
 
 Targets are random 64x64 crops of the photographs the installed packages ship (`photos`:
 scikit-learn's china.jpg and flower.jpg, scikit-image's astronaut and rocket; no download),
 flipped and rotated; chelsea and coffee are held out whole (`data.split=test`). Inputs are
 their 32x32 bicubic downscales. G is bicubic interpolation plus an EDSR-style residual
 (`keras_attngan.networks.upscaler`, starting at zero); D the DCGAN D on high-res patches
-without a mask; E the conv encoder (claim 20) trained from scratch.
+without a mask; E the conv encoder trained from scratch.
 
 Training follows SRGAN (Ledig et al., 2017) and ESRGAN (Wang et al., 2018): the first
 `train.sr_pretrain_steps` steps descend the L1 pixel loss alone (the PSNR model), the rest add

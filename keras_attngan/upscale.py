@@ -1,4 +1,4 @@
-"""Super-resolution of whole images with an export, in tiles (seed 001, claim 15).
+"""Super-resolution of whole images with an export, in tiles.
 
 G is fully convolutional, so an image of any size can be upscaled in one
 call; one too large for memory is cut into tiles of `tile` low-res pixels,

@@ -1,4 +1,4 @@
-"""Upscales an image with a super-resolution export (seed 001, claim 15).
+"""Upscales an image with a super-resolution export.
 
     attngan upscale --model runs/photos_sr_x4/export --input small.png --output large.png
 

@@ -1,4 +1,4 @@
-"""Paired low-res / high-res batches for super-resolution (seed 001, claims 15-16).
+"""Paired low-res / high-res batches for super-resolution.
 
 Any source's images at ``data.image_size`` are the high-res targets Y (for
 `photos`, random crops of photographs); each batch gains their bicubic,

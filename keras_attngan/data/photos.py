@@ -1,16 +1,16 @@
 """`photos`: random crops of the photographs the installed packages ship (no download).
 
 `sklearn.datasets.load_sample_images` holds two 427x640 RGB photographs,
-``china.jpg`` and ``flower.jpg``; scikit-image, when installed, adds its
-RGB photographs (astronaut, chelsea, coffee, rocket), all read from files
-inside the package. They are cut into seeded random crops at the training
-size: the high-res targets of super-resolution (seed 001, claims 15-20;
-`keras_attngan.data.paired` adds their low-res versions).
+``china.jpg`` and ``flower.jpg``; scikit-image adds its RGB photographs
+(astronaut, chelsea, coffee, rocket), all read from files inside the
+packages. They are cut into seeded random crops at the training size: the
+high-res targets of super-resolution (`keras_attngan.data.paired` adds
+their low-res versions).
 
 The splits share no photograph: whole images are held out for ``test``
 (`TEST_PHOTOS`), as super-resolution benchmarks hold out whole images
 (Set5, Set14, BSD100), so a model is never scored on a scene it trained
-on. Without scikit-image, ``flower`` is the held-out image.
+on.
 
 `photo_folder:PATH` does the same with your own photographs: every image
 file under PATH at full resolution, every `HELD_OUT_EVERY`-th (sorted by
@@ -20,6 +20,7 @@ path) held out for ``test``.
 import os
 
 import numpy as np
+from skimage import data as skimage_data
 from sklearn import datasets
 
 from keras_attngan.data.base import from_arrays
@@ -28,9 +29,8 @@ from keras_attngan.data.base import from_arrays
 DEFAULT_CROPS = {"train": 4096, "test": 256}
 # scikit-image's RGB photographs (files in the package: they load offline).
 _SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
-# Whole photographs held out for `test`, by the packages available.
+# Whole photographs held out for `test`.
 TEST_PHOTOS = ("chelsea", "coffee")
-TEST_PHOTOS_WITHOUT_SKIMAGE = ("flower",)
 # `photo_folder:`: files 0, 5, 10, ... (sorted) are the test split.
 HELD_OUT_EVERY = 5
 
@@ -41,10 +41,6 @@ def named_photographs():
     photos = {
         name.rsplit("/", 1)[-1].split(".")[0]: image for name, image in zip(sample.filenames, sample.images)
     }
-    try:
-        from skimage import data as skimage_data
-    except ImportError:
-        return photos
     photos.update((name, getattr(skimage_data, name)()) for name in _SKIMAGE_PHOTOS)
     return photos
 
@@ -57,9 +53,11 @@ def split_photographs(split):
     """
     if split not in DEFAULT_CROPS:
         raise ValueError(f"`data.split` should be one of {list(DEFAULT_CROPS)} for `photos`. Received: data.split={split!r}")
-    photos = named_photographs()
-    held_out = TEST_PHOTOS if all(name in photos for name in TEST_PHOTOS) else TEST_PHOTOS_WITHOUT_SKIMAGE
-    return {name: image for name, image in photos.items() if (name in held_out) == (split == "test")}
+    return {
+        name: image
+        for name, image in named_photographs().items()
+        if (name in TEST_PHOTOS) == (split == "test")
+    }
 
 
 def photographs():

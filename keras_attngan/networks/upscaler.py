@@ -1,4 +1,4 @@
-"""The super-resolution generator G of seed 001 (claim 15): low-res image -> high-res image.
+"""The super-resolution generator G: low-res image -> high-res image.
 
 G = bicubic(lowres) + residual(lowres). The residual branch is an EDSR
 baseline body (Lim et al., 2017, "Enhanced deep residual networks for single

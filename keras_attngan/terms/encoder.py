@@ -1,4 +1,4 @@
-"""Seed 001's encoder term: E(G(Z)) ~ E(Y) regularizes G in latent space."""
+"""The encoder term: E(G(Z)) ~ E(Y) regularizes G in latent space."""
 
 import keras
 from keras import ops
@@ -21,7 +21,7 @@ def _grouped(a, b, paired):
     """(a, b) per sample when paired, else each batch's mean as one sample.
 
     Paired data (super-resolution: the fake G(z_i) is meant to be y_i) is
-    compared sample by sample (claims 2, 7, 16). In the unconditional GAN
+    compared sample by sample. In the unconditional GAN
     z_i and y_i are unrelated, and pulling each fake towards a random real
     image would pull G towards the mean image; there the fakes' and the
     reals' batch means are compared, as feature matching does (Salimans et
@@ -52,24 +52,24 @@ def rms_distance(a, b, paired=True):
 
 @keras.saving.register_keras_serializable(package="keras_attngan")
 class LatentRegularizer(LossTerm):
-    """The encoder E of seed 001 (claims 1-7, 15-19) as a loss term with its own optimizer.
+    """The encoder E as a loss term with its own optimizer.
 
     E reads G's output G(z) and the target y. In its own step (after each D
     update, on that update's real batch and fakes, G frozen) E descends
-    claim 2's objective, the latent difference
+    its objective, the latent difference
     ``mean ||E(G(z)) - E(y)||^2``, plus ``lipschitz_weight`` times the
     Lipschitz penalty when the mechanism has one (`keras_attngan.lipschitz`).
-    In G's step (every inner-loop iteration) the term adds claim 7's
+    In G's step (every inner-loop iteration) the term adds
     regularizers to G's adversarial loss:
     ``mu1 * mean |G(z) - y| + mu2 * mean ||E(G(z)) - E(y)||^2`` (E frozen:
-    its variables are not G's), and the penalty with E's side held fixed
-    (claim 4). With paired data (``ctx["paired"]``: super-resolution, z a
+    its variables are not G's), and the penalty with E's side held fixed.
+    With paired data (``ctx["paired"]``: super-resolution, z a
     low-res image and y its high-res original) distances are per sample;
     in the unconditional GAN they compare the batch means (see `_grouped`).
 
     Reported: ``g_pixel`` (mu1 term), ``g_latent`` (mu2 term),
     ``g_lipschitz`` (weighted penalty in G's step), ``e_latent`` (E's
-    objective, claim 2), ``e_lipschitz`` (weighted penalty in E's step),
+    objective), ``e_lipschitz`` (weighted penalty in E's step),
     ``latent_distance`` and ``pixel_distance`` (unweighted, on E's batch) and
     ``lipschitz_violations`` (the fraction of samples that break the bound).
 
@@ -77,7 +77,7 @@ class LatentRegularizer(LossTerm):
         image_shape: G's output / target shape ``(S, S, C)`` (height and
             width None for super-resolution).
         latent_shape: Z's shape: ``(latent_dim,)``, or the low-res image's
-            ``(s, s, C)`` (E's output has this size, claims 5, 12).
+            ``(s, s, C)`` (E's output has this size).
         encoder: a key of `keras_attngan.networks.encoder.ENCODERS`.
         width: E's width.
         scale: the super-resolution factor (1 for a vector Z).
@@ -202,7 +202,7 @@ class LatentRegularizer(LossTerm):
         )
 
     def g_terms(self, ctx):
-        """Claim 7: G's loss gains ``mu1 * pixel + mu2 * latent`` (+ the bound, claim 4)."""
+        """G's loss gains ``mu1 * pixel + mu2 * latent`` (+ the bound)."""
         latent, latent_rms, pixel, pixel_rms = self._distances(
             ctx["fake"], ctx["real"], ctx.get("paired", False), training=False
         )
@@ -216,7 +216,7 @@ class LatentRegularizer(LossTerm):
         )
 
     def own_terms(self, ctx):
-        """Claim 2: E's loss, the latent difference (+ the bound); G's fakes are constants."""
+        """E's loss, the latent difference (+ the bound); G's fakes are constants."""
         fake = ops.stop_gradient(ctx["fake"])
         latent, latent_rms, pixel, pixel_rms = self._distances(
             fake, ctx["real"], ctx.get("paired", False), training=True
