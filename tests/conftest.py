@@ -142,3 +142,48 @@ def tiny_config(name="symbols_attn", **overrides):
         section, field = key.split(".")
         config[section][field] = value
     return config
+
+
+def truncate(path):
+    """Cuts a file to half its size, as a copy or a disk that filled up would."""
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+
+
+def zero_fill(path):
+    """Overwrites a file with zeros of its own size, as a crashed host's file system may."""
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.write(bytes(size))
+
+
+def random_bytes(path):
+    """Overwrites a file with seeded random bytes (at least 64)."""
+    size = max(os.path.getsize(path), 64)
+    with open(path, "wb") as f:
+        f.write(np.random.default_rng(0).bytes(size))
+
+
+# How the fault-injection tests damage a file.
+DAMAGES = {"truncate": truncate, "zero-fill": zero_fill, "delete": os.remove, "random": random_bytes}
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """A finished 4-step `tiny_config` run (checkpoints at 2 and 4, export 4); copy it, never change it."""
+    from keras_attngan.training import train
+
+    root = str(tmp_path_factory.mktemp("finished"))
+    train(tiny_config(), root)
+    return root
+
+
+def copy_run(root, tmp_path):
+    """A copy of the workdir `root` in `tmp_path`, as a `Workdir`."""
+    import shutil
+
+    from keras_attngan.experiment import Workdir
+
+    destination = str(tmp_path / "run")
+    shutil.copytree(root, destination)
+    return Workdir(destination)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_config
+from conftest import DAMAGES, copy_run, random_bytes, tiny_config, truncate, zero_fill
 
 from keras_attngan import checkpoints
 from keras_attngan.errors import DamagedFileError, DamagedFileWarning
@@ -23,43 +23,7 @@ from keras_attngan.training import export_workdir, train
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def truncate(path):
-    with open(path, "r+b") as f:
-        f.truncate(os.path.getsize(path) // 2)
-
-
-def zero_fill(path):
-    size = os.path.getsize(path)
-    with open(path, "wb") as f:
-        f.write(bytes(size))
-
-
-def delete(path):
-    os.remove(path)
-
-
-def random_bytes(path):
-    size = max(os.path.getsize(path), 64)
-    with open(path, "wb") as f:
-        f.write(np.random.default_rng(0).bytes(size))
-
-
-DAMAGES = {"truncate": truncate, "zero_fill": zero_fill, "delete": delete, "random_bytes": random_bytes}
 CHECKPOINT_FILES = {"index": "ckpt-4.index", "data": "ckpt-4.data-00000-of-00001"}
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """A finished 4-step run: checkpoints at steps 2 and 4, config.json, export 4."""
-    root = str(tmp_path_factory.mktemp("finished"))
-    train(tiny_config(), root)
-    return root
-
-
-def _copy(root, tmp_path):
-    destination = str(tmp_path / "run")
-    shutil.copytree(root, destination)
-    return Workdir(destination)
 
 
 def _all_files(root):
@@ -83,9 +47,9 @@ def _weights(prefix):
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 @pytest.mark.parametrize("kind", sorted(CHECKPOINT_FILES))
 def test_a_damaged_newest_checkpoint_is_moved_aside_and_the_older_one_becomes_latest(
-    finished, tmp_path, kind, damage
+    finished_run, tmp_path, kind, damage
 ):
-    workdir = _copy(finished, tmp_path)
+    workdir = copy_run(finished_run, tmp_path)
     before = _all_files(workdir.checkpoints)
     DAMAGES[damage](os.path.join(workdir.checkpoints, CHECKPOINT_FILES[kind]))
     with pytest.warns(DamagedFileWarning) as warned:
@@ -102,8 +66,8 @@ def test_a_damaged_newest_checkpoint_is_moved_aside_and_the_older_one_becomes_la
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_a_damaged_index_file_is_rebuilt_from_the_checkpoints(finished, tmp_path, damage):
-    workdir = _copy(finished, tmp_path)
+def test_a_damaged_index_file_is_rebuilt_from_the_checkpoints(finished_run, tmp_path, damage):
+    workdir = copy_run(finished_run, tmp_path)
     DAMAGES[damage](os.path.join(workdir.checkpoints, "checkpoint"))
     with pytest.warns(DamagedFileWarning, match="checkpoint is (unreadable|missing)"):
         recovery = checkpoints.recover(workdir.checkpoints)
@@ -115,12 +79,12 @@ def test_a_damaged_index_file_is_rebuilt_from_the_checkpoints(finished, tmp_path
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_a_damaged_config_json_is_rewritten_from_the_checkpoint(finished, tmp_path, damage):
-    workdir = _copy(finished, tmp_path)
+def test_a_damaged_config_json_is_rewritten_from_the_checkpoint(finished_run, tmp_path, damage):
+    workdir = copy_run(finished_run, tmp_path)
     DAMAGES[damage](workdir.config_file)
     with pytest.warns(DamagedFileWarning, match="config.json was damaged"):
         open_workdir(workdir.root)
-    assert load_config(workdir).to_dict() == load_config(Workdir(finished)).to_dict()
+    assert load_config(workdir).to_dict() == load_config(Workdir(finished_run)).to_dict()
     if damage != "delete":
         assert os.path.exists(os.path.join(workdir.root, "damaged", "config.json"))
 
@@ -133,8 +97,8 @@ def test_a_damaged_config_json_without_a_stored_config_names_the_file(tmp_path):
     assert os.path.exists(workdir.config_file)
 
 
-def test_when_every_checkpoint_is_damaged_none_is_latest_and_all_are_kept(finished, tmp_path):
-    workdir = _copy(finished, tmp_path)
+def test_when_every_checkpoint_is_damaged_none_is_latest_and_all_are_kept(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     for step in (2, 4):
         zero_fill(os.path.join(workdir.checkpoints, f"ckpt-{step}.data-00000-of-00001"))
     with pytest.warns(DamagedFileWarning, match="no intact checkpoint is left"):
@@ -153,8 +117,8 @@ def test_non_finite_weights_count_as_damage(tmp_path):
     assert checkpoints.problem_with(prefix) is None
 
 
-def test_interrupted_checkpoint_writes_are_cleaned_up(finished, tmp_path):
-    workdir = _copy(finished, tmp_path)
+def test_interrupted_checkpoint_writes_are_cleaned_up(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     directory = workdir.checkpoints
     # A save that died before the index listed it, and TF's staging of another.
     for name in ("ckpt-6.index", "ckpt-6.data-00000-of-00001"):
@@ -167,29 +131,29 @@ def test_interrupted_checkpoint_writes_are_cleaned_up(finished, tmp_path):
     assert recovery.latest.endswith("ckpt-4") and recovery.damaged == ()
 
 
-def test_training_resumes_past_a_damaged_checkpoint_and_ends_like_an_uninterrupted_run(finished, tmp_path):
-    workdir = _copy(finished, tmp_path)
+def test_training_resumes_past_a_damaged_checkpoint_and_ends_like_an_uninterrupted_run(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     truncate(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["data"]))
     with pytest.warns(DamagedFileWarning):
         train(tiny_config(), workdir.root)
     latest = tf.train.latest_checkpoint(workdir.checkpoints)
     assert latest.endswith("ckpt-4")
-    expected, actual = _weights(os.path.join(finished, "checkpoints", "ckpt-4")), _weights(latest)
+    expected, actual = _weights(os.path.join(finished_run, "checkpoints", "ckpt-4")), _weights(latest)
     assert expected.keys() == actual.keys() and len(expected) > 30
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
 
-def test_export_uses_the_newest_good_checkpoint(finished, tmp_path):
-    workdir = _copy(finished, tmp_path)
+def test_export_uses_the_newest_good_checkpoint(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     random_bytes(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["index"]))
     with pytest.warns(DamagedFileWarning):
         path = export_workdir(workdir.root, str(tmp_path / "export"))
     assert os.path.basename(path) == "2"
 
 
-def test_the_command_line_names_the_damaged_file_in_one_warning_line(finished, tmp_path):
-    workdir = _copy(finished, tmp_path)
+def test_the_command_line_names_the_damaged_file_in_one_warning_line(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     zero_fill(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["data"]))
     command = [sys.executable, "-m", "keras_attngan.cli.main", "export", "--workdir", workdir.root,
                "--out", str(tmp_path / "export")]  # fmt: skip

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import make_trainer
+from conftest import DAMAGES, make_trainer
 
 from keras_attngan import deploy, serving, synthesis
 from keras_attngan.errors import DamagedFileError
@@ -36,24 +36,6 @@ FILES = {
 SAVED_MODEL_FILES = ("graph", "index", "data", "metadata")
 
 
-def _truncate(path):
-    with open(path, "r+b") as f:
-        f.truncate(os.path.getsize(path) // 2)
-
-
-def _zero_fill(path):
-    size = os.path.getsize(path)
-    with open(path, "r+b") as f:
-        f.write(b"\0" * size)
-
-
-def _random_bytes(path):
-    size = os.path.getsize(path)
-    with open(path, "wb") as f:
-        f.write(np.random.default_rng(0).bytes(size))
-
-
-DAMAGES = {"truncate": _truncate, "zero-fill": _zero_fill, "delete": os.remove, "random": _random_bytes}
 # What each damage leaves in the file, as the one line says it (the reader's
 # own words vary: a truncated protocol buffer and random bytes do not parse).
 SAID = {"zero-fill": ("zero-filled",), "delete": ("missing",)}

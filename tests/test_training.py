@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_config
+from conftest import copy_run, tiny_config
 
 from keras_attngan import callbacks, finite, serving, synthesis
 from keras_attngan.evaluation import load_subject
@@ -33,24 +33,8 @@ def _changes(workdir):
         return [json.loads(line) for line in f]
 
 
-@pytest.fixture(scope="module")
-def good_run(tmp_path_factory):
-    """A finished 4-step run (checkpoints at 2 and 4, export 4) to copy from."""
-    root = str(tmp_path_factory.mktemp("good"))
-    train(tiny_config(), root)
-    return root
-
-
-def _copy(root, tmp_path):
-    import shutil
-
-    destination = str(tmp_path / "run")
-    shutil.copytree(root, destination)
-    return Workdir(destination)
-
-
-def test_divergence_stops_with_the_step_and_loss_and_saves_nothing(good_run, tmp_path):
-    workdir = _copy(good_run, tmp_path)
+def test_divergence_stops_with_the_step_and_loss_and_saves_nothing(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     with pytest.raises(finite.NonFiniteError, match=r"diverged at step \d+ \(steps \d+-\d+\): ") as info:
         train(tiny_config(**DIVERGING), workdir.root, allow_config_change=True)
     assert "latest checkpoint is still" in str(info.value) and info.value.step > 4
@@ -73,8 +57,8 @@ def test_guard_names_the_step_and_the_non_finite_loss():
         guard.on_train_end({"d_loss": 1.0})
 
 
-def test_rollback_lowers_the_learning_rate_and_finishes(good_run, tmp_path):
-    workdir = _copy(good_run, tmp_path)
+def test_rollback_lowers_the_learning_rate_and_finishes(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     config = tiny_config(
         **DIVERGING, **{"train.on_non_finite": "rollback", "train.rollback_lr_factor": 1e-9}
     )
@@ -127,8 +111,8 @@ def test_same_seed_gives_identical_losses_step_by_step(deterministic):
     set_determinism(tiny_config())  # leave op determinism off for the next tests
 
 
-def test_changed_learning_rate_is_refused_then_applied_with_the_flag(good_run, tmp_path, capsys):
-    workdir = _copy(good_run, tmp_path)
+def test_changed_learning_rate_is_refused_then_applied_with_the_flag(finished_run, tmp_path, capsys):
+    workdir = copy_run(finished_run, tmp_path)
     changed = tiny_config(**{"train.steps": 6, "train.g_learning_rate": 1e-3, "data.num_examples": 48})
     message = (
         r"--allow_config_change.*Differences: data.num_examples: 64 in the workdir, 48 now; "
@@ -220,13 +204,13 @@ def test_sigkill_mid_run_then_rerun_ends_like_an_uninterrupted_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_console_refuses_a_changed_run_and_stops_a_diverged_one(good_run, tmp_path):
-    workdir = _copy(good_run, tmp_path)
+def test_console_refuses_a_changed_run_and_stops_a_diverged_one(finished_run, tmp_path):
+    workdir = copy_run(finished_run, tmp_path)
     base = ["--config.data.image_size=16", "--config.data.num_examples=64", "--config.data.batch_size=8",
             "--config.train.steps_per_epoch=2", "--config.train.steps_per_execution=2",
             "--config.log.checkpoint_every=2", "--config.log.scalars_every=2", "--config.log.images_every=2",
             "--config.log.num_images=4", "--config.train.steps=6",
-            "--config.model.mask_source=learned", "--config.train.mi_pairs=4"]  # good_run's, as tiny_config's  # fmt: skip
+            "--config.model.mask_source=learned", "--config.train.mi_pairs=4"]  # finished_run's, as tiny_config's  # fmt: skip
     changed = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=0.001")
     assert changed.returncode != 0 and "train.g_learning_rate: 0.0002 in the workdir, 0.001 now" in changed.stdout
     diverged = _run_cli(workdir.root, *base, "--config.train.g_learning_rate=1e6",
