@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WORKDIR ?= runs/demo
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test test-slow install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest
+
+# The end-to-end tests left out of `make test` (multi-process runs, every
+# conversion, the benchmarks' quick runs); CI runs both.
+test-slow: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -m slow
 
 clean:
 	rm -rf $(VENV) runs
