@@ -168,7 +168,7 @@ def random_bytes(path):
 DAMAGES = {"truncate": truncate, "zero-fill": zero_fill, "delete": os.remove, "random": random_bytes}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     """A finished 4-step `tiny_config` run (checkpoints at 2 and 4, export 4); copy it, never change it."""
     from keras_attngan.training import train
