@@ -8,8 +8,8 @@ mask ``s = D(G(z, 1))`` and the change ``G(z, s) - G(z, 1)`` it causes, with
 G's two passes computed three ways:
 
 - ``separate``: two G calls in training mode, each batch normalized by its
-  own statistics (the inner loop before `gan.generate_pair`);
-- ``paired``: one G call on both halves in training mode (`gan.generate_pair`,
+  own statistics (the inner loop before `recurrence.generate_pair`);
+- ``paired``: one G call on both halves in training mode (`recurrence.generate_pair`,
   the inner loop now);
 - ``inference``: G in inference mode, moving statistics (the export).
 
@@ -34,8 +34,8 @@ def measure(workdir_path, num=64, seed=0):
     import numpy as np
     import tensorflow as tf
 
-    from keras_attngan import gan
-    from keras_attngan.experiment import Workdir, load_config, restore_trainer
+    from keras_attngan.trainers import recurrence
+    from keras_attngan.training.experiment import Workdir, load_config, restore_trainer
 
     workdir = Workdir(workdir_path)
     config = load_config(workdir)
@@ -55,7 +55,7 @@ def measure(workdir_path, num=64, seed=0):
 
     passes = {
         "separate": lambda: separate(True),
-        "paired": lambda: gan.generate_pair(generator, latent, uniform, masks, training=True),
+        "paired": lambda: recurrence.generate_pair(generator, latent, uniform, masks, training=True),
         "inference": lambda: separate(False),
     }
     result = {"workdir": workdir_path, "step": step, "ceiling": None}

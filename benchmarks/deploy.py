@@ -5,7 +5,7 @@
 
 Exports the default model of `configs/symbols_attn.py` (32x32x3, latent 64,
 widths 64, learned mask, K = 1) with every format and TFLite quantization
-(`keras_attngan.deploy.export`), then times ``serving_default`` (z -> images,
+(`keras_attngan.export.deploy.export`), then times ``serving_default`` (z -> images,
 the K mask refinements included: G, D, G) through each artifact's
 `Deployment.runner`, the interface users call (input checks included):
 
@@ -35,9 +35,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import count_flops, make_config, write_report  # noqa: E402
 
-from keras_attngan import deploy, onnx  # noqa: E402
-from keras_attngan.experiment import build_trainer  # noqa: E402
-from keras_attngan.latent import LatentSpec  # noqa: E402
+from keras_attngan.core.latent import LatentSpec  # noqa: E402
+from keras_attngan.export import (
+    deploy,
+    onnx,  # noqa: E402
+)
+from keras_attngan.training.experiment import build_trainer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZATIONS = ["float32", "float16", "dynamic_int8", "int8"]

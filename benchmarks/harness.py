@@ -22,9 +22,9 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from configs import symbols_attn  # noqa: E402
-from keras_attngan.config import validate_config  # noqa: E402
-from keras_attngan.experiment import build_data, build_trainer  # noqa: E402
-from keras_attngan.study import apply_overrides  # noqa: E402
+from keras_attngan.apps.study import apply_overrides  # noqa: E402
+from keras_attngan.training.config import validate_config  # noqa: E402
+from keras_attngan.training.experiment import build_data, build_trainer  # noqa: E402
 
 
 def count_flops(fn, *specs):

@@ -5,7 +5,7 @@
     python benchmarks/infogan.py --seeds 1 --first-seed 2   # seed 2 only, e.g. beside a run on another core
 
 Each run trains `configs/{digits,symbols}_infogan.py` from scratch with
-`keras_attngan.training.train` for the config's `train.steps` (or `--steps`),
+`keras_attngan.training.loop.train` for the config's `train.steps` (or `--steps`),
 then measures its export:
 
 - categorical control (both experiments): for each value k of the first
@@ -52,7 +52,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from keras_attngan import study  # noqa: E402
+from keras_attngan.apps import study  # noqa: E402
 
 EXPERIMENTS = {"digits": "configs.digits_infogan", "symbols": "configs.symbols_infogan"}
 # The known factors of `symbols`: regressed, and the one classified (it has no order).
@@ -113,8 +113,9 @@ def factor_readers(image_size, num=3000, seed=1):
 
 def measure(export_path, source, image_size, num, seed=0):
     """The control metrics of one export (see the module docstring)."""
-    from keras_attngan import serving, synthesis
-    from keras_attngan.latent import LatentSpec
+    from keras_attngan.apps import synthesis
+    from keras_attngan.core.latent import LatentSpec
+    from keras_attngan.export import serving
     from keras_attngan.metrics.control import (
         categorical_code_accuracy,
         continuous_code_correlation,
@@ -127,7 +128,7 @@ def measure(export_path, source, image_size, num, seed=0):
     if spec.categorical:
         codes, predicted = [], []
         for value in range(spec.categorical[0].num_values):
-            images, _ = synthesis.generate(export_path, num, seed=seed + value, category=value)
+            images, _ = synthesis.from_export(export_path, num, seed=seed + value, category=value)
             predicted.append(classifier.probabilities(images.astype(np.float32) / 127.5 - 1).argmax(-1))
             codes.append(np.full(num, value))
         codes, predicted = np.concatenate(codes), np.concatenate(predicted)
@@ -137,7 +138,7 @@ def measure(export_path, source, image_size, num, seed=0):
         regressors, r2, colour_classifier, colour_accuracy = factor_readers(image_size)
         result["regressor_r2"] = r2
         result["colour_accuracy"] = colour_accuracy
-        images, _ = synthesis.generate(export_path, num, seed=seed + 1000)
+        images, _ = synthesis.from_export(export_path, num, seed=seed + 1000)
         _, _, values = spec.sample_numpy(num, seed + 1000)  # the codes `generate` drew
         features, _ = classifier.features_and_probabilities(images.astype(np.float32) / 127.5 - 1)
         predicted = {name: regressor.predict(features) for name, regressor in regressors.items()}
@@ -154,7 +155,7 @@ def measure(export_path, source, image_size, num, seed=0):
 
 def run_one(name, config, seed, steps, overrides, num, workdir):
     """Trains one run, measures its export; returns its record."""
-    from keras_attngan.training import train
+    from keras_attngan.training.loop import train
 
     config = run_config(config, seed, steps, overrides)
     if os.path.exists(workdir):  # an interrupted run: start it again
@@ -169,7 +170,7 @@ def run_one(name, config, seed, steps, overrides, num, workdir):
 
 def remeasure(config, workdir, num):
     """`measure` of the export a finished run left in `workdir`."""
-    from keras_attngan import serving
+    from keras_attngan.export import serving
 
     export_root = os.path.join(workdir, "export")
     if not os.path.isdir(export_root):
@@ -263,7 +264,7 @@ def main(argv=None):
     if unknown or not experiments:
         parser.error(f"--experiments takes names from {list(EXPERIMENTS)}; unknown: {unknown}")
     overrides = study.parse_overrides(args.set)
-    from keras_attngan.config import validate_config
+    from keras_attngan.training.config import validate_config
 
     configs = {e: importlib.import_module(EXPERIMENTS[e]).get_config() for e in experiments}
     budgets = {

@@ -26,7 +26,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
-from keras_attngan import experiment, gan  # noqa: E402
+from keras_attngan.trainers import recurrence  # noqa: E402
+from keras_attngan.training import experiment  # noqa: E402
 
 
 def _norm(gradients):
@@ -43,11 +44,11 @@ def measure(path, batch_size=64, seed=0):
         key: tf.constant(value)
         for key, value in model.latent.inputs_numpy(batch_size, seed).items()
     }
-    uniform = gan.uniform_mask(batch_size, discriminator.image_size)
-    _, outputs = gan.mask_step(generator, discriminator, latent, uniform, True)
+    uniform = recurrence.uniform_mask(batch_size, discriminator.image_size)
+    _, outputs = recurrence.mask_step(generator, discriminator, latent, uniform, True)
     mask = ops.stop_gradient(outputs["attention"])
     with tf.GradientTape(persistent=True) as tape:
-        previous, current = gan.generate_pair(
+        previous, current = recurrence.generate_pair(
             generator, latent, uniform, mask, model.mi_pairs or None, True
         )
         logits = discriminator(current, training=True)["logits"]

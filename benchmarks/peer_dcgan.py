@@ -11,9 +11,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_attngan.experiment import adam
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
+from keras_attngan.training.experiment import adam
 
 
 class PeerDCGAN(keras.Model):

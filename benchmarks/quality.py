@@ -5,8 +5,8 @@
     python benchmarks/quality.py --set model.g_width=32 --set model.d_width=32  # smaller nets
 
 Every run trains one variant of `configs/{dataset}_attn.py` from scratch with
-`keras_attngan.training.train` under one step budget, then scores its export
-with `keras_attngan.metrics.evaluate` (domain-classifier FID and KID,
+`keras_attngan.training.loop.train` under one step budget, then scores its export
+with `keras_attngan.metrics.suite` (domain-classifier FID and KID,
 precision and recall on `--num` generated and real images, and for models
 with a mask the mask-usage metrics). FID is also logged at half the budget
 (`log.eval_every`), so the table shows whether the ranking is stable between
@@ -36,7 +36,7 @@ The variants separate what the method changes:
   earlier ``balanced``, the whole batch unsharpened), ``sharp16_balanced_mi05``
   the same with ``lambda_mi = 0.5``.
 
-It is a `keras_attngan.study` (what `attngan study` runs) over the variants:
+It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
 rerunning skips those, so the study can be stopped and continued
 later. The summary (mean, standard deviation and 95% t-interval over
@@ -54,7 +54,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from keras_attngan import study  # noqa: E402
+from keras_attngan.apps import study  # noqa: E402
 
 # The dataset configs' settings when the variants first ran (the whole batch
 # in the MI term, masks not sharpened, the fixed MI weight, float32): each

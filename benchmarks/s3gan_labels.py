@@ -3,7 +3,7 @@
     python benchmarks/s3gan_labels.py            # symbols 32x32, 10000 images, 3 seeds
     python benchmarks/s3gan_labels.py --quick --out /tmp/s3gan_labels.json   # a smoke run
 
-For each seed, a rotation network (`keras_attngan.semi_supervised`) is
+For each seed, a rotation network (`keras_attngan.training.semi_supervised`) is
 pre-trained on all images without labels; then, for each labelled fraction, a
 logistic regression on its features is fitted on that fraction of each class
 and labels the rest. Reported per fraction: the pseudo-labels' accuracy on the
@@ -22,9 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import write_report  # noqa: E402
 
+from keras_attngan.apps.study import interval  # noqa: E402
 from keras_attngan.data import load_source  # noqa: E402
-from keras_attngan.semi_supervised import classify_features, rotation_features  # noqa: E402
-from keras_attngan.study import interval  # noqa: E402
+from keras_attngan.training.semi_supervised import classify_features, rotation_features  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

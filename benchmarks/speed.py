@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import build_variant, count_flops, make_config, time_variants, write_report  # noqa: E402
 from peer_dcgan import build_peer  # noqa: E402
 
-from keras_attngan.experiment import build_data  # noqa: E402
-from keras_attngan.study import parse_overrides  # noqa: E402
+from keras_attngan.apps.study import parse_overrides  # noqa: E402
+from keras_attngan.training.experiment import build_data  # noqa: E402
 
 
 def measure_peak(repeats, quick):

@@ -16,7 +16,7 @@ test split, whole images cropped to a multiple of the scale), and the high-frequ
 energy ratio (output over ground truth, above the low-res Nyquist frequency). Each seed's
 value is the mean over the images; rows give mean and 95% t-interval over seeds.
 
-Speed: `keras_attngan.upscale.upscale_tiled` with the x4 pixel export on a 512x512 image
+Speed: `keras_attngan.apps.tiling.upscale_tiled` with the x4 pixel export on a 512x512 image
 (scikit-image's ``camera``, which no split contains, as RGB) to 2048x2048, in seconds per
 output megapixel (best of `--speed_repeats`); the same image downscaled x4 and brought back
 is scored against bicubic.
@@ -44,14 +44,14 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from configs import photos_sr_x2, photos_sr_x4  # noqa: E402
-from keras_attngan import images as images_lib  # noqa: E402
+from keras_attngan.apps.study import format_interval, interval  # noqa: E402
+from keras_attngan.apps.tiling import upscale_tiled  # noqa: E402
+from keras_attngan.core import images as images_lib  # noqa: E402
 from keras_attngan.data import downscale  # noqa: E402
 from keras_attngan.data.photos import split_photographs  # noqa: E402
 from keras_attngan.metrics import super_resolution as sr_metrics  # noqa: E402
 from keras_attngan.networks.upscaler import build_upscaler  # noqa: E402
-from keras_attngan.study import format_interval, interval  # noqa: E402
-from keras_attngan.training import train  # noqa: E402
-from keras_attngan.upscale import upscale_tiled  # noqa: E402
+from keras_attngan.training.loop import train  # noqa: E402
 
 CONFIGS = {4: photos_sr_x4, 2: photos_sr_x2}
 GAN_ROWS = {"gan": {}, "gan_no_encoder": {"train.encoder_mu2": 0.0}}

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import write_report  # noqa: E402
 
-from keras_attngan import tflite  # noqa: E402
+from keras_attngan.export import tflite  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAYERS = {

@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import quality  # noqa: E402
 
-from keras_attngan import losses, penalties, study  # noqa: E402
+from keras_attngan.apps import study  # noqa: E402
+from keras_attngan.core import losses, penalties  # noqa: E402
 
 SCREEN_DATASET = "symbols"
 PLAIN = {"model.mask_source": "none", "train.dtype_policy": "float32"}

@@ -8,7 +8,7 @@ as InfoGAN is trained on coloured digits. Without the attention mask, as `digits
     attngan train --config configs/colored_digits_infogan.py --workdir runs/colored_digits_infogan
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

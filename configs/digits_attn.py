@@ -10,7 +10,7 @@ usage are the same in both, and emulated bfloat16 is many times slower. The
 measurements are in benchmarks/README.md, *Quality study* and *Speed*.
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

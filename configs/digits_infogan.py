@@ -14,8 +14,7 @@ the categorical code, so `--category C` draws digit C.
         --category 3 --code c1=1.5
 """
 
-from keras_attngan.config import default_config, smoke
-
+from keras_attngan.training.config import default_config, smoke
 
 ARGS = ("supervised", "smoke")
 

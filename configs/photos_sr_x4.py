@@ -17,7 +17,7 @@ D's verdict with the small weight `train.sr_adversarial_weight` beside the encod
     attngan upscale --model runs/photos_sr_x4/export --input small.png --output large.png
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

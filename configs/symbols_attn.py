@@ -15,7 +15,7 @@ cost in FID against the plain GAN (`symbols_baseline`); the measurements are in
 benchmarks/README.md, *Quality study* and *Speed*.
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

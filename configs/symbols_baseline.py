@@ -3,7 +3,7 @@
 Everything else is identical, so differences in results are the method's.
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

@@ -9,7 +9,7 @@ measures intra-class FID with the classes G was asked for.
     attngan train --config configs/symbols_conditional.py:smoke --workdir /tmp/smoke
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

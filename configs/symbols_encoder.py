@@ -8,7 +8,7 @@ this unconditional GAN z and y are not pairs, so the batch means are compared.
     attngan train --config configs/symbols_encoder.py --workdir runs/symbols_encoder
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

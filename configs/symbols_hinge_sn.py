@@ -3,7 +3,7 @@
     attngan train --config configs/symbols_hinge_sn.py --workdir runs/symbols_hinge_sn
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

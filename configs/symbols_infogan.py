@@ -12,7 +12,7 @@ became recoverable much more slowly with it).
         --category 1 --code c1=-2
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

@@ -6,7 +6,7 @@ D is spectrally normalized, as in the paper; G keeps batch norm.
     attngan train --config configs/symbols_resnet.py:smoke --workdir /tmp/smoke
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

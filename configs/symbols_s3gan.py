@@ -2,13 +2,13 @@
 
 `configs/symbols_conditional.py` reading 10% of the labels: before training, a
 rotation network learns features from all images and a linear classifier
-fitted on 10% of each class labels the rest (`keras_attngan.semi_supervised`);
+fitted on 10% of each class labels the rest (`keras_attngan.training.semi_supervised`);
 the run keeps them in WORKDIR/pseudo_labels.npz.
 
     attngan train --config configs/symbols_s3gan.py --workdir runs/symbols_s3gan
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

@@ -4,7 +4,7 @@
     attngan train --config configs/symbols_sndcgan.py:smoke --workdir /tmp/smoke
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

@@ -7,7 +7,7 @@ samples, evaluation and the export use the moving average of G's weights (decay 
     attngan train --config configs/symbols_ssgan.py --workdir runs/symbols_ssgan
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

@@ -7,7 +7,7 @@ needs (it is per example).
     attngan train --config configs/symbols_wgan_gp.py --workdir runs/symbols_wgan_gp
 """
 
-from keras_attngan.config import default_config, smoke
+from keras_attngan.training.config import default_config, smoke
 
 
 def get_config(arg=None):

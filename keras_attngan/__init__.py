@@ -11,21 +11,23 @@ __version__ = "0.1.0"
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "AttnGAN": "keras_attngan.gan",
-    "synthesize": "keras_attngan.gan",
-    "LatentSpec": "keras_attngan.latent",
-    "CategoricalCode": "keras_attngan.latent",
-    "ContinuousCode": "keras_attngan.latent",
-    "LOSSES": "keras_attngan.losses",
-    "get_loss": "keras_attngan.losses",
-    "PENALTIES": "keras_attngan.penalties",
-    "get_penalty": "keras_attngan.penalties",
-    "MASK_SOURCES": "keras_attngan.mask_sources",
+    "AttnGAN": "keras_attngan.trainers.attention",
+    "GAN": "keras_attngan.trainers.base",
+    "SuperResolutionGAN": "keras_attngan.trainers.super_resolution",
+    "synthesize": "keras_attngan.trainers.recurrence",
+    "LatentSpec": "keras_attngan.core.latent",
+    "CategoricalCode": "keras_attngan.core.latent",
+    "ContinuousCode": "keras_attngan.core.latent",
+    "LOSSES": "keras_attngan.core.losses",
+    "get_loss": "keras_attngan.core.losses",
+    "PENALTIES": "keras_attngan.core.penalties",
+    "get_penalty": "keras_attngan.core.penalties",
+    "MASK_SOURCES": "keras_attngan.core.mask_sources",
     "Discriminator": "keras_attngan.networks.discriminator",
     "build_generator": "keras_attngan.networks.generator",
     "MaskModulation": "keras_attngan.networks.layers",
-    "MI_ESTIMATORS": "keras_attngan.information",
-    "build_mi_estimator": "keras_attngan.information",
+    "MI_ESTIMATORS": "keras_attngan.core.mutual_information",
+    "build_mi_estimator": "keras_attngan.core.mutual_information",
 }
 
 __all__ = sorted(_EXPORTS)

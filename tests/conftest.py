@@ -9,14 +9,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_attngan.gan import AttnGAN  # noqa: E402
-from keras_attngan.latent import LatentSpec  # noqa: E402
-from keras_attngan.mask_sources import MASK_SOURCES  # noqa: E402
+from keras_attngan.core.latent import (  # noqa: E402
+    CategoricalCode,
+    ContinuousCode,
+    LatentSpec,  # noqa: E402
+)
+from keras_attngan.core.mask_sources import MASK_SOURCES  # noqa: E402
+from keras_attngan.core.mutual_information import build_mi_estimator  # noqa: E402
 from keras_attngan.networks.discriminator import Discriminator  # noqa: E402
 from keras_attngan.networks.generator import build_generator  # noqa: E402
-from keras_attngan.information import build_mi_estimator  # noqa: E402
-from keras_attngan.latent import CategoricalCode, ContinuousCode  # noqa: E402
 from keras_attngan.terms import Information  # noqa: E402
+from keras_attngan.trainers.attention import trainer_class  # noqa: E402
 
 SIZE, CHANNELS, LATENT = 16, 3, 8
 
@@ -42,7 +45,9 @@ def make_trainer(
     estimator_options=None,
     **kwargs,
 ):
-    """A compiled 16x16 AttnGAN with tiny networks; `kwargs` go to `AttnGAN`.
+    """A compiled 16x16 trainer with tiny networks: `AttnGAN`, or `GAN` for mask source none.
+
+    `kwargs` go to the trainer.
 
     `latent` is its `LatentSpec` (default: normal z of size LATENT);
     `estimator_options` go to the MI estimator.
@@ -50,16 +55,12 @@ def make_trainer(
     uses_mask = MASK_SOURCES[mask_source].uses_mask
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=uses_mask)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=mask_source)
-    model = AttnGAN(
-        generator,
-        discriminator,
-        latent or LatentSpec(LATENT),
-        make_estimator(estimator, **(estimator_options or {})) if uses_mask else None,
-        inner_steps=inner_steps,
-        lambda_mi=lambda_mi,
-        seed=0,
-        d_steps=d_steps,
-        **kwargs,
+    if uses_mask:
+        kwargs.update(
+            mi_estimator=make_estimator(estimator, **(estimator_options or {})), lambda_mi=lambda_mi
+        )
+    model = trainer_class(generator, discriminator)(
+        generator, discriminator, latent or LatentSpec(LATENT), inner_steps=inner_steps, seed=0, d_steps=d_steps, **kwargs
     )
     model.compile(
         keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), **(compile_kwargs or {})
@@ -85,15 +86,8 @@ def make_info_trainer(mask_source="none", compile_kwargs=None, **options):
     generator = build_generator(INFO_NOISE, SIZE, CHANNELS, width=4, use_mask=mask_source != "none", code_dim=spec.code_dim)
     discriminator = Discriminator(SIZE, CHANNELS, width=4, attention=mask_source)
     term = Information.from_networks(generator, discriminator, latent=spec, width=8, name="info", **options)
-    model = AttnGAN(
-        generator,
-        discriminator,
-        spec,
-        make_estimator() if mask_source != "none" else None,
-        inner_steps=1,
-        seed=0,
-        terms=[term],
-    )
+    options = {"mi_estimator": make_estimator()} if mask_source != "none" else {}
+    model = trainer_class(generator, discriminator)(generator, discriminator, spec, seed=0, terms=[term], **options)
     model.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), **(compile_kwargs or {}))
     return model
 
@@ -171,7 +165,7 @@ DAMAGES = {"truncate": truncate, "zero-fill": zero_fill, "delete": os.remove, "r
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     """A finished 4-step `tiny_config` run (checkpoints at 2 and 4, export 4); copy it, never change it."""
-    from keras_attngan.training import train
+    from keras_attngan.training.loop import train
 
     root = str(tmp_path_factory.mktemp("finished"))
     train(tiny_config(), root)
@@ -182,7 +176,7 @@ def copy_run(root, tmp_path):
     """A copy of the workdir `root` in `tmp_path`, as a `Workdir`."""
     import shutil
 
-    from keras_attngan.experiment import Workdir
+    from keras_attngan.training.experiment import Workdir
 
     destination = str(tmp_path / "run")
     shutil.copytree(root, destination)

@@ -52,7 +52,11 @@ def _break_mask_symmetry(model):
 def mirrored(out):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from keras_attngan.experiment import build_data, build_trainer, set_determinism
+    from keras_attngan.training.experiment import (
+        build_data,
+        build_trainer,
+        set_determinism,
+    )
 
     states = {}
     for strategy in ("default", "mirrored"):
@@ -79,7 +83,7 @@ def mirrored(out):
 
 
 def multi_worker(workdir):
-    from keras_attngan.training import train
+    from keras_attngan.training.loop import train
 
     train(tiny_config(**{"train.strategy": "multi_worker", "train.steps": 4}), workdir)
 

@@ -9,10 +9,8 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_estimator, tiny_config
 
-from keras_attngan.experiment import check_labels
-from keras_attngan.gan import AttnGAN
-from keras_attngan.latent import LatentSpec
-from keras_attngan.mask_sources import MASK_SOURCES
+from keras_attngan.core.latent import LatentSpec
+from keras_attngan.core.mask_sources import MASK_SOURCES
 from keras_attngan.networks.architectures import ARCHITECTURES
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
@@ -21,6 +19,8 @@ from keras_attngan.networks.normalizations import (
     ConditionalBatchNormalization,
     get_normalization,
 )
+from keras_attngan.trainers.attention import AttnGAN, trainer_class
+from keras_attngan.training.experiment import check_labels
 
 CLASSES = 3
 
@@ -55,14 +55,8 @@ def _networks(architecture="dcgan", source="learned", size=SIZE, classes=0, d_no
 
 def _trainer(architecture="dcgan", source="learned", classes=0, d_norm="none", **compile_kwargs):
     generator, discriminator = _networks(architecture, source, classes=classes, d_norm=d_norm)
-    model = AttnGAN(
-        generator,
-        discriminator,
-        LatentSpec(LATENT, classes),
-        make_estimator() if MASK_SOURCES[source].uses_mask else None,
-        inner_steps=1,
-        seed=0,
-    )
+    options = {"mi_estimator": make_estimator()} if MASK_SOURCES[source].uses_mask else {}
+    model = trainer_class(generator, discriminator)(generator, discriminator, LatentSpec(LATENT, classes), seed=0, **options)
     model.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), **compile_kwargs)
     return model
 

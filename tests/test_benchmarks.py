@@ -39,7 +39,7 @@ def test_deploy_quick_run_writes_results(tmp_path):
     deploy.main(["--quick", "--out", str(out)])
     report = json.loads(out.read_text())
     artifacts = ["savedmodel", "onnx", "tflite/dynamic_int8", "tflite/float16", "tflite/float32", "tflite/int8"]
-    # Full int8 may abort on the default's Grad-CAM division (keras_attngan.deploy); then it is named.
+    # Full int8 may abort on the default's Grad-CAM division (keras_attngan.export.deploy); then it is named.
     assert set(report["failures"]) <= {"tflite/int8"}
     assert list(report["results"]) == [a for a in artifacts if a not in report["failures"]]
     assert report["onnx_opset"] == 17
@@ -67,7 +67,7 @@ def test_robustness_quick_run_writes_results(tmp_path):
 def test_quality_table_and_rankings():
     import quality
 
-    from keras_attngan import study
+    from keras_attngan.apps import study
 
     budget = study.make_budget(1000, num=10, metrics="fid", curve_every=500)
 
@@ -98,8 +98,8 @@ def test_quality_table_and_rankings():
 def test_toolbox_screen_picks_the_lowest_fid_per_axis_and_checks_lucic():
     import toolbox
 
-    from keras_attngan import losses, penalties
-    from keras_attngan.config import validate_config
+    from keras_attngan.core import losses, penalties
+    from keras_attngan.training.config import validate_config
 
     screen = toolbox.screen_entries()
     assert len(screen) == len(losses.LOSSES) + len(penalties.PENALTIES) - 1

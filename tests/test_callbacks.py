@@ -8,10 +8,11 @@ from conftest import CHANNELS, SIZE, make_trainer, real_dataset
 from keras import ops
 from tensorboard.backend.event_processing import event_accumulator
 
-from keras_attngan import callbacks, images
-from keras_attngan.experiment import checkpoint_manager
+from keras_attngan.core import images
 from keras_attngan.terms import LossTerm
 from keras_attngan.terms.base import Contribution
+from keras_attngan.training import callbacks
+from keras_attngan.training.experiment import checkpoint_manager
 
 
 def _events(directory):
@@ -111,12 +112,12 @@ def test_every_tag_has_a_group_the_losses_sort_first_and_no_run_shares_a_tag(tmp
 
 
 def _paired_trainer(terms):
-    from keras_attngan.gan import AttnGAN
-    from keras_attngan.latent import LatentSpec
+    from keras_attngan.core.latent import LatentSpec
     from keras_attngan.networks.discriminator import Discriminator
     from keras_attngan.networks.upscaler import build_upscaler
+    from keras_attngan.trainers.super_resolution import SuperResolutionGAN
 
-    return AttnGAN(
+    return SuperResolutionGAN(
         build_upscaler(2, CHANNELS, width=4, blocks=1),
         Discriminator(SIZE, CHANNELS, width=4, attention="none"),
         LatentSpec(4),

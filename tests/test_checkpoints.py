@@ -15,10 +15,10 @@ import pytest
 import tensorflow as tf
 from conftest import DAMAGES, copy_run, random_bytes, tiny_config, truncate, zero_fill
 
-from keras_attngan import checkpoints
-from keras_attngan.errors import DamagedFileError, DamagedFileWarning
-from keras_attngan.experiment import Workdir, load_config, open_workdir
-from keras_attngan.training import export_workdir, train
+from keras_attngan.core.errors import DamagedFileError, DamagedFileWarning
+from keras_attngan.training import checkpoints
+from keras_attngan.training.experiment import Workdir, load_config, open_workdir
+from keras_attngan.training.loop import export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

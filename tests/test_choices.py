@@ -4,18 +4,18 @@ import os
 import subprocess
 import sys
 
-from keras_attngan import choices, losses, penalties
+from keras_attngan.apps.evaluation import EXTRACTORS
+from keras_attngan.core import choices, losses, penalties
+from keras_attngan.core.lipschitz import LIPSCHITZ
+from keras_attngan.core.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
+from keras_attngan.core.mutual_information import MI_ESTIMATORS, MI_WEIGHTINGS, InfoNCE
 from keras_attngan.data import pipeline
-from keras_attngan.distribute import STRATEGIES
-from keras_attngan.evaluation import EXTRACTORS
-from keras_attngan.information import MI_ESTIMATORS, MI_WEIGHTINGS, InfoNCE
-from keras_attngan.lipschitz import LIPSCHITZ
-from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
 from keras_attngan.metrics import METRICS
 from keras_attngan.networks.architectures import ARCHITECTURES
 from keras_attngan.networks.encoder import ENCODERS
 from keras_attngan.networks.normalizations import NORMALIZATIONS
 from keras_attngan.terms import TERMS
+from keras_attngan.training.distribute import STRATEGIES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

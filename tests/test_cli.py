@@ -10,12 +10,12 @@ import tensorflow as tf
 from conftest import tiny_config
 from tensorboard.backend.event_processing import event_accumulator
 
-from keras_attngan import synthesis
+from keras_attngan.apps import synthesis
+from keras_attngan.apps.evaluation import EXTRACTORS
 from keras_attngan.cli import docs
-from keras_attngan.evaluation import EXTRACTORS
-from keras_attngan.experiment import Workdir, build_data, restore_trainer
 from keras_attngan.metrics import METRICS
-from keras_attngan.training import describe, export_workdir, train
+from keras_attngan.training.experiment import Workdir, build_data, restore_trainer
+from keras_attngan.training.loop import describe, export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ATTNGAN = [sys.executable, "-m", "keras_attngan.cli.main"]
@@ -84,7 +84,7 @@ def test_export_without_checkpoint(tmp_path):
 @pytest.mark.parametrize("file_format", synthesis.FORMATS)
 def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
     workdir, _ = trained
-    images, latent = synthesis.generate(workdir.export, num=5, seed=3, batch_size=2)
+    images, latent = synthesis.from_export(workdir.export, num=5, seed=3, batch_size=2)
     assert images.shape == (5, 16, 16, 3) and images.dtype == np.uint8
     assert sorted(latent) == ["z"]
     paths = synthesis.write(images, latent, str(tmp_path), file_format)
@@ -106,9 +106,9 @@ def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
 
 def test_synthesize_is_reproducible_from_the_seed(trained):
     workdir, _ = trained
-    a, _ = synthesis.generate(workdir.export, num=3, seed=7)
-    b, _ = synthesis.generate(workdir.export, num=3, seed=7)
-    c, _ = synthesis.generate(workdir.export, num=3, seed=8)
+    a, _ = synthesis.from_export(workdir.export, num=3, seed=7)
+    b, _ = synthesis.from_export(workdir.export, num=3, seed=7)
+    c, _ = synthesis.from_export(workdir.export, num=3, seed=8)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -182,8 +182,8 @@ def test_help_offers_the_library_choices():
     evaluate = _attngan("evaluate", "--help").stdout
     assert f"--extractor={{{','.join(EXTRACTORS)}}}" in evaluate and ",".join(METRICS) in evaluate
     assert ",".join(METRICS) in _attngan("study", "--help").stdout
-    from keras_attngan import deploy, tflite
     from keras_attngan.cli import export
+    from keras_attngan.export import deploy, tflite
 
     assert export.FORMATS == tuple(deploy.FORMATS)
     assert export.QUANTIZATIONS == tuple(tflite.QUANTIZATIONS)

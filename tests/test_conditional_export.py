@@ -5,10 +5,11 @@ import pytest
 import tensorflow as tf
 from conftest import tiny_config
 
-from keras_attngan import deploy, serving, synthesis
-from keras_attngan.evaluation import evaluate
-from keras_attngan.experiment import restore_trainer
-from keras_attngan.training import train
+from keras_attngan.apps import synthesis
+from keras_attngan.apps.evaluation import evaluate
+from keras_attngan.export import deploy, serving
+from keras_attngan.training.experiment import restore_trainer
+from keras_attngan.training.loop import train
 
 CLASSES = 3
 
@@ -56,13 +57,13 @@ def test_a_label_out_of_range_is_refused_by_the_export(conditional_run, label):
 
 def test_synthesize_draws_the_asked_class_and_records_it(conditional_run, tmp_path):
     _, _, export_path, _ = conditional_run
-    images, latent = synthesis.generate(export_path, 4, seed=5, label=2)
+    images, latent = synthesis.from_export(export_path, 4, seed=5, label=2)
     np.testing.assert_array_equal(latent["label"], [2, 2, 2, 2])
     serve = tf.saved_model.load(export_path).signatures["serving_default"]
     expected = serve(z=tf.constant(latent["z"]), label=tf.constant(latent["label"]))["images"]
     np.testing.assert_array_equal(images, synthesis.images_lib.to_uint8(np.asarray(expected)))
     # Without --label, uniform classes; z is the unconditional draw of the same seed.
-    _, drawn = synthesis.generate(export_path, 64, seed=5)
+    _, drawn = synthesis.from_export(export_path, 64, seed=5)
     assert set(drawn["label"]) == set(range(CLASSES))
     np.testing.assert_array_equal(drawn["z"][:4], latent["z"])
     (path,) = synthesis.write(images, latent, str(tmp_path / "npz"), "npz")
@@ -78,7 +79,7 @@ def test_synthesize_draws_the_asked_class_and_records_it(conditional_run, tmp_pa
 def test_synthesize_refuses_a_label_out_of_range(conditional_run, label, match):
     _, _, export_path, _ = conditional_run
     with pytest.raises(ValueError, match=match):
-        synthesis.generate(export_path, 2, label=label)
+        synthesis.from_export(export_path, 2, label=label)
 
 
 def test_evaluate_scores_the_classes_it_asked_for(conditional_run):

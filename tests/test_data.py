@@ -23,8 +23,9 @@ from keras_attngan.data import (
     make_dataset,
     parse_source,
     render_symbols,
+    symbols,
+    tfds_source,
 )
-from keras_attngan.data import symbols, tfds_source
 
 PALETTE = {0: (220, 30, 30), 1: (30, 60, 220), 2: (20, 20, 20), 3: (128, 128, 128)}
 

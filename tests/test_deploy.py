@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import CHANNELS, LATENT, SIZE, make_trainer
 
-from keras_attngan import deploy, onnx, serving, tflite
+from keras_attngan.export import deploy, onnx, serving, tflite
 
 ALL = ["tflite/dynamic_int8", "tflite/float16", "tflite/float32", "tflite/int8", "onnx"]
 

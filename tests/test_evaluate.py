@@ -11,10 +11,11 @@ import tensorflow as tf
 from conftest import SIZE, make_trainer, real_dataset, tiny_config
 from tensorboard.backend.event_processing import event_accumulator
 
-from keras_attngan import callbacks, serving
+from keras_attngan.apps.evaluation import evaluate
+from keras_attngan.export import serving
 from keras_attngan.metrics import KerasExtractor, MetricOptions, mask_faithfulness
-from keras_attngan.evaluation import evaluate
-from keras_attngan.training import train
+from keras_attngan.training import callbacks
+from keras_attngan.training.loop import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = MetricOptions(
@@ -164,7 +165,7 @@ def test_console_evaluate_writes_json_and_a_table(trained, tmp_path):
 
 def test_faithfulness_of_in_memory_and_exported_discriminators_agree(tmp_path):
     model = make_trainer("gradcam", inner_steps=1)
-    path = serving.export(model, str(tmp_path / "export"))
+    path = serving.save_version(model, str(tmp_path / "export"))
     images = np.random.default_rng(0).uniform(-1, 1, (3, SIZE, SIZE, 3)).astype(np.float32)
     ours = mask_faithfulness(model.discriminator, images, steps=4)
     exported = mask_faithfulness(tf.saved_model.load(path), images, steps=4)
@@ -211,9 +212,9 @@ def test_evaluation_callback_draws_the_codes_of_an_infogan_model(tmp_path):
     """The in-training evaluation feeds G its codes: the same FID as on the spec's own draw."""
     from conftest import make_info_trainer
 
-    from keras_attngan.evaluation import subject_from_model
-    from keras_attngan.metrics.evaluate import compute_metrics
     from keras_attngan.metrics.reference import reference_from_images
+    from keras_attngan.metrics.suite import compute_metrics
+    from keras_attngan.training.subject import subject_from_model
 
     model = make_info_trainer("learned")
     real = np.random.default_rng(0).uniform(-1, 1, (24, SIZE, SIZE, 3)).astype(np.float32)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import real_dataset, tiny_config
 
-from keras_attngan.experiment import (
+from keras_attngan.training.experiment import (
     Workdir,
     build_data,
     build_trainer,
@@ -186,7 +186,7 @@ def test_each_player_gets_its_own_adam_settings():
 
 
 def test_auto_precision_computes_in_bfloat16_only_where_it_is_native(monkeypatch, tmp_path):
-    from keras_attngan import precision
+    from keras_attngan.training import precision
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 fma\n")

@@ -7,8 +7,8 @@ import sys
 import pytest
 from conftest import tiny_config
 
-from keras_attngan import versioning
-from keras_attngan.training import export_workdir, train
+from keras_attngan.export import versioning
+from keras_attngan.training.loop import export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ATTNGAN = [sys.executable, "-m", "keras_attngan.cli.main"]

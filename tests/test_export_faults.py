@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from conftest import DAMAGES, make_trainer
 
-from keras_attngan import deploy, serving, synthesis
-from keras_attngan.errors import DamagedFileError
+from keras_attngan.apps import synthesis
+from keras_attngan.core.errors import DamagedFileError
+from keras_attngan.export import deploy, serving
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERSION = "7"
@@ -79,7 +80,7 @@ def _assert_nothing_else_lost(base, file, before):
 def _read(kind, base):
     """What reads a file of `kind`: G's synthesis for the SavedModel's files, the runner for the others."""
     if kind in SAVED_MODEL_FILES:
-        return synthesis.generate(base, 1)
+        return synthesis.from_export(base, 1)
     artifact = {"report": "tflite/float32", "tflite": "tflite/float32", "onnx": "onnx"}[kind]
     return deploy.Deployment(base).runner(artifact)({"z": np.zeros((1, 8), np.float32)})
 
@@ -99,7 +100,7 @@ def test_a_damaged_file_is_named_by_its_reader(pristine, tmp_path, kind, damage)
 
 
 def test_the_pristine_export_reads(pristine):
-    images, _ = synthesis.generate(pristine, 2)
+    images, _ = synthesis.from_export(pristine, 2)
     assert images.shape == (2, 16, 16, 3)
     deployment = deploy.Deployment(pristine)
     for artifact in deployment.artifacts():
@@ -243,7 +244,7 @@ UPSCALE_ARTIFACTS = {"graph": "savedmodel", "report": "tflite/float32", "tflite"
 def upscale_results(tmp_path_factory):
     from test_upscaler import sr_trainer
 
-    from keras_attngan import images as images_lib
+    from keras_attngan.core import images as images_lib
 
     root = str(tmp_path_factory.mktemp("upscale"))
     pristine = os.path.join(root, "pristine")

@@ -13,7 +13,7 @@ import tensorflow as tf
 from conftest import LATENT, SIZE, make_trainer
 from google.protobuf import json_format
 
-from keras_attngan import serving
+from keras_attngan.export import serving
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
 
@@ -24,7 +24,7 @@ import signatures as signatures_lib  # noqa: E402
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    path = serving.export(make_trainer(), str(tmp_path_factory.mktemp("kit")))
+    path = serving.save_version(make_trainer(), str(tmp_path_factory.mktemp("kit")))
     return path, tf.saved_model.load(path)
 
 
@@ -150,7 +150,11 @@ def test_rest_client_end_to_end(exported, rest_server, tmp_path):
 
 def test_grpc_client_end_to_end(exported):
     import grpc
-    from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
+    from tensorflow_serving.apis import (
+        get_model_metadata_pb2,
+        predict_pb2,
+        prediction_service_pb2_grpc,
+    )
 
     path, loaded = exported
 

@@ -4,12 +4,15 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_estimator, make_trainer, real_dataset
 
-from keras_attngan import gan, losses, penalties
-from keras_attngan.gan import AttnGAN, synthesize
-from keras_attngan.latent import LatentSpec
+from keras_attngan.core import losses, penalties
+from keras_attngan.core.latent import LatentSpec
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 from keras_attngan.networks.layers import MaskModulation
+from keras_attngan.trainers import recurrence
+from keras_attngan.trainers.attention import AttnGAN
+from keras_attngan.trainers.base import GAN
+from keras_attngan.trainers.recurrence import synthesize
 
 
 def _snapshot(variables):
@@ -297,6 +300,17 @@ def test_a_config_saved_with_latent_dim_still_loads():
     assert restored.latent.noise_dim == LATENT
 
 
+def test_a_plain_gan_saved_under_the_attngan_name_loads_as_the_plain_gan():
+    # Before each mode had its class, every trainer was saved as an AttnGAN,
+    # the plain GAN with mi_estimator None and the MI options beside it.
+    model = make_trainer("none", inner_steps=2)
+    config = {**model.get_config(), "mi_estimator": None, "lambda_mi": 1.0, "mi_pairs": 0, "mi_weighting": "fixed"}
+    restored = AttnGAN.from_config(config)
+    assert type(restored) is GAN and restored.inner_steps == 2
+    with pytest.raises(ValueError, match="mask source.*attention='none'"):
+        AttnGAN(model.generator, model.discriminator, model.latent, make_estimator())
+
+
 def test_synthesize_returns_the_refinement_trajectory():
     model = make_trainer(inner_steps=3)
     outputs = model.synthesize({"z": tf.random.normal((2, LATENT))})
@@ -372,7 +386,7 @@ def test_d_steps_updates_d_on_its_own_slices_of_the_batch():
             d_batches.append(np.asarray(images))
             return super().call(images, training, return_attention)
 
-    model = AttnGAN(
+    model = GAN(
         build_generator(LATENT, SIZE, CHANNELS, width=4, use_mask=False),
         RecordingDiscriminator(SIZE, CHANNELS, width=4, attention="none"),
         LatentSpec(LATENT),
@@ -459,7 +473,7 @@ def test_generate_pair_keeps_the_common_mask_effect_that_separate_calls_normaliz
         {**latent, "mask": uniform}, training=True
     )
     np.testing.assert_allclose(separate, 0.0, atol=1e-4)
-    previous, current = gan.generate_pair(generator, latent, uniform, half, training=True)
+    previous, current = recurrence.generate_pair(generator, latent, uniform, half, training=True)
     # Joint statistics: the shift of -1.5 is divided by each feature's joint scale, not removed.
     change = (current - previous).numpy()
     assert np.all(change < -0.5) and np.allclose(change, change[:1], atol=1e-4)

@@ -5,13 +5,14 @@ import pytest
 import tensorflow as tf
 from conftest import make_info_trainer
 
-from keras_attngan import serving, synthesis
+from keras_attngan.apps import synthesis
+from keras_attngan.export import serving
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     model = make_info_trainer("learned")
-    path = serving.export(model, str(tmp_path_factory.mktemp("export") / "export"))
+    path = serving.save_version(model, str(tmp_path_factory.mktemp("export") / "export"))
     return model, path, tf.saved_model.load(path)
 
 
@@ -31,7 +32,7 @@ def test_signatures_take_the_codes(exported):
 
 def test_synthesize_draws_the_asked_category_and_code(exported):
     model, path, loaded = exported
-    images, latent = synthesis.generate(path, 3, seed=5, category=2, codes=["width=1.5"])
+    images, latent = synthesis.from_export(path, 3, seed=5, category=2, codes=["width=1.5"])
     z = latent["z"]
     _, categories, values = model.latent.sample_numpy(3, 5)
     categories["digit"][:] = 2
@@ -56,21 +57,21 @@ def test_bad_code_choices_are_refused_naming_the_flag(exported, category, codes,
 
 
 def test_codes_on_a_model_without_codes_are_refused():
-    from keras_attngan.latent import LatentSpec
+    from keras_attngan.core.latent import LatentSpec
 
     with pytest.raises(ValueError, match="--category.*no"):
         synthesis.parse_code_choices(LatentSpec(4), 1)
 
 
 def test_evaluation_draws_the_codes_as_synthesize_does(exported):
-    from keras_attngan.evaluation import load_subject
-    from keras_attngan.metrics.evaluate import MetricOptions, mask_usage_of
+    from keras_attngan.apps.evaluation import load_subject
+    from keras_attngan.metrics.suite import MetricOptions, mask_usage_of
 
     model, path, _ = exported
     subject = load_subject(path)
     assert subject.latent.get_config() == model.latent.get_config()
     latent = subject.latent.inputs_numpy(4, 9)
-    images, drawn = synthesis.generate(path, 4, seed=9)
+    images, drawn = synthesis.from_export(path, 4, seed=9)
     np.testing.assert_array_equal(drawn["codes"], latent["codes"])
     np.testing.assert_array_equal(synthesis.images_lib.to_uint8(subject.generate(latent)), images)
     usage = mask_usage_of(subject, seed=0, options=MetricOptions(mask_usage_num=8, mask_usage_cell_size=4))
@@ -78,7 +79,7 @@ def test_evaluation_draws_the_codes_as_synthesize_does(exported):
 
 
 def test_tflite_and_onnx_take_the_codes_and_match_the_savedmodel(exported, tmp_path):
-    from keras_attngan import deploy
+    from keras_attngan.export import deploy
 
     model, _, _ = exported
     path = deploy.export(model, str(tmp_path / "deploy"), "savedmodel,tflite,onnx", "float32")

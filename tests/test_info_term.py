@@ -7,17 +7,20 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import CHANNELS, SIZE, make_info_trainer as _info_trainer, info_spec as _spec
+from conftest import CHANNELS, SIZE
+from conftest import info_spec as _spec
+from conftest import make_info_trainer as _info_trainer
 
-from keras_attngan.latent import CategoricalCode, LatentSpec
+from keras_attngan.core.latent import CategoricalCode, LatentSpec
 from keras_attngan.networks.q_head import QHead
 from keras_attngan.terms import Information
-from keras_attngan.terms.info import (
+from keras_attngan.terms.infogan import (
     categorical_nll,
     clustering_information,
     gaussian_nll,
     labelled_fraction_mask,
 )
+
 
 def _images(count=4, seed=0):
     return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (count, SIZE, SIZE, CHANNELS)), "float32")
@@ -213,20 +216,21 @@ def test_fit_and_save_load(tmp_path, mask_source, jit_compile):
 def test_train_the_supervised_symbols_config_end_to_end(tmp_path):
     from conftest import tiny_config
 
-    from keras_attngan import synthesis, training
+    from keras_attngan.apps import synthesis
+    from keras_attngan.training.loop import train
 
     config = tiny_config("symbols_infogan", **{"train.info_label_fraction": 0.5})
-    workdir, export = training.train(config, str(tmp_path / "run"))
+    workdir, export = train(config, str(tmp_path / "run"))
     for name in ("category_shape", "traversal_c1_c2", "traversal_c2_c3"):
         assert os.path.exists(os.path.join(workdir.samples, f"{name}.png"))
-    images, _ = synthesis.generate(export, 2, category=2, codes=["c3=-2"])
+    images, _ = synthesis.from_export(export, 2, category=2, codes=["c3=-2"])
     assert images.shape == (2, 16, 16, 3)
 
 
 def test_a_supervised_code_must_match_the_data_classes():
     from conftest import tiny_config
 
-    from keras_attngan.experiment import check_labels
+    from keras_attngan.training.experiment import check_labels
 
     config = tiny_config("symbols_infogan", **{"model.categorical_codes": "shape:4"})
 
@@ -238,19 +242,18 @@ def test_a_supervised_code_must_match_the_data_classes():
 
 
 def test_a_spec_with_codes_needs_a_generator_taking_them():
-    from conftest import make_estimator
 
-    from keras_attngan.gan import AttnGAN
     from keras_attngan.networks.discriminator import Discriminator
     from keras_attngan.networks.generator import build_generator
+    from keras_attngan.trainers.base import GAN
 
     generator = build_generator(6, SIZE, CHANNELS, width=4, use_mask=False)
     with pytest.raises(ValueError, match=r"generator.*'codes'.*code_dim=5"):
-        AttnGAN(generator, Discriminator(SIZE, CHANNELS, width=4, attention="none"), _spec(), make_estimator())
+        GAN(generator, Discriminator(SIZE, CHANNELS, width=4, attention="none"), _spec())
 
 
 def test_a_negative_clustering_weight_is_refused_before_training():
-    from keras_attngan.config import default_config, validate_config
+    from keras_attngan.training.config import default_config, validate_config
 
     config = default_config()
     config.model.categorical_codes = "digit:10"

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, SIZE, make_estimator
 
-from keras_attngan.information import (
+from keras_attngan.core.mutual_information import (
     MI_ESTIMATORS,
     MI_WEIGHTINGS,
     BarberAgakov,
@@ -203,7 +203,7 @@ def test_bad_estimator_arguments():
 
 
 def test_the_balanced_weight_is_the_gradient_norm_ratio_and_zero_without_an_mi_gradient():
-    from keras_attngan.information import balanced_weight
+    from keras_attngan.core.mutual_information import balanced_weight
 
     adversarial = np.full((2, 3), 2.0, np.float32)  # norm sqrt(6 * 4)
     mi = np.full((2, 3), 0.5, np.float32)  # norm sqrt(6 * 0.25)

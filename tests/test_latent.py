@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_attngan.config import default_config, validate_config
-from keras_attngan.latent import CategoricalCode, ContinuousCode, LatentSpec
+from keras_attngan.core.latent import CategoricalCode, ContinuousCode, LatentSpec
+from keras_attngan.training.config import default_config, validate_config
 
 
 def _spec(**kwargs):

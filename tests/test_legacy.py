@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_attngan.training import export_workdir, train
-from keras_attngan.experiment import Workdir, load_config
+from keras_attngan.training.experiment import Workdir, load_config
+from keras_attngan.training.loop import export_workdir, train
 
 LEGACY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "legacy")
 RUNS = ("symbols_attn", "symbols_baseline", "photos_sr_x4")

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from keras_attngan import losses
+from keras_attngan.core import losses
 
 LOG2 = math.log(2.0)
 

@@ -5,8 +5,8 @@ import pytest
 from conftest import CHANNELS, SIZE
 from keras import ops
 
-from keras_attngan import mask_sources
-from keras_attngan.mask_sources import MASK_SOURCES, MaskSource, get_mask_source
+from keras_attngan.core import mask_sources
+from keras_attngan.core.mask_sources import MASK_SOURCES, MaskSource, get_mask_source
 from keras_attngan.networks.discriminator import Discriminator
 
 

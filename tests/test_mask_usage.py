@@ -5,9 +5,9 @@ import pytest
 from conftest import SIZE, make_trainer, real_dataset
 from tensorboard.backend.event_processing import event_accumulator
 
-from keras_attngan import callbacks
-from keras_attngan.masks import mask_statistics
+from keras_attngan.core.mask_statistics import mask_statistics
 from keras_attngan.metrics.mask_usage import mask_usage
+from keras_attngan.training import callbacks
 
 LATENT = 8
 
@@ -101,8 +101,8 @@ def test_mask_usage_callback_writes_scalars(tmp_path):
 
 
 def test_mask_usage_of_a_model_without_a_mask_is_refused_before_any_work():
-    from keras_attngan.evaluation import subject_from_model
-    from keras_attngan.metrics.evaluate import check_mask_usage
+    from keras_attngan.metrics.suite import check_mask_usage
+    from keras_attngan.training.subject import subject_from_model
 
     subject = subject_from_model(make_trainer("none"))
     assert subject.generate_with_mask is None

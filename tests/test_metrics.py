@@ -34,7 +34,7 @@ from keras_attngan.metrics import (
     mmd2_unbiased,
     reference_statistics,
 )
-from keras_attngan.metrics.evaluate import parse_metrics
+from keras_attngan.metrics.suite import parse_metrics
 
 # --- FID -------------------------------------------------------------------
 
@@ -387,7 +387,7 @@ def test_unknown_metric_names_list_the_valid_ones():
 def test_the_metrics_package_imports_nothing_of_the_trainer():
     trainer = [f"keras_attngan.{name}" for name in ("experiment", "gan", "training", "serving")]
     code = (
-        "import sys, keras_attngan.metrics, keras_attngan.metrics.evaluate\n"
+        "import sys, keras_attngan.metrics, keras_attngan.metrics.suite\n"
         f"print([m for m in {trainer!r} if m in sys.modules])"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -400,7 +400,7 @@ def test_the_metrics_package_imports_nothing_of_the_trainer():
 def _coverage_inputs(real_labels, fake_classes, classes):
     from types import SimpleNamespace
 
-    from keras_attngan.metrics.evaluate import Inputs, MetricOptions
+    from keras_attngan.metrics.suite import Inputs, MetricOptions
 
     probabilities = np.eye(classes)[np.asarray(fake_classes)] * 0.9 + 0.1 / classes
     return Inputs(
@@ -415,7 +415,7 @@ def _coverage_inputs(real_labels, fake_classes, classes):
 
 
 def test_coverage_compares_each_class_share_of_the_fakes_with_the_real_data():
-    from keras_attngan.metrics.evaluate import METRICS, scalars
+    from keras_attngan.metrics.suite import METRICS, scalars
 
     real = [0] * 50 + [1] * 25 + [2] * 25
     fake = [0] * 40 + [1] * 55 + [2] * 5  # class 1 over-drawn, class 2 nearly dropped
@@ -434,14 +434,14 @@ def test_coverage_compares_each_class_share_of_the_fakes_with_the_real_data():
 
 
 def test_coverage_refuses_unlabelled_real_data():
-    from keras_attngan.metrics.evaluate import METRICS
+    from keras_attngan.metrics.suite import METRICS
 
     with pytest.raises(ValueError, match="`coverage` needs labelled real data"):
         METRICS["coverage"].compute(_coverage_inputs([0] * 10, [0] * 5 + [1] * 5, 2))
 
 
 def test_every_metric_says_what_it_needs():
-    from keras_attngan.metrics.evaluate import METRICS, NEEDS_CLASSIFIER, NEEDS_FEATURES
+    from keras_attngan.metrics.suite import METRICS, NEEDS_CLASSIFIER, NEEDS_FEATURES
 
     assert NEEDS_FEATURES == {"kid", "pr", "intra_fid"}
     assert NEEDS_CLASSIFIER == {"is", "intra_fid", "coverage"}

@@ -3,8 +3,8 @@
 import pytest
 from conversion_fixtures import unsupported_saved_model
 
-from keras_attngan import onnx
-from keras_attngan.tflite import ConversionError
+from keras_attngan.export import onnx
+from keras_attngan.export.tflite import ConversionError
 
 
 def test_a_refused_op_is_named(tmp_path):

@@ -7,10 +7,15 @@ import pytest
 import tensorflow as tf
 from conftest import tiny_config
 
-from keras_attngan.config import validate_config
 from keras_attngan.data import downscale, load_source
-from keras_attngan.data.photos import named_photographs, photographs, random_crops, split_photographs
-from keras_attngan.experiment import build_data
+from keras_attngan.data.photos import (
+    named_photographs,
+    photographs,
+    random_crops,
+    split_photographs,
+)
+from keras_attngan.training.config import validate_config
+from keras_attngan.training.experiment import build_data
 
 
 def _sr_config(**overrides):
@@ -94,7 +99,7 @@ def test_grey_images_into_the_vgg_encoder_are_refused_before_any_work():
 
 
 def test_photo_folder_crops_your_photographs_and_holds_out_whole_ones(tmp_path):
-    from keras_attngan import images as images_lib
+    from keras_attngan.core import images as images_lib
     from keras_attngan.data.photos import folder_photographs
 
     rng = np.random.default_rng(0)

@@ -4,8 +4,9 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from keras_attngan import penalties
+from keras_attngan.core import penalties
 from keras_attngan.networks.discriminator import Discriminator
+
 
 class LinearD(keras.Model):
     """D(x) = sum(w * x) + b: every input gradient is w."""

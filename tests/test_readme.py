@@ -39,7 +39,7 @@ def _shown(value):
 
 
 def test_configuration_table_shows_the_defaults():
-    from keras_attngan.config import default_config
+    from keras_attngan.training.config import default_config
 
     with open(CONFIGURATION) as f:
         rows = re.findall(r"^\| `((?:data|model|train|log)\.[a-z0-9_.]+)` \| ([^|]*) \|", f.read(), re.M)

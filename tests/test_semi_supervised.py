@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from keras_attngan import semi_supervised
-from keras_attngan.config import validate_config
 from keras_attngan.data import load_source
-from keras_attngan.semi_supervised import labelled_subset, pseudo_labelled_source
-from keras_attngan.training import train
+from keras_attngan.training import semi_supervised
+from keras_attngan.training.config import validate_config
+from keras_attngan.training.loop import train
+from keras_attngan.training.semi_supervised import (
+    labelled_subset,
+    pseudo_labelled_source,
+)
 
 
 def test_labelled_subset_takes_the_fraction_of_every_class_and_at_least_one():
@@ -68,7 +71,7 @@ def test_a_label_fraction_needs_a_conditional_gan():
 
 @pytest.mark.parametrize("damage", ["truncate", "random_bytes"])
 def test_a_damaged_pseudo_label_cache_is_moved_aside_and_computed_again(tmp_path, damage):
-    from keras_attngan.errors import DamagedFileWarning
+    from keras_attngan.core.errors import DamagedFileWarning
 
     data = load_source("symbols", image_size=16, num_examples=48, seed=0)
     path = str(tmp_path / "pseudo_labels.npz")

@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
 
-from keras_attngan import images as images_lib
-from keras_attngan import serving, versioning
-from keras_attngan.latent import LatentSpec
+from keras_attngan.core import images as images_lib
+from keras_attngan.core.latent import LatentSpec
+from keras_attngan.export import serving, versioning
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def exported(tmp_path_factory):
     masks = root / "masks"
     masks.mkdir()
     np.savez(masks / "step_0000002.npz", inner_loop=np.zeros((2, 2, SIZE, SIZE, 1), np.uint8))
-    path = serving.export(model, str(root / "export"), {"model": {"mask_source": "learned"}}, str(masks))
+    path = serving.save_version(model, str(root / "export"), {"model": {"mask_source": "learned"}}, str(masks))
     return model, path, tf.saved_model.load(path)
 
 
@@ -118,7 +118,7 @@ def test_wrong_shapes_get_a_clear_error(exported, signature, inputs):
 
 def test_baseline_export(tmp_path):
     model = make_trainer("none")
-    loaded = tf.saved_model.load(serving.export(model, str(tmp_path)))
+    loaded = tf.saved_model.load(serving.save_version(model, str(tmp_path)))
     z = tf.random.normal((2, LATENT))
     np.testing.assert_allclose(loaded.signatures["serving_default"](z=z)["images"], model.generator({"z": z}), atol=1e-5)
     assert set(loaded.signatures["generate"].structured_input_signature[1]) == {"z"}
@@ -128,7 +128,7 @@ def test_baseline_export(tmp_path):
 
 def test_sample_draws_the_noise_distribution_of_the_model(tmp_path):
     model = make_trainer("none", latent=LatentSpec(LATENT, noise_distribution="uniform"))
-    loaded = tf.saved_model.load(serving.export(model, str(tmp_path)))
+    loaded = tf.saved_model.load(serving.save_version(model, str(tmp_path)))
     z = loaded.signatures["sample"](seed=tf.constant(1, tf.int64), count=tf.constant(256))["z"].numpy()
     # Normal z would leave [-1, 1] in about a third of its 256 x LATENT values.
     assert np.abs(z).max() <= 1.0 and z.std() == pytest.approx(1 / np.sqrt(3), abs=0.05)
@@ -136,7 +136,7 @@ def test_sample_draws_the_noise_distribution_of_the_model(tmp_path):
 
 def test_failed_export_leaves_the_existing_one_intact(tmp_path, monkeypatch):
     model = make_trainer()
-    path = serving.export(model, str(tmp_path), version=7)
+    path = serving.save_version(model, str(tmp_path), version=7)
     before = sorted(os.listdir(path))
 
     def broken_save(*args, **kwargs):
@@ -144,7 +144,7 @@ def test_failed_export_leaves_the_existing_one_intact(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tf.saved_model, "save", broken_save)
     with pytest.raises(OSError, match="disk full"):
-        serving.export(model, str(tmp_path), version=7)
+        serving.save_version(model, str(tmp_path), version=7)
     assert sorted(os.listdir(path)) == before
     assert sorted(os.listdir(tmp_path)) == ["7"]  # no temporary left behind
     tf.saved_model.load(path)
@@ -152,12 +152,12 @@ def test_failed_export_leaves_the_existing_one_intact(tmp_path, monkeypatch):
 
 def test_reexport_takes_a_new_version_unless_overwrite(tmp_path):
     model = make_trainer()
-    serving.export(model, str(tmp_path), version=3)
-    serving.export(model, str(tmp_path), version=12)
-    again = serving.export(model, str(tmp_path), version=12)
+    serving.save_version(model, str(tmp_path), version=3)
+    serving.save_version(model, str(tmp_path), version=12)
+    again = serving.save_version(model, str(tmp_path), version=12)
     assert os.path.basename(again) == "13"
     assert serving.resolve_export(str(tmp_path)) == again
-    replaced = serving.export(model, str(tmp_path), version=12, overwrite=True)
+    replaced = serving.save_version(model, str(tmp_path), version=12, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["12", "13", "3"]  # nothing staged is left
     with open(os.path.join(replaced, "assets", serving.METADATA_FILE)) as f:
         assert json.load(f)["train_steps"] == 0  # the model's own count, not the version
@@ -168,7 +168,7 @@ def test_reexport_takes_a_new_version_unless_overwrite(tmp_path):
 
 def test_reexport_of_the_same_step_writes_nothing_unless_asked(tmp_path, monkeypatch):
     model = make_trainer()
-    first = serving.export(model, str(tmp_path), version=3, renumber=False)
+    first = serving.save_version(model, str(tmp_path), version=3, renumber=False)
     before = {name: os.path.getmtime(os.path.join(first, name)) for name in os.listdir(first)}
 
     def no_save(*args, **kwargs):
@@ -176,9 +176,9 @@ def test_reexport_of_the_same_step_writes_nothing_unless_asked(tmp_path, monkeyp
 
     monkeypatch.setattr(serving, "save", no_save)
     with pytest.raises(versioning.VersionExistsError) as exists:
-        serving.export(model, str(tmp_path), version=3, renumber=False)
+        serving.save_version(model, str(tmp_path), version=3, renumber=False)
     assert exists.value.path == first
     assert sorted(os.listdir(tmp_path)) == ["3"]  # no staging, no version 4
     assert {name: os.path.getmtime(os.path.join(first, name)) for name in os.listdir(first)} == before
     monkeypatch.undo()
-    assert serving.export(model, str(tmp_path), version=3, overwrite=True, renumber=False) == first
+    assert serving.save_version(model, str(tmp_path), version=3, overwrite=True, renumber=False) == first

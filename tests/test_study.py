@@ -1,4 +1,4 @@
-"""`keras_attngan.study`: the statistics, the overrides, and a tiny study that resumes."""
+"""`keras_attngan.apps.study`: the statistics, the overrides, and a tiny study that resumes."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from conftest import tiny_config
 
-from keras_attngan import evaluation, study
+from keras_attngan.apps import evaluation, study
 from keras_attngan.metrics import KerasExtractor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

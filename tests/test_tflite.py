@@ -3,7 +3,7 @@
 import pytest
 from conversion_fixtures import unsupported_saved_model
 
-from keras_attngan import tflite
+from keras_attngan.export import tflite
 
 
 def test_a_refused_op_is_named(tmp_path):

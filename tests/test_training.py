@@ -9,17 +9,19 @@ import pytest
 import tensorflow as tf
 from conftest import copy_run, tiny_config
 
-from keras_attngan import callbacks, finite, serving, synthesis
-from keras_attngan.evaluation import load_subject
-from keras_attngan.gan import synthesize
-from keras_attngan.experiment import (
+from keras_attngan.apps import synthesis
+from keras_attngan.apps.evaluation import load_subject
+from keras_attngan.export import serving
+from keras_attngan.trainers.recurrence import synthesize
+from keras_attngan.training import callbacks, finite
+from keras_attngan.training.experiment import (
     Workdir,
     build_data,
     build_trainer,
     restore_trainer,
     set_determinism,
 )
-from keras_attngan.training import train
+from keras_attngan.training.loop import train
 
 DIVERGING = {"train.g_learning_rate": 1e6, "train.d_learning_rate": 1e6, "train.steps": 8}
 
@@ -41,7 +43,7 @@ def test_divergence_stops_with_the_step_and_loss_and_saves_nothing(finished_run,
     assert _latest(workdir).endswith("ckpt-4")
     assert sorted(os.listdir(workdir.export)) == ["4"]
     assert finite.non_finite_in_checkpoint(_latest(workdir)) == []
-    images, _ = synthesis.generate(workdir.export, num=2)  # the good export still serves
+    images, _ = synthesis.from_export(workdir.export, num=2)  # the good export still serves
     assert images.shape[0] == 2
 
 
@@ -76,9 +78,9 @@ def test_synthesize_and_evaluate_refuse_non_finite_weights(tmp_path):
     model = build_trainer(tiny_config(**{"data.channels": 3}))
     weight = model.generator.trainable_weights[0]
     weight.assign(np.full(weight.shape, np.nan, "float32"))
-    path = serving.export(model, str(tmp_path / "export"))
+    path = serving.save_version(model, str(tmp_path / "export"))
     with pytest.raises(finite.NonFiniteError, match="non-finite"):
-        synthesis.generate(path, num=2)
+        synthesis.from_export(path, num=2)
     with pytest.raises(finite.NonFiniteError, match="non-finite"):
         load_subject(path)
 

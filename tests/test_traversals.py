@@ -5,10 +5,10 @@ import os
 import numpy as np
 from conftest import make_info_trainer
 
-from keras_attngan import images as images_lib
-from keras_attngan.callbacks import CodeGrids
-from keras_attngan.latent import CategoricalCode, ContinuousCode, LatentSpec
-from keras_attngan.traversals import category_grid, code_grids, pair_grid, sweep
+from keras_attngan.core import images as images_lib
+from keras_attngan.core.latent import CategoricalCode, ContinuousCode, LatentSpec
+from keras_attngan.core.traversals import category_grid, code_grids, pair_grid, sweep
+from keras_attngan.training.callbacks import CodeGrids
 
 
 def _spec(continuous=("a", "b", "c")):

@@ -10,11 +10,16 @@ import tensorflow as tf
 from conftest import make_trainer
 from test_upscaler import sr_trainer
 
-from keras_attngan import deploy, serving
-from keras_attngan import images as images_lib
-from keras_attngan.callbacks import SuperResolutionImages
+from keras_attngan.apps.tiling import (
+    progress_bar,
+    read_image,
+    upscale_file,
+    upscale_tiled,
+)
+from keras_attngan.core import images as images_lib
+from keras_attngan.export import deploy, serving
 from keras_attngan.networks.upscaler import receptive_radius
-from keras_attngan.upscale import progress_bar, read_image, upscale_file, upscale_tiled
+from keras_attngan.training.callbacks import SuperResolutionImages
 
 
 @pytest.fixture(scope="module")
@@ -131,11 +136,11 @@ def test_sr_export_converts_to_tflite_and_onnx_with_parity(sr_export, tmp_path):
 
 
 def test_noise_commands_refuse_a_super_resolution_export(sr_export):
-    from keras_attngan.evaluation import load_subject
-    from keras_attngan.synthesis import generate
+    from keras_attngan.apps.evaluation import load_subject
+    from keras_attngan.apps.synthesis import from_export
 
     _, path = sr_export
     with pytest.raises(ValueError, match=r"--model.*attngan upscale"):
-        generate(path, 2)
+        from_export(path, 2)
     with pytest.raises(ValueError, match=r"--model.*super-resolution"):
         load_subject(path)

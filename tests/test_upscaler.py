@@ -5,12 +5,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_attngan.gan import AttnGAN
-from keras_attngan.latent import LatentSpec
+from keras_attngan.core.latent import LatentSpec
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.layers import DynamicUpsampling
-from keras_attngan.networks.upscaler import BicubicUpsampling, build_upscaler, receptive_radius, upscale_factor
+from keras_attngan.networks.upscaler import (
+    BicubicUpsampling,
+    build_upscaler,
+    receptive_radius,
+    upscale_factor,
+)
 from keras_attngan.terms import LatentRegularizer
+from keras_attngan.trainers.super_resolution import SuperResolutionGAN
 
 SIZE = 16
 
@@ -24,7 +29,7 @@ def sr_trainer(scale=4, terms=True, mask_source="none", **options):
     generator = build_upscaler(scale, 3, width=4, blocks=1)
     discriminator = Discriminator(SIZE, 3, width=4, attention=mask_source)
     term = [LatentRegularizer.from_networks(generator, discriminator, width=4, name="encoder")] if terms else []
-    model = AttnGAN(generator, discriminator, LatentSpec(4), seed=0, terms=term, **options)
+    model = SuperResolutionGAN(generator, discriminator, LatentSpec(4), seed=0, terms=term, **options)
     model.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5))
     return model
 

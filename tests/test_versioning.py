@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from conftest import make_trainer
 
-from keras_attngan import serving, versioning
+from keras_attngan.export import serving, versioning
 
 
 class Killed(BaseException):
@@ -47,13 +47,13 @@ def _marker(path):
 def test_a_kill_at_any_step_leaves_a_complete_latest_version(tmp_path, monkeypatch, overwrite):
     model = make_trainer("none")
     base = str(tmp_path)
-    serving.export(model, base, {"marker": "old"}, version=3)
+    serving.save_version(model, base, {"marker": "old"}, version=3)
     point = 0
     while True:
         with monkeypatch.context() as patch:
             killer = Killer(patch, point)
             try:
-                serving.export(model, base, {"marker": "new"}, version=3, overwrite=overwrite)
+                serving.save_version(model, base, {"marker": "new"}, version=3, overwrite=overwrite)
             except Killed:
                 pass
         latest = serving.resolve_export(base)
@@ -65,7 +65,7 @@ def test_a_kill_at_any_step_leaves_a_complete_latest_version(tmp_path, monkeypat
             break
         # The next export cleans the killed one's staging directory up.
         assert [n for n in os.listdir(base) if n.startswith(versioning.STAGING_PREFIX)]
-        serving.export(model, base, {"marker": "old"}, version=3, overwrite=True)
+        serving.save_version(model, base, {"marker": "old"}, version=3, overwrite=True)
         shutil.rmtree(os.path.join(base, "4"), ignore_errors=True)
         assert sorted(os.listdir(base)) == ["3"]
         point += 1
@@ -75,7 +75,7 @@ def test_a_kill_at_any_step_leaves_a_complete_latest_version(tmp_path, monkeypat
 
 def test_a_kill_while_saving_leaves_the_previous_version(tmp_path, monkeypatch):
     model = make_trainer("none")
-    previous = serving.export(model, str(tmp_path), version=5)
+    previous = serving.save_version(model, str(tmp_path), version=5)
 
     def killed_save(*args, **kwargs):
         raise Killed
@@ -83,7 +83,7 @@ def test_a_kill_while_saving_leaves_the_previous_version(tmp_path, monkeypatch):
     monkeypatch.setattr(tf.saved_model, "save", killed_save)
     monkeypatch.setattr(shutil, "rmtree", lambda *args, **kwargs: None)  # dead: no clean-up
     with pytest.raises(Killed):
-        serving.export(model, str(tmp_path), version=5)
+        serving.save_version(model, str(tmp_path), version=5)
     monkeypatch.undo()
     assert serving.resolve_export(str(tmp_path)) == previous
     stale = [n for n in os.listdir(tmp_path) if n.startswith(versioning.STAGING_PREFIX)]

@@ -5,7 +5,7 @@
         [--extractor domain|inception] [--inception_weights PATH]
 
 Writes the results (values and exactly what was computed) as JSON and prints
-a table. See `keras_attngan.evaluation` and docs/evaluation.md.
+a table. See `keras_attngan.apps.evaluation` and docs/evaluation.md.
 """
 
 import json
@@ -13,9 +13,9 @@ import os
 
 from absl import flags
 
-from keras_attngan import paths
+from keras_attngan.apps import paths
 from keras_attngan.cli import runtime
-from keras_attngan.choices import EXTRACTORS, METRICS
+from keras_attngan.core.choices import EXTRACTORS, METRICS
 
 _MODEL = flags.DEFINE_string("model", None, "Export (version dir or TF Serving base) or workdir.")
 _DATA = flags.DEFINE_string(
@@ -50,7 +50,7 @@ def main(argv):
     if _CACHE.value:
         paths.output_dir("--cache_dir", _CACHE.value)
     runtime.start_work()
-    from keras_attngan.evaluation import evaluate, format_table
+    from keras_attngan.apps.evaluation import evaluate, format_table
     from keras_attngan.metrics import MetricOptions
 
     result = evaluate(

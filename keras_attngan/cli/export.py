@@ -10,15 +10,15 @@ nothing and says so, unless --overwrite replaces it. TFLite and ONNX files
 are converted from the SavedModel into the same version and verified against
 it: an artifact beyond its tolerance is kept, flagged in deploy.json and named
 in a warning. The converters' own output shows with --verbose. See
-`keras_attngan.serving` and `keras_attngan.deploy`.
+`keras_attngan.export.serving` and `keras_attngan.export.deploy`.
 """
 
 from absl import flags
 
-from keras_attngan import paths
+from keras_attngan.apps import paths
 from keras_attngan.cli import runtime
 
-# `keras_attngan.deploy.FORMATS` and `keras_attngan.tflite.QUANTIZATIONS`,
+# `keras_attngan.export.deploy.FORMATS` and `keras_attngan.export.tflite.QUANTIZATIONS`,
 # which import TensorFlow; tests/test_cli.py checks that they agree.
 FORMATS = ("savedmodel", "tflite", "onnx")
 QUANTIZATIONS = ("float32", "float16", "dynamic_int8", "int8")
@@ -47,8 +47,8 @@ def main(argv):
     if _OUT.value:
         paths.output_dir("--out", _OUT.value)
     runtime.start_work()
-    from keras_attngan import deploy, versioning
-    from keras_attngan.training import export_workdir
+    from keras_attngan.export import deploy, versioning
+    from keras_attngan.training.loop import export_workdir
 
     try:
         failure = None

@@ -4,7 +4,7 @@ What every sub-command shares lives here, once: `--help` built from the
 command's own flag definitions, `-v/--verbose`, and how failures reach the
 user. A refused input (a flag value, a config key, a path of the wrong kind)
 is one line on stderr and exit code 2; a run that failed for a reason the
-library names (`keras_attngan.errors`: a diverged run, a damaged file) is one
+library names (`keras_attngan.core.errors`: a diverged run, a damaged file) is one
 line and exit code 1; a warning of this library is one line; any other
 failure is a bug and keeps its traceback (so does every failure under
 `--verbose`). A reader closing the pipe early (`attngan --help | head`) is not
@@ -22,8 +22,8 @@ import warnings
 
 from absl import app, flags, logging
 
-from keras_attngan import errors
 from keras_attngan.cli import runtime
+from keras_attngan.core import errors
 
 # name -> (module, one-line summary).
 COMMANDS = {

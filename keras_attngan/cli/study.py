@@ -7,14 +7,14 @@
 Each run trains from scratch, exports and is evaluated on the same real images;
 OUT/summary.md holds each metric's mean and 95% interval over seeds, OUT/fid.png
 (or kid.png) the metric over training. Rerunning skips finished runs, so a
-stopped study continues. See `keras_attngan.study`.
+stopped study continues. See `keras_attngan.apps.study`.
 """
 
 from absl import flags
 
-from keras_attngan import paths
+from keras_attngan.apps import paths
 from keras_attngan.cli import runtime
-from keras_attngan.choices import METRICS
+from keras_attngan.core.choices import METRICS
 
 _CONFIGS = flags.DEFINE_list(
     "configs", None, "Config files, comma-separated, each configs/NAME.py[:ARG]."
@@ -39,7 +39,7 @@ def main(argv):
         paths.input_file("--configs", spec.split(":", 1)[0])
     paths.output_dir("--out", _OUT.value)
     # Before TensorFlow starts: the study module and config files need none.
-    from keras_attngan import study
+    from keras_attngan.apps import study
 
     overrides = study.parse_overrides(_SET.value)
     entries = {}

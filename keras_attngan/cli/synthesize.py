@@ -9,17 +9,17 @@ categorical code (the class, for a supervised code), ``--code width=1.5``
 class-conditional model draws the class ``--label C``, or uniform classes.
 
 OUT ends up holding this run's files only: a new or empty directory, or, with
---overwrite, one whose contents are replaced. See `keras_attngan.synthesis`
+--overwrite, one whose contents are replaced. See `keras_attngan.apps.synthesis`
 for the formats. The export's files are checked before it loads: a damaged
 or missing one is named in one line (exit code 1).
 """
 
 from absl import flags
 
-from keras_attngan import paths
+from keras_attngan.apps import paths
 from keras_attngan.cli import runtime
 
-# `keras_attngan.synthesis.FORMATS`, which imports TensorFlow; tests/test_cli.py
+# `keras_attngan.apps.synthesis.FORMATS`, which imports TensorFlow; tests/test_cli.py
 # checks that the two agree.
 FORMATS = ("png", "npz", "tfrecord")
 
@@ -51,9 +51,9 @@ def main(argv):
         "--out", _OUT.value, empty=not _OVERWRITE.value, overwrite_option="--overwrite"
     )
     runtime.start_work()
-    from keras_attngan.synthesis import generate, write
+    from keras_attngan.apps.synthesis import from_export, write
 
-    images, latent = generate(
+    images, latent = from_export(
         _MODEL.value, _NUM.value, _SEED.value, _BATCH.value, _CATEGORY.value, _CODE.value, _LABEL.value
     )
     written = write(images, latent, _OUT.value, _FORMAT.value, overwrite=_OVERWRITE.value)

@@ -13,9 +13,9 @@ config is checked before any work starts.
 from absl import flags
 from ml_collections import config_flags
 
-from keras_attngan import paths
+from keras_attngan.apps import paths
 from keras_attngan.cli import runtime
-from keras_attngan.config import validate_config
+from keras_attngan.training.config import validate_config
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -42,7 +42,7 @@ def main(argv):
     paths.output_dir("--workdir", _WORKDIR.value)
     validate_config(_CONFIG.value)  # before TensorFlow's import: a bad value is refused at once
     runtime.start_work()
-    from keras_attngan.training import describe, train
+    from keras_attngan.training.loop import describe, train
 
     workdir, export_path = train(_CONFIG.value, _WORKDIR.value, _ALLOW_CONFIG_CHANGE.value)
     print(describe(workdir, export_path))

@@ -10,7 +10,7 @@ are checked against the image's before any work.
 
 from absl import flags
 
-from keras_attngan import paths
+from keras_attngan.apps import paths
 from keras_attngan.cli import runtime
 
 _MODEL = flags.DEFINE_string(
@@ -33,7 +33,7 @@ def main(argv):
     paths.input_file("--input", _INPUT.value)
     paths.output_file("--output", _OUTPUT.value)
     runtime.start_work()
-    from keras_attngan.upscale import progress_bar, upscale_file
+    from keras_attngan.apps.tiling import progress_bar, upscale_file
 
     progress = progress_bar() if _PROGRESS.value else None
     shape = upscale_file(

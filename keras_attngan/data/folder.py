@@ -12,7 +12,12 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from keras_attngan.data.base import from_arrays, resize_to_uint8, strip_alpha, subset_indices
+from keras_attngan.data.base import (
+    from_arrays,
+    resize_to_uint8,
+    strip_alpha,
+    subset_indices,
+)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 # How many bad paths an error message lists before summarising the rest.

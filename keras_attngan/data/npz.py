@@ -9,7 +9,12 @@ import os
 
 import numpy as np
 
-from keras_attngan.data.base import from_arrays, resize_to_uint8, strip_alpha, subset_indices
+from keras_attngan.data.base import (
+    from_arrays,
+    resize_to_uint8,
+    strip_alpha,
+    subset_indices,
+)
 
 IMAGE_KEYS = ("images", "x")
 LABEL_KEYS = ("labels", "y")

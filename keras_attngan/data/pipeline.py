@@ -11,7 +11,7 @@ import numbers
 
 import tensorflow as tf
 
-from keras_attngan.choices import SOURCES, parse_source
+from keras_attngan.core.choices import SOURCES, parse_source
 from keras_attngan.data.digits import load_colored_digits, load_digits
 from keras_attngan.data.folder import load_folder
 from keras_attngan.data.npz import load_npz
@@ -26,7 +26,7 @@ _Options = collections.namedtuple(
     ["image_size", "seed", "num_examples", "split", "data_dir", "skip_bad_files", "download"],
 )
 
-# kind -> loader(argument, options); `keras_attngan.choices.SOURCES` has the
+# kind -> loader(argument, options); `keras_attngan.core.choices.SOURCES` has the
 # templates shown to users.
 _LOADERS = {
     "symbols": lambda _, o: load_symbols(

@@ -12,7 +12,7 @@ attention), `extractors` (Inception-v3, any Keras model), `domain_classifier`,
 `reference` (cached real statistics), `evaluate` (a `Subject`, the model
 under evaluation as functions and facts, + reference -> values:
 `compute_metrics`). The package imports nothing of the trainer: loading a
-workdir or an export is `keras_attngan.evaluation`. No function is named like
+workdir or an export is `keras_attngan.apps.evaluation`. No function is named like
 its module, so ``keras_attngan.metrics.fid`` (etc.) is always the module.
 """
 
@@ -26,7 +26,6 @@ from keras_attngan.metrics.domain_classifier import (
     get_domain_classifier,
     train_domain_classifier,
 )
-from keras_attngan.metrics.evaluate import METRICS, MetricOptions, Subject, compute_metrics
 from keras_attngan.metrics.extractors import InceptionExtractor, KerasExtractor, embed
 from keras_attngan.metrics.faithfulness import deletion_insertion, mask_faithfulness
 from keras_attngan.metrics.fid import (
@@ -37,9 +36,18 @@ from keras_attngan.metrics.fid import (
     intra_class_fid,
 )
 from keras_attngan.metrics.inception_score import inception_score_from_probabilities
-from keras_attngan.metrics.kid import kid_from_features, mmd2_unbiased, polynomial_kernel
+from keras_attngan.metrics.kid import (
+    kid_from_features,
+    mmd2_unbiased,
+    polynomial_kernel,
+)
 from keras_attngan.metrics.precision_recall import improved_precision_recall
-from keras_attngan.metrics.reference import Reference, reference_from_images, reference_statistics
+from keras_attngan.metrics.reference import (
+    Reference,
+    reference_from_images,
+    reference_statistics,
+)
+from keras_attngan.metrics.suite import METRICS, MetricOptions, Subject, compute_metrics
 
 __all__ = [
     "METRICS",

@@ -35,7 +35,11 @@ import tensorflow as tf
 
 from keras_attngan.metrics import real_data
 from keras_attngan.metrics.cache import cache_root, entry_name
-from keras_attngan.metrics.extractors import DEFAULT_BATCH_SIZE, KerasExtractor, weights_digest
+from keras_attngan.metrics.extractors import (
+    DEFAULT_BATCH_SIZE,
+    KerasExtractor,
+    weights_digest,
+)
 
 VERSION = 1
 FEATURE_DIM = 64

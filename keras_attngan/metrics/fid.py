@@ -207,7 +207,7 @@ def intra_class_fid(real_features, real_labels, fake_features, fake_labels):
     """Mean over classes of the FID between the real and fake features of each class.
 
     For an unconditional generator the fake labels are a classifier's
-    predictions (`keras_attngan.evaluation.evaluate` uses the domain classifier's),
+    predictions (`keras_attngan.apps.evaluation.evaluate` uses the domain classifier's),
     which makes this "classifier-assigned" intra-class FID.
 
     Args:

@@ -17,17 +17,17 @@ that is not its own):
   its output *where its mask points*, beyond what any mask's typical shape
   explains; 0 for a G that ignores the mask's layout.
 - ``mi_bound`` and ``mi_ceiling``: the InfoNCE bound with the locality critic
-  (`keras_attngan.information.InfoNCE`) on groups of ``group_size`` pairs
+  (`keras_attngan.core.mutual_information.InfoNCE`) on groups of ``group_size`` pairs
   ``(s, x1 - x0)``, with the temperature that maximizes it on a fixed grid
   (an estimator of the information the change carries about the mask that
   needs no trained network); the ceiling is ``log(group_size)`` nats.
-- the statistics of the masks themselves (`keras_attngan.masks`).
+- the statistics of the masks themselves (`keras_attngan.core.mask_statistics`).
 """
 
 import numpy as np
 
-from keras_attngan.information import InfoNCE, MutualInformation
-from keras_attngan.masks import mask_statistics
+from keras_attngan.core.mask_statistics import mask_statistics
+from keras_attngan.core.mutual_information import InfoNCE, MutualInformation
 
 TEMPERATURES = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 

@@ -1,6 +1,6 @@
 """The networks: G(z, s) and D with an attention mask (the MI estimators: `information`)."""
 
-from keras_attngan.mask_sources import MASK_SOURCES
+from keras_attngan.core.mask_sources import MASK_SOURCES
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 from keras_attngan.networks.layers import MaskModulation

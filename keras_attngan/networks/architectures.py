@@ -24,8 +24,8 @@ The registry is a plain dict (name -> instance).
 import keras
 from keras import layers
 
-from keras_attngan.choices import BASE_SIZE, num_stages
-from keras_attngan.registry import lookup
+from keras_attngan.core.choices import BASE_SIZE, num_stages
+from keras_attngan.core.registry import lookup
 
 
 def _conv(normalization, filters, kernel_size, name, strides=1, use_bias=True, transpose=False):

@@ -6,7 +6,11 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from keras_attngan.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES, get_mask_source
+from keras_attngan.core.mask_sources import (
+    MASK_NORMALIZATIONS,
+    MASK_SOURCES,
+    get_mask_source,
+)
 from keras_attngan.networks.architectures import get_architecture
 from keras_attngan.networks.normalizations import get_normalization
 
@@ -48,7 +52,7 @@ class Discriminator(keras.Model):
     normalization with batch statistics, real and fake batches can share one
     call and gradient penalties stay per-sample. The mask
     comes from the source named by `attention`, a key of
-    `keras_attngan.mask_sources.MASK_SOURCES` (``learned``, ``gradcam``,
+    `keras_attngan.core.mask_sources.MASK_SOURCES` (``learned``, ``gradcam``,
     ``saliency``, ``none``; each class there documents its map).
 
     A source that ``needs_gate`` (``learned``) gets an attention gate with a
@@ -80,7 +84,7 @@ class Discriminator(keras.Model):
         width: channels of the first convolution; stage i has width * 2**i.
         attention: the name of a mask source, a key of `MASK_SOURCES`.
         mask_normalization: a key of
-            `keras_attngan.mask_sources.MASK_NORMALIZATIONS`: ``"peak"``
+            `keras_attngan.core.mask_sources.MASK_NORMALIZATIONS`: ``"peak"``
             (divide by the maximum) or ``"minmax"`` (stretch to [0, 1], which
             gives gradcam and saliency maps, rarely zero anywhere, their full
             contrast).

@@ -26,9 +26,8 @@ import os
 import keras
 from keras import layers
 
+from keras_attngan.core.registry import lookup
 from keras_attngan.networks.layers import DynamicUpsampling
-
-from keras_attngan.registry import lookup
 
 # The VGG19 layers E keeps: two blocks (4 convolutions and 2 poolings, stride
 # 4) are enough for the low-level statistics a patch's super-resolution is

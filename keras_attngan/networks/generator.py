@@ -46,7 +46,7 @@ def build_generator(
         num_classes: number of labels of a ``conditional_batch`` G, which
             takes the integer input ``"label"`` ``[B]``.
         code_dim: size of InfoGAN's codes input ``"codes"`` ``[B, code_dim]``
-            (`keras_attngan.latent.LatentSpec.encode`); 0 builds G without
+            (`keras_attngan.core.latent.LatentSpec.encode`); 0 builds G without
             it. The codes join z at G's input, as in Chen et al. (2016).
 
     Returns:

@@ -11,7 +11,7 @@ convolution or dense layer) of an architecture:
 Two attributes say what the rest of the library must know about it:
 
 - ``batch_statistics``: the output of a sample depends on the others in its
-  batch, so a per-example gradient penalty (`keras_attngan.penalties`:
+  batch, so a per-example gradient penalty (`keras_attngan.core.penalties`:
   ``wgan_gp``, ``dragan``, ``r1``) is wrong in D (Gulrajani et al., 2017,
   section 4, recommend layer normalization instead);
 - ``needs_labels``: the layer is called as ``layer([x, labels])`` with
@@ -24,7 +24,7 @@ name into an instance.
 import keras
 from keras import layers, ops
 
-from keras_attngan.registry import lookup
+from keras_attngan.core.registry import lookup
 
 
 @keras.saving.register_keras_serializable(package="keras_attngan")

@@ -140,7 +140,7 @@ def build_upscaler(scale, channels, width=32, blocks=4, name="generator"):
     checkerboard artifacts of the latter (Odena et al., 2016). Outputs may
     leave [-1, 1] slightly; the serving signatures clip their uint8 images.
     Every layer is convolutional, so any input size works at inference
-    (serving in tiles, `keras_attngan.upscale`, with a margin of at least
+    (serving in tiles, `keras_attngan.apps.tiling`, with a margin of at least
     `receptive_radius` low-res pixels).
 
     Args:

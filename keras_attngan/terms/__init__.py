@@ -5,10 +5,10 @@ A term is a `LossTerm` (see `keras_attngan.terms.base`), registered in
 docs/design.md walks through adding one, with `Rotation` as the example.
 """
 
-from keras_attngan.choices import parse_terms
+from keras_attngan.core.choices import parse_terms
 from keras_attngan.terms.base import NOTHING, Contribution, LossTerm
 from keras_attngan.terms.encoder import LatentRegularizer
-from keras_attngan.terms.info import Information
+from keras_attngan.terms.infogan import Information
 from keras_attngan.terms.rotation import Rotation
 
 TERMS = {"rotation": Rotation, "encoder": LatentRegularizer, "info": Information}

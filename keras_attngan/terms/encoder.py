@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_attngan.lipschitz import get_lipschitz, violation
+from keras_attngan.core.lipschitz import get_lipschitz, violation
 from keras_attngan.networks.encoder import build_encoder
 from keras_attngan.networks.upscaler import upscale_factor
 from keras_attngan.terms.base import Contribution, LossTerm
@@ -58,7 +58,7 @@ class LatentRegularizer(LossTerm):
     update, on that update's real batch and fakes, G frozen) E descends
     its objective, the latent difference
     ``mean ||E(G(z)) - E(y)||^2``, plus ``lipschitz_weight`` times the
-    Lipschitz penalty when the mechanism has one (`keras_attngan.lipschitz`).
+    Lipschitz penalty when the mechanism has one (`keras_attngan.core.lipschitz`).
     In G's step (every inner-loop iteration) the term adds
     regularizers to G's adversarial loss:
     ``mu1 * mean |G(z) - y| + mu2 * mean ||E(G(z)) - E(y)||^2`` (E frozen:
@@ -85,7 +85,7 @@ class LatentRegularizer(LossTerm):
         mu1: weight of the pixel difference in G's loss (>= 0).
         mu2: weight of the latent difference in G's loss (>= 0; 0 trains E
             but does not let it constrain G: the ablation).
-        lipschitz: a key of `keras_attngan.lipschitz.LIPSCHITZ`.
+        lipschitz: a key of `keras_attngan.core.lipschitz.LIPSCHITZ`.
         lipschitz_k: K of the bound (> 0).
         lipschitz_weight: weight of the penalty in E's and G's losses (>= 0).
         learning_rate: E's Adam learning rate (beta_1 0.5, as G's and D's).

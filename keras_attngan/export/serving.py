@@ -1,0 +1,550 @@
+"""The exported model: a SavedModel for TF Serving, and the source of TFLite and ONNX.
+
+The exported generator synthesizes data from noise, and the model carries
+the training's logging information (the logged attention masks and the
+config) as metadata.
+
+Layout (TF Serving's): ``EXPORT_BASE/VERSION/`` with VERSION the number of
+train steps (or the next free number, see `keras_attngan.export.versioning`),
+holding ``saved_model.pb``, ``variables/`` and ``assets/`` (``attngan.json``:
+config and model facts; ``attention_masks.npz``: the masks logged during
+training). Signatures, all with a dynamic batch dimension B:
+
+- ``serving_default``: ``z [B, latent_dim]`` (and, for a model with InfoGAN
+  codes, ``codes [B, code_dim]``: `keras_attngan.core.latent.LatentSpec.encode`,
+  whose layout the metadata's ``latent`` gives; for a class-conditional
+  model, ``label`` int32 ``[B]`` in [0, num_classes)) -> ``images [B, S, S,
+  C]`` in [-1, 1] and ``images_uint8`` (0-255), after K mask refinements, as
+  during training.
+- ``sample``: ``seed`` (int64 scalar), ``count`` (int32 scalar) -> ``images``,
+  ``images_uint8`` and the ``z`` drawn (``tf.random.stateless_normal``; with
+  codes, labels or uniform noise, z, ``codes`` and ``label`` drawn from the
+  latent spec's priors), so a client needs no noise of its own.
+- ``generate``: G's own inputs (``z``, ``mask [B, S, S, 1]`` when the model
+  has a mask source, ``codes`` when it has codes, ``label`` when it is
+  class-conditional) -> ``images``, ``images_uint8``.
+- ``explain``: ``images`` (and ``label`` for a class-conditional model, whose
+  projection D judges an image as one of a class) -> ``logits [B, 1]``,
+  ``score`` (D's probability of "real") and ``attention [B, S, S, 1]`` in
+  [0, 1].
+
+A super-resolution model (G maps low-res images to high-res) serves instead ``serving_default`` and ``upscale``, both
+``lowres [B, h, w, C]`` (any h and w) -> ``images [B, h * scale, w * scale,
+C]`` and ``images_uint8``, and ``explain`` on high-res patches of the
+training size. `keras_attngan.apps.tiling` runs larger images in tiles.
+
+Bad input is refused inside the graph, so TF Serving answers with an error
+and keeps serving: a wrong shape names the input and both shapes; NaN or Inf
+names the input, and so does a label outside [0, num_classes); a wrong dtype
+is refused by the signature itself. A batch of
+0 returns an empty batch.
+
+Serving functions are exported without `jit_compile`: XLA-compiled functions
+in a SavedModel have failed on TF Serving GPU (tensorflow/serving#2214).
+"""
+
+import glob
+import json
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_attngan.core.latent import LatentSpec
+from keras_attngan.export import versioning
+from keras_attngan.trainers.recurrence import labelled, synthesize
+
+FORMAT = "keras_attngan.export/2"
+SAVED_MODEL_FILE = "saved_model.pb"
+METADATA_FILE = "attngan.json"
+MASKS_FILE = "attention_masks.npz"
+# The name scope of the uint8 conversion in the serving graphs.
+UINT8_SCOPE = "to_uint8"
+# `sample` refuses larger counts: one request must not exhaust the server.
+MAX_SAMPLE_COUNT = 4096
+
+
+def to_uint8(images):
+    """Images in [-1, 1] to uint8 in graph, as `keras_attngan.core.images.to_uint8`."""
+    # Named so that full int8 TFLite finds it and keeps it in float: quantized,
+    # the clip-shift-scale shared one scale and lost up to 84 levels.
+    with tf.name_scope(UINT8_SCOPE):
+        return tf.cast(tf.round((tf.clip_by_value(images, -1.0, 1.0) + 1.0) * 127.5), tf.uint8)
+
+
+def _checked(tensor, spec, num_classes=0):
+    """`tensor` with its shape and finiteness (a label: its range) asserted against `spec`, by name."""
+    tensor = tf.ensure_shape(tensor, spec.shape, name=f"check_shape_{spec.name}")
+    if tensor.dtype.is_floating:
+        tensor = tf.debugging.assert_all_finite(tensor, f"Input {spec.name!r} holds NaN or Inf")
+    elif spec.name == "label":
+        # Out of range, an embedding lookup fails on the CPU but reads zeros on
+        # a GPU: a silently unconditional image.
+        message = f"Input 'label' should be in [0, {num_classes})"
+        with tf.control_dependencies([
+            tf.debugging.assert_non_negative(tensor, message=message),
+            tf.debugging.assert_less(tensor, tf.constant(num_classes, tensor.dtype), message=message),
+        ]):
+            tensor = tf.identity(tensor)
+    return tensor
+
+
+def check_inputs(inputs, specs, num_classes=None):
+    """Refuses NumPy inputs as the signatures refuse tensors (`_checked`), naming the input.
+
+    The converted artifacts (TFLite, ONNX) lose the in-graph checks; their
+    runners call this before every run, so every runtime refuses alike.
+
+    Args:
+        inputs: ``{name: array}``.
+        specs: ``{name: tf.TensorSpec}`` of the signature (None dimensions
+            take any size).
+        num_classes: the classes of a ``label`` input (None: its range is
+            not checked).
+
+    Raises:
+        ValueError: missing or unexpected names, wrong shapes, NaN or Inf, a
+            ``label`` outside ``[0, num_classes)``.
+        TypeError: a wrong dtype.
+    """
+    if set(inputs) != set(specs):
+        raise ValueError(f"Inputs {sorted(inputs)} do not match the signature's {sorted(specs)}.")
+    for name, spec in specs.items():
+        value = inputs[name]
+        if not isinstance(value, np.ndarray) or value.dtype != spec.dtype.as_numpy_dtype:
+            received = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise TypeError(f"Input {name!r} should be {spec.dtype.name}, not {received}.")
+        if not spec.shape.is_compatible_with(value.shape):
+            raise ValueError(f"Input {name!r} has shape {value.shape}; the signature expects {spec.shape}.")
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise ValueError(f"Input {name!r} holds NaN or Inf.")
+        if name != "label" or num_classes is None or not value.size:
+            continue
+        if not (0 <= value.min() and value.max() < num_classes):
+            raise ValueError(f"Input 'label' should be in [0, {num_classes}); it holds {value.min()}..{value.max()}.")
+
+
+def _nonempty(fn, inputs):
+    """Runs `fn` on a batch of at least one row and returns the real rows.
+
+    Keras layers fail on a batch of 0 (a reshape cannot infer a size from no
+    elements); a zero row appended, run, and sliced off again gives an empty
+    batch of the right shape, without a branch that TFLite and ONNX would
+    have to convert.
+    """
+    count = tf.shape(next(iter(inputs.values())))[0]
+    padded = {
+        # The zero row is built from the shape: a slice of an empty batch is empty.
+        name: tf.concat([value, tf.zeros(tf.concat([[1], tf.shape(value)[1:]], 0), value.dtype)], axis=0)[
+            : tf.maximum(count, 1)
+        ]
+        for name, value in inputs.items()
+    }
+    return {name: value[:count] for name, value in fn(padded).items()}
+
+
+class ServingModule(tf.Module):
+    """The tf.Module behind the exported signatures."""
+
+    def __init__(self, generator, discriminator, latent, inner_steps):
+        super().__init__(name="attngan")
+        latent_dim = latent.noise_dim
+        codes = latent.code_dim > 0
+        num_classes = latent.num_classes
+        # The tf.Variables under Keras' variables are tracked, not the Keras
+        # networks: a SavedModel tracking Keras 3 layers (or their variable
+        # wrappers) converts to TFLite with resource variables that are never
+        # initialized (READ_VARIABLE fails, or NaN outputs). This is what
+        # `keras.export.ExportArchive` does too.
+        self.weights = [v.value for v in generator.variables + discriminator.variables]
+        size, channels = discriminator.image_size, discriminator.channels
+        z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+        latent_specs = [z_spec]
+        if codes:
+            latent_specs.append(tf.TensorSpec([None, latent.code_dim], tf.float32, name="codes"))
+        label_spec = tf.TensorSpec([None], tf.int32, name="label")
+        if num_classes:
+            latent_specs.append(label_spec)
+        # `sample` draws codes, labels and uniform noise through the spec, from
+        # a seed generator whose state it sets from the request's seed: one
+        # sampler for training and serving, and the same seed gives the same
+        # draw. Normal z alone keeps the stateless draw of the first exports.
+        spec_sampled = codes or num_classes or latent.noise_distribution != "normal"
+        if spec_sampled:
+            seed_generator = keras.random.SeedGenerator(0)
+            self.code_seed_state = seed_generator.state.value
+        image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
+        g_specs = [
+            tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name)
+            for tensor in generator.inputs
+        ]
+
+        def checked(specs, inputs):
+            return {spec.name: _checked(value, spec, num_classes) for spec, value in zip(specs, inputs)}
+
+        def serve_rows(inputs):
+            return _images_out(synthesize(generator, discriminator, inputs, inner_steps)["images"])
+
+        def serve(*inputs):
+            return _nonempty(serve_rows, checked(latent_specs, inputs))
+
+        def sample(seed, count):
+            checks = [
+                tf.debugging.assert_non_negative(count, message="`count` must be >= 0"),
+                tf.debugging.assert_less_equal(
+                    count, MAX_SAMPLE_COUNT, message=f"`count` must be <= {MAX_SAMPLE_COUNT}"
+                ),
+            ]
+            # Stateless ops are not ordered after the asserts by tf.function:
+            # without the dependency a negative count can fail in the RNG first.
+            with tf.control_dependencies(checks):
+                count = tf.identity(count)
+            if spec_sampled:
+                state = tf.stack([seed, tf.constant(0, tf.int64)])
+                seed_generator.state.assign(tf.cast(state, seed_generator.state.dtype))
+                drawn = latent.sample(count, seed_generator)
+                return {**_nonempty(serve_rows, drawn), **drawn}
+            z = tf.random.stateless_normal([count, latent_dim], seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+            return {**_nonempty(serve_rows, {"z": z}), "z": z}
+
+        def generate(*inputs):
+            return _nonempty(
+                lambda rows: _images_out(generator(rows, training=False)), checked(g_specs, inputs)
+            )
+
+        explain_specs = [image_spec, label_spec] if num_classes else [image_spec]
+        explain = _explainer(discriminator, explain_specs, num_classes)
+
+        self.serve = tf.function(serve, input_signature=latent_specs)
+        self.sample = tf.function(
+            sample,
+            input_signature=[
+                tf.TensorSpec([], tf.int64, name="seed"),
+                tf.TensorSpec([], tf.int32, name="count"),
+            ],
+        )
+        self.generate = tf.function(generate, input_signature=g_specs)
+        self.explain = tf.function(explain, input_signature=explain_specs)
+
+    def signatures(self):
+        return {
+            "serving_default": self.serve.get_concrete_function(),
+            "sample": self.sample.get_concrete_function(),
+            "generate": self.generate.get_concrete_function(),
+            "explain": self.explain.get_concrete_function(),
+        }
+
+
+def _images_out(images):
+    return {"images": images, "images_uint8": to_uint8(images)}
+
+
+def _explainer(discriminator, specs, num_classes=0):
+    """The ``explain`` function: D's logits, score and attention on checked images (and labels)."""
+
+    def explain_rows(inputs):
+        outputs = discriminator(inputs["images"], training=False, **labelled(inputs.get("label")))
+        return {
+            "logits": outputs["logits"],
+            "score": tf.sigmoid(outputs["logits"]),
+            "attention": outputs["attention"],
+        }
+
+    def explain(*inputs):
+        return _nonempty(
+            explain_rows, {spec.name: _checked(value, spec, num_classes) for spec, value in zip(specs, inputs)}
+        )
+
+    return explain
+
+
+class UpscaleModule(tf.Module):
+    """The tf.Module of a super-resolution export.
+
+    ``upscale`` (also ``serving_default``) runs G on low-res images of any
+    size; ``explain`` is D on high-res patches of the training size.
+    """
+
+    def __init__(self, generator, discriminator):
+        super().__init__(name="attngan_upscale")
+        # Tracked as tf.Variables, as `ServingModule` does (TFLite needs it).
+        self.weights = [v.value for v in generator.variables + discriminator.variables]
+        size, channels = discriminator.image_size, discriminator.channels
+        lowres_spec = tf.TensorSpec([None, None, None, channels], tf.float32, name="lowres")
+        image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
+
+        def upscale(lowres):
+            return _nonempty(
+                lambda rows: _images_out(generator(rows, training=False)),
+                {"lowres": _checked(lowres, lowres_spec)},
+            )
+
+        self.upscale = tf.function(upscale, input_signature=[lowres_spec])
+        self.explain = tf.function(_explainer(discriminator, [image_spec]), input_signature=[image_spec])
+
+    def signatures(self):
+        upscale = self.upscale.get_concrete_function()
+        return {"serving_default": upscale, "upscale": upscale, "explain": self.explain.get_concrete_function()}
+
+
+def _collect_masks(mask_dir):
+    """Merges the per-step mask archives of `AttentionImages` into one dict."""
+    merged = {}
+    for path in sorted(glob.glob(os.path.join(mask_dir or "", "step_*.npz"))):
+        step = os.path.basename(path)[: -len(".npz")]
+        with np.load(path) as archive:
+            merged.update({f"{step}/{key}": archive[key] for key in archive.files})
+    return merged
+
+
+def save(model, path, config=None, mask_dir=None):
+    """Writes the serving SavedModel of a trained `AttnGAN` to `path` (not atomic).
+
+    `export` is the atomic, versioned writer; this is its inner step, for
+    callers that add files to the version before it is published.
+
+    Args:
+        model: a trained `AttnGAN`.
+        path: the SavedModel directory to create.
+        config: the training config (a ConfigDict or dict), stored as metadata.
+        mask_dir: directory of the masks logged by `AttentionImages`, stored
+            as metadata.
+    """
+    discriminator = model.discriminator
+    if config is not None and hasattr(config, "to_dict"):
+        config = config.to_dict()
+    masks = _collect_masks(mask_dir)
+    metadata = {
+        "format": FORMAT,
+        "latent_dim": None if model.paired else model.latent.noise_dim,
+        # Super-resolution: how many times larger `upscale`'s output is.
+        "scale": model.scale if model.paired else None,
+        # The codes' names, priors and layout in `codes` (LatentSpec.encode).
+        "latent": None if model.paired else model.latent.get_config(),
+        "image_size": discriminator.image_size,
+        "channels": discriminator.channels,
+        "mask_source": discriminator.attention,
+        "inner_steps": model.inner_steps,
+        "train_steps": int(model.train_steps.numpy()),
+        "image_range": [-1.0, 1.0],
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        "config": config,
+        "logged_mask_steps": sorted({key.split("/")[0] for key in masks}),
+    }
+    if model.paired:
+        module = UpscaleModule(model.inference_generator, discriminator)
+    else:
+        module = ServingModule(model.inference_generator, discriminator, model.latent, model.inner_steps)
+    # Saving copies the asset files into the SavedModel's assets/.
+    with tempfile.TemporaryDirectory() as sources:
+        with open(os.path.join(sources, METADATA_FILE), "w") as f:
+            json.dump(metadata, f, indent=2, sort_keys=True, default=str)
+        np.savez_compressed(os.path.join(sources, MASKS_FILE), **masks)
+        module.metadata_file = tf.saved_model.Asset(os.path.join(sources, METADATA_FILE))
+        module.masks_file = tf.saved_model.Asset(os.path.join(sources, MASKS_FILE))
+        tf.saved_model.save(module, path, signatures=module.signatures())
+
+
+def save_version(model, export_base, config=None, mask_dir=None, version=None, overwrite=False, extend=None, renumber=True):
+    """Writes the serving SavedModel of a trained `AttnGAN` as a new version, atomically.
+
+    The SavedModel is written to a staging directory beside its destination
+    and published by an atomic rename only when complete (see
+    `keras_attngan.export.versioning`), so a reader never sees a partial export and
+    a failure leaves the existing versions untouched.
+
+    Args:
+        model: a trained `AttnGAN`.
+        export_base: TF Serving base path; the model goes to
+            ``export_base/VERSION``.
+        config: the training config (a ConfigDict or dict), stored as metadata.
+        mask_dir: directory of the masks logged by `AttentionImages`, stored
+            as metadata.
+        version: version number; defaults to the number of train steps, or
+            one above the highest existing version when that one is taken.
+        overwrite: replace `version` if it exists, instead of taking a new
+            number.
+        extend: called with the staged SavedModel's directory before it is
+            published, to add files to the version (`keras_attngan.export.deploy`
+            adds the TFLite and ONNX conversions).
+        renumber: when `version` exists and `overwrite` is not set, take the
+            next free number (True) or raise (False) before writing anything.
+
+    Returns:
+        The path of the written SavedModel.
+
+    Raises:
+        keras_attngan.export.versioning.VersionExistsError: `version` exists and
+            neither `overwrite` nor `renumber` is set; nothing was written.
+    """
+    preferred = int(model.train_steps.numpy()) if version is None else int(version)
+    version = versioning.choose_version(export_base, preferred, overwrite, renumber)
+    with versioning.staged_version(export_base, version, overwrite) as stage:
+        save(model, stage.content, config, mask_dir)
+        if extend is not None:
+            extend(stage.content)
+    return stage.path
+
+
+def resolve_export(path, check=True):
+    """Returns the SavedModel directory for `path`, checked whole.
+
+    `path` is a SavedModel, or a TF Serving base path whose highest numeric
+    version is taken. A version whose files are damaged is reported, not
+    skipped for an older one: versions are published whole, so a damaged
+    one was damaged afterwards (a disk, a copy cut short) and would fail in
+    TF Serving too.
+
+    Args:
+        path: a version or a base path.
+        check: check the version's files first (`check_export`).
+
+    Raises:
+        FileNotFoundError: when there is no SavedModel there.
+        keras_attngan.core.errors.DamagedFileError: a file of the version is
+            damaged or missing; the message names it.
+    """
+    if os.path.exists(os.path.join(path, SAVED_MODEL_FILE)):
+        version = path
+    elif versioning.versions(path):
+        version = os.path.join(path, str(versioning.versions(path)[-1]))
+    elif any(os.path.exists(os.path.join(path, name)) for name in ("variables", "assets", "fingerprint.pb")):
+        version = path  # a version that lost its graph
+    else:
+        raise FileNotFoundError(
+            f"No SavedModel at {path!r}: expected saved_model.pb there or in a numbered "
+            "version sub-directory (written by `attngan export` or at the end of `attngan train`)."
+        )
+    if check:
+        check_export(version)
+    return version
+
+
+def damaged_file(path, problem, version):
+    """The `DamagedFileError` of a file of export `version`: what is wrong, and what to do."""
+    from keras_attngan.core.errors import DamagedFileError
+
+    advice = "export the run again (`attngan export --workdir RUN --overwrite`)"
+    base = os.path.dirname(os.path.abspath(version))
+    if os.path.basename(os.path.abspath(version)).isdigit() and len(versioning.versions(base)) > 1:
+        advice += f" or remove {version} to serve the previous version"
+    return DamagedFileError(path, problem, advice)
+
+
+def file_problem(path, error=None, otherwise=None):
+    """What is wrong with the file at `path`, in a few words.
+
+    Missing, empty and zero-filled are told by the file itself; otherwise
+    what the reader's `error` says, or `otherwise` when it says nothing known.
+    """
+    if not os.path.exists(path):
+        return "missing"
+    if os.path.getsize(path) == 0:
+        return "empty"
+    with open(path, "rb") as f:
+        if not f.read(1 << 20).strip(b"\0") and not f.read().strip(b"\0"):
+            return "zero-filled"
+    text = " ".join(str(error).split())
+    for known, problem in (
+        ("Read less bytes", "truncated"),
+        ("truncated", "truncated"),
+        ("checksum does not match", "checksum mismatch: its bytes changed"),
+        ("not an sstable", "not a checkpoint index"),
+        ("corrupt", "corrupt"),
+    ):
+        if known.lower() in text.lower():
+            return problem
+    return otherwise or text[:200]
+
+
+def check_export(version):
+    """Raises `DamagedFileError` naming the first damaged or missing file of a SavedModel version.
+
+    Reads what loading reads, and checks it as loading would not: the graph
+    (``saved_model.pb``) parses and holds a graph; the fingerprint parses
+    where present; the metadata (``assets/attngan.json``, which every reader
+    needs) parses; the variables' index reads and every
+    variable reads back with its checksum (a zero-filled or overwritten
+    ``variables.data-*`` fails here, where TF's error would name neither the
+    file nor the problem).
+
+    Args:
+        version: a SavedModel directory.
+
+    Raises:
+        keras_attngan.core.errors.DamagedFileError: the message names the file,
+            the problem and what to do.
+    """
+    from tensorflow.core.protobuf import fingerprint_pb2, saved_model_pb2
+
+    graph = _parsed(os.path.join(version, SAVED_MODEL_FILE), saved_model_pb2.SavedModel(), version)
+    if not graph.meta_graphs:
+        file = os.path.join(version, SAVED_MODEL_FILE)
+        raise damaged_file(file, file_problem(file, otherwise="holds no graph"), version)
+    fingerprint = os.path.join(version, "fingerprint.pb")
+    if os.path.exists(fingerprint):  # written by TF 2.12 and later
+        _parsed(fingerprint, fingerprint_pb2.FingerprintDef(), version)
+    load_metadata(version)
+    prefix = os.path.join(version, "variables", "variables")
+    index = f"{prefix}.index"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except (tf.errors.OpError, ValueError, IndexError, RuntimeError, OSError) as error:
+        raise damaged_file(index, file_problem(index, error), version) from None
+    data = sorted(glob.glob(f"{glob.escape(prefix)}.data-*-of-*"))
+    shards = int(data[0].rsplit("-of-", 1)[1]) if data else 1
+    expected = [f"{prefix}.data-{shard:05d}-of-{shards:05d}" for shard in range(shards)]
+    missing = [file for file in expected if file not in data]
+    if missing:
+        raise damaged_file(missing[0], "missing", version)
+    for name in reader.get_variable_to_dtype_map():
+        try:
+            reader.get_tensor(name)
+        except (tf.errors.OpError, ValueError, IndexError, RuntimeError, OSError) as error:
+            file = data[0] if len(data) == 1 else f"{prefix}.data-*"
+            raise damaged_file(file, file_problem(data[0], error), version) from None
+
+
+def _parsed(file, message, version):
+    """`message` parsed from `file`, which belongs to export `version`."""
+    from google.protobuf.message import DecodeError
+
+    try:
+        with open(file, "rb") as f:
+            message.ParseFromString(f.read())
+    except (OSError, ValueError, DecodeError) as error:
+        what = f"does not parse as a {message.DESCRIPTOR.name} protocol buffer"
+        raise damaged_file(file, file_problem(file, error, what), version) from None
+    return message
+
+
+def load_metadata(saved_model_dir):
+    """Reads the metadata stored with an export.
+
+    Raises:
+        keras_attngan.core.errors.DamagedFileError: the metadata file is missing
+            or is not the JSON object `save` writes.
+    """
+    path = os.path.join(saved_model_dir, "assets", METADATA_FILE)
+    try:
+        with open(path, "rb") as f:
+            metadata = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise damaged_file(path, file_problem(path, error, "not valid JSON"), saved_model_dir) from None
+    if not isinstance(metadata, dict) or "image_size" not in metadata:
+        raise damaged_file(path, "not the metadata of an export", saved_model_dir)
+    return metadata
+
+
+def export_latent(saved_model_dir):
+    """The `keras_attngan.LatentSpec` of an export, from its metadata.
+
+    Exports written before the spec joined the metadata had normal z only;
+    their spec is rebuilt from ``latent_dim``.
+    """
+    metadata = load_metadata(saved_model_dir)
+    if metadata.get("latent"):
+        return LatentSpec.from_config(metadata["latent"])
+    return LatentSpec(int(metadata["latent_dim"]))

@@ -1,0 +1,312 @@
+"""InfoGAN's information term: Q recovers G's codes, G makes them recoverable."""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_attngan.core.latent import LatentSpec
+from keras_attngan.networks.q_head import QHead
+from keras_attngan.terms.base import Contribution, LossTerm
+
+HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+
+
+def categorical_nll(logits, values):
+    """Mean ``-log Q(c | x)`` of a categorical code: the cross-entropy of Q's logits."""
+    return ops.mean(
+        keras.losses.sparse_categorical_crossentropy(values, logits, from_logits=True)
+    )
+
+
+def gaussian_nll(mean, log_std, values):
+    """Mean ``-log Q(c | x)`` of a continuous code under Q's Gaussian (mean, log-std).
+
+    ``log_std + (c - mean)**2 / (2 std**2) + log(2 pi) / 2``, in nats. The
+    original InfoGAN code fixes the std at 1; learning it makes the bound
+    tight for codes Q recovers well (Chen et al., 2016, section 5: "we
+    simply treat Q(c|x) as a factored Gaussian").
+    """
+    values = ops.cast(values, "float32")
+    scaled = (values - mean) * ops.exp(-log_std)
+    return ops.mean(log_std + 0.5 * ops.square(scaled) + HALF_LOG_TWO_PI)
+
+
+def information_losses(q, categories, values):
+    """(Sum of the categorical NLLs, sum of the continuous NLLs) of Q's outputs `q`."""
+    categorical = sum((categorical_nll(q["logits"][n], c) for n, c in categories.items()), 0.0)
+    continuous = sum(
+        (gaussian_nll(q["mean"][n], q["log_std"][n], v) for n, v in values.items()), 0.0
+    )
+    return categorical, continuous
+
+
+def clustering_information(logits):
+    """``H(mean_x Q(c | x)) - mean_x H(Q(c | x))``: the information Q's categories carry about x.
+
+    Regularized information maximization (Krause et al., 2010; as CatGAN,
+    Springenberg, 2016, and IMSAT, Hu et al., 2017, train an unsupervised
+    classifier): high when Q is confident on each image (low conditional
+    entropy) and uses every category equally over the batch (high marginal
+    entropy). In nats, between 0 and log K. The marginal is the batch's
+    (each replica's under a distribution strategy), as IMSAT estimates it
+    per minibatch.
+    """
+    logits = ops.cast(logits, "float32")
+    log_p = ops.log_softmax(logits, axis=-1)
+    p = ops.exp(log_p)
+    conditional = ops.mean(-ops.sum(p * log_p, axis=-1))
+    marginal = ops.mean(p, axis=0)
+    marginal_entropy = -ops.sum(marginal * ops.log(marginal + 1e-12))
+    return marginal_entropy - conditional
+
+
+def labelled_fraction_mask(images, fraction, seed=0):
+    """Which examples of a batch count as labelled: a fixed `fraction` of all images.
+
+    An image is labelled when a fixed hash of its pixels (a seeded random
+    projection, its fractional part) falls below `fraction`, so the same
+    images are labelled in every epoch and on every replica without the data
+    pipeline carrying a flag; the labelled share of a data set is `fraction`
+    up to sampling error.
+
+    Returns:
+        float32 ``[B]`` of 0/1.
+    """
+    if fraction >= 1:
+        return ops.ones((ops.shape(images)[0],), "float32")
+    shape = tuple(int(d) for d in images.shape[1:])
+    projection = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    hashed = ops.sum(ops.cast(images, "float32") * projection, axis=tuple(range(1, len(shape) + 1)))
+    uniform = ops.mod(ops.abs(hashed) * 97.0, 1.0)
+    return ops.cast(uniform < fraction, "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_attngan")
+class Information(LossTerm):
+    """InfoGAN's variational mutual-information term (Chen et al., 2016, equations 4-6).
+
+    A `QHead` on D's ``features`` predicts the codes G drew each fake from.
+    ``L_I = sum_c w_c E[-log Q(c | G(z, c))]`` (cross-entropy for categorical
+    codes, weight `weight_categorical`; Gaussian NLL for continuous codes,
+    `weight_continuous`) joins D's loss on the fakes of each D update (it
+    trains Q and the shared trunk, as in the paper, where Q shares all
+    convolutional layers with D) and G's loss in every inner-loop iteration
+    (it trains G to make its codes recoverable). ``info_bound = H(c) - sum
+    of the unweighted NLLs`` is the paper's lower bound L_I on I(c; G(z, c)),
+    reported per step.
+
+    Supervised and semi-supervised categories: with
+    `supervised_code` naming a categorical code whose K is the data's
+    number of classes, D's step adds ``weight_supervised`` times the
+    cross-entropy of Q on the *real* images against their labels, on a
+    fixed `label_fraction` of the images (`labelled_fraction_mask`). Q then
+    reads class k as code value k, and G, trained to make its code
+    recoverable by that Q, draws class k when given code value k.
+
+    Clustered categories: with `weight_clustering` > 0, D's step also
+    trains Q to cluster the *real* images with each unsupervised categorical
+    code, maximizing `clustering_information` (confident on each image, every
+    value used equally). Unsupervised InfoGAN leaves what the categorical
+    code means to G: on `digits` it split some classes over two values and
+    merged others (benchmarks/README.md, *InfoGAN control*). Q's categories
+    of the real data are then what the code's values must draw.
+
+    Cost: one more D pass on the fakes in each D update and each G
+    iteration (Q reads its own pass, as the rotation term does), and with
+    supervision or clustering one on the real batch in each D update.
+
+    Reported: ``d_info`` and ``g_info`` (the weighted terms), ``info_bound``
+    (nats, at most ``info_entropy`` = H(c)), with categorical codes
+    ``info_accuracy`` (Q's accuracy on the fakes' categorical codes), and
+    with supervision ``q_supervised`` (the weighted real-image term) and
+    ``q_accuracy`` (on the labelled real images of the batch), with
+    clustering ``q_clustering`` (the weighted term) and ``q_real_information``
+    (`clustering_information` on the real batch, summed over the codes).
+
+    Args:
+        latent: the trainer's `keras_attngan.LatentSpec` (or its config),
+            with at least one code.
+        feature_dim: size of D's ``features``.
+        weight_categorical, weight_continuous, weight_supervised,
+            weight_clustering: >= 0.
+        supervised_code: name of the categorical code the labels supervise;
+            "" for none.
+        label_fraction: in (0, 1]: the share of real images whose label is used.
+        width: units of Q's hidden layer.
+    """
+
+    CONFIG_KEYS = {
+        "weight_categorical": "info_weight_categorical",
+        "weight_continuous": "info_weight_continuous",
+        "weight_supervised": "info_weight_supervised",
+        "weight_clustering": "info_weight_clustering",
+        "supervised_code": "info_supervised_code",
+        "label_fraction": "info_label_fraction",
+        "width": "info_q_width",
+    }
+    player = "d"
+
+    def __init__(
+        self,
+        latent,
+        feature_dim,
+        weight_categorical=1.0,
+        weight_continuous=0.1,
+        weight_supervised=1.0,
+        weight_clustering=0.0,
+        supervised_code="",
+        label_fraction=1.0,
+        width=128,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.latent = latent if isinstance(latent, LatentSpec) else LatentSpec.from_config(latent)
+        if not self.latent.code_dim:
+            raise ValueError(
+                "`train.terms` 'info' needs latent codes: set model.categorical_codes and/or "
+                "model.continuous_codes. Received: model.categorical_codes='', "
+                "model.continuous_codes=''"
+            )
+        for key, value in (
+            ("info_weight_categorical", weight_categorical),
+            ("info_weight_continuous", weight_continuous),
+            ("info_weight_supervised", weight_supervised),
+            ("info_weight_clustering", weight_clustering),
+        ):
+            if not value >= 0:
+                raise ValueError(f"`train.{key}` should be >= 0. Received: train.{key}={value!r}")
+        categorical = {c.name: c.num_values for c in self.latent.categorical}
+        if supervised_code and supervised_code not in categorical:
+            raise ValueError(
+                "`train.info_supervised_code` should be '' or one of the categorical codes "
+                f"{list(categorical)}. Received: train.info_supervised_code={supervised_code!r}"
+            )
+        if not 0 < label_fraction <= 1:
+            raise ValueError(
+                "`train.info_label_fraction` should be in (0, 1]. "
+                f"Received: train.info_label_fraction={label_fraction!r}"
+            )
+        self.feature_dim = int(feature_dim)
+        self.weight_categorical = float(weight_categorical)
+        self.weight_continuous = float(weight_continuous)
+        self.weight_supervised = float(weight_supervised)
+        self.weight_clustering = float(weight_clustering)
+        self.supervised_code = supervised_code
+        self.label_fraction = float(label_fraction)
+        self.width = int(width)
+        self.q = QHead(
+            feature_dim, categorical, [c.name for c in self.latent.continuous], width, name="q_head"
+        )
+        self.built = True
+
+    @property
+    def reported(self):
+        names = ["d_info", "g_info", "info_bound", "info_entropy"]
+        if self.latent.categorical:
+            names.append("info_accuracy")
+        if self.supervised_code:
+            names += ["q_supervised", "q_accuracy"]
+        if self.clustered_codes:
+            names += ["q_clustering", "q_real_information"]
+        return tuple(names)
+
+    @property
+    def clustered_codes(self):
+        """The categorical codes Q clusters the real images with: the unsupervised ones."""
+        if not self.weight_clustering:
+            return []
+        return [c.name for c in self.latent.categorical if c.name != self.supervised_code]
+
+    @classmethod
+    def from_networks(cls, generator, discriminator, latent=None, **options):
+        """A Q head sized to D's ``features`` (read from one D pass) for `latent`'s codes."""
+        size, channels = discriminator.image_size, discriminator.channels
+        features = discriminator(ops.zeros((1, size, size, channels)), return_attention=False)
+        return cls(latent, int(features["features"].shape[-1]), **options)
+
+    def predict(self, discriminator, images):
+        """Q's outputs on `images` (through D's trunk, in training mode as the step runs D)."""
+        return self.q(discriminator(images, training=True, return_attention=False)["features"])
+
+    def fake_terms(self, discriminator, fake, codes):
+        """(Weighted L_I, the bound, Q's categorical accuracy) on fakes drawn with `codes`."""
+        categories, values = self.latent.decode(codes)
+        q = self.predict(discriminator, fake)
+        categorical, continuous = information_losses(q, categories, values)
+        weighted = self.weight_categorical * categorical + self.weight_continuous * continuous
+        bound = self.latent.entropy - (categorical + continuous)
+        accuracy = None
+        if categories:
+            correct = [
+                ops.cast(ops.equal(ops.cast(ops.argmax(q["logits"][n], -1), "int32"), c), "float32")
+                for n, c in categories.items()
+            ]
+            accuracy = ops.mean(ops.stack(correct))
+        return weighted, bound, accuracy
+
+    def fake_metrics(self, bound, accuracy):
+        metrics = {"info_bound": bound, "info_entropy": ops.convert_to_tensor(self.latent.entropy)}
+        if accuracy is not None:
+            metrics["info_accuracy"] = accuracy
+        return metrics
+
+    def supervised(self, q_real, real, labels):
+        """(Mean CE of Q's supervised code on the labelled real images, its accuracy there).
+
+        `q_real` is Q's outputs on the real batch `real`.
+        """
+        labelled = labelled_fraction_mask(real, self.label_fraction)
+        logits = q_real["logits"][self.supervised_code]
+        labels = ops.cast(labels, "int32")
+        per_example = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+        count = ops.maximum(ops.sum(labelled), 1.0)
+        correct = ops.cast(ops.equal(ops.cast(ops.argmax(logits, -1), "int32"), labels), "float32")
+        return ops.sum(per_example * labelled) / count, ops.sum(correct * labelled) / count
+
+    def d_terms(self, ctx):
+        # The bound is reported from G's step, on the fakes of the G it trains.
+        weighted, _, _ = self.fake_terms(
+            ctx["discriminator"], ctx["fake"], ctx["latent"]["codes"]
+        )
+        losses = {"d_info": weighted}
+        metrics = {}
+        if self.supervised_code and ctx.get("labels") is None:
+            raise ValueError(
+                "`train.info_supervised_code` needs labelled data: the batches carry no "
+                f"labels. Received: train.info_supervised_code={self.supervised_code!r}"
+            )
+        if self.supervised_code or self.clustered_codes:
+            # One pass on the real batch serves both.
+            q_real = self.predict(ctx["discriminator"], ctx["real"])
+        if self.supervised_code:
+            cross_entropy, q_accuracy = self.supervised(q_real, ctx["real"], ctx["labels"])
+            losses["q_supervised"] = self.weight_supervised * cross_entropy
+            metrics["q_accuracy"] = q_accuracy
+        if self.clustered_codes:
+            information = sum(clustering_information(q_real["logits"][n]) for n in self.clustered_codes)
+            losses["q_clustering"] = -self.weight_clustering * information
+            metrics["q_real_information"] = information
+        return Contribution(losses, metrics)
+
+    def g_terms(self, ctx):
+        weighted, bound, accuracy = self.fake_terms(
+            ctx["discriminator"], ctx["fake"], ctx["latent"]["codes"]
+        )
+        return Contribution({"g_info": weighted}, self.fake_metrics(bound, accuracy))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            latent=self.latent.get_config(),
+            feature_dim=self.feature_dim,
+            weight_categorical=self.weight_categorical,
+            weight_continuous=self.weight_continuous,
+            weight_supervised=self.weight_supervised,
+            weight_clustering=self.weight_clustering,
+            supervised_code=self.supervised_code,
+            label_fraction=self.label_fraction,
+            width=self.width,
+        )
+        return config
