@@ -40,7 +40,7 @@ from keras_attngan.export import (
     deploy,
     onnx,  # noqa: E402
 )
-from keras_attngan.training.experiment import build_trainer  # noqa: E402
+from keras_attngan.training.build import build_trainer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZATIONS = ["float32", "float16", "dynamic_int8", "int8"]

@@ -23,8 +23,8 @@ if ROOT not in sys.path:
 
 from configs import symbols_attn  # noqa: E402
 from keras_attngan.apps.study import apply_overrides  # noqa: E402
-from keras_attngan.training.config import validate_config  # noqa: E402
-from keras_attngan.training.experiment import build_data, build_trainer  # noqa: E402
+from keras_attngan.training.build import build_data, build_trainer  # noqa: E402
+from keras_attngan.training.validation import validate_config  # noqa: E402
 
 
 def count_flops(fn, *specs):

@@ -264,7 +264,7 @@ def main(argv=None):
     if unknown or not experiments:
         parser.error(f"--experiments takes names from {list(EXPERIMENTS)}; unknown: {unknown}")
     overrides = study.parse_overrides(args.set)
-    from keras_attngan.training.config import validate_config
+    from keras_attngan.training.validation import validate_config
 
     configs = {e: importlib.import_module(EXPERIMENTS[e]).get_config() for e in experiments}
     budgets = {

@@ -13,7 +13,7 @@ from keras import ops
 
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
-from keras_attngan.training.experiment import adam
+from keras_attngan.training.build import adam
 
 
 class PeerDCGAN(keras.Model):

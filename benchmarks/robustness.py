@@ -83,7 +83,8 @@ def memory_over_a_long_run(steps):
 
 def checkpoint_costs(repeats):
     """Save and restore time (best of `repeats`) and size of the default config's checkpoint."""
-    from keras_attngan.training.experiment import build_trainer, checkpoint_manager
+    from keras_attngan.training.build import build_trainer
+    from keras_attngan.training.experiment import checkpoint_manager
 
     config = make_config()
     config.data.channels = 3
@@ -112,7 +113,7 @@ def checkpoint_costs(repeats):
 
 def resume_skip_seconds(steps_list):
     """Seconds from building the stream at step n to its first batch (batch 64, symbols)."""
-    from keras_attngan.training.experiment import build_data, training_batches
+    from keras_attngan.training.build import build_data, training_batches
 
     config = make_config(num_examples=20000)
     _, source = build_data(config)
@@ -140,11 +141,7 @@ def determinism_cost(steps, rounds):
     Also records what Keras does to `jit_compile=True` when determinism is
     on (it turns XLA off).
     """
-    from keras_attngan.training.experiment import (
-        build_data,
-        build_trainer,
-        set_determinism,
-    )
+    from keras_attngan.training.build import build_data, build_trainer, set_determinism
 
     rows = {}
     for deterministic in (False, True, False, True):  # twice each: drift shows
@@ -163,7 +160,7 @@ def determinism_cost(steps, rounds):
 
 def gradient_bytes():
     """Bytes of the gradients one train step all-reduces (float32), per network."""
-    from keras_attngan.training.experiment import build_trainer
+    from keras_attngan.training.build import build_trainer
 
     config = make_config()
     config.data.channels = 3
@@ -183,7 +180,7 @@ def mirrored_child(steps, rounds, out):
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from keras_attngan.training.experiment import build_data, build_trainer
+    from keras_attngan.training.build import build_data, build_trainer
 
     rows = {}
     for strategy in ("default", "mirrored", "default", "mirrored"):

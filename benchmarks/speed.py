@@ -35,7 +35,7 @@ from harness import build_variant, count_flops, make_config, time_variants, writ
 from peer_dcgan import build_peer  # noqa: E402
 
 from keras_attngan.apps.study import parse_overrides  # noqa: E402
-from keras_attngan.training.experiment import build_data  # noqa: E402
+from keras_attngan.training.build import build_data  # noqa: E402
 
 
 def measure_peak(repeats, quick):

@@ -52,11 +52,7 @@ def _break_mask_symmetry(model):
 def mirrored(out):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from keras_attngan.training.experiment import (
-        build_data,
-        build_trainer,
-        set_determinism,
-    )
+    from keras_attngan.training.build import build_data, build_trainer, set_determinism
 
     states = {}
     for strategy in ("default", "mirrored"):

@@ -20,7 +20,7 @@ from keras_attngan.networks.normalizations import (
     get_normalization,
 )
 from keras_attngan.trainers.attention import AttnGAN, trainer_class
-from keras_attngan.training.experiment import check_labels
+from keras_attngan.training.build import check_labels
 
 CLASSES = 3
 

@@ -99,7 +99,7 @@ def test_toolbox_screen_picks_the_lowest_fid_per_axis_and_checks_lucic():
     import toolbox
 
     from keras_attngan.core import losses, penalties
-    from keras_attngan.training.config import validate_config
+    from keras_attngan.training.validation import validate_config
 
     screen = toolbox.screen_entries()
     assert len(screen) == len(losses.LOSSES) + len(penalties.PENALTIES) - 1

@@ -14,7 +14,8 @@ from keras_attngan.apps import synthesis
 from keras_attngan.apps.evaluation import EXTRACTORS
 from keras_attngan.cli import docs
 from keras_attngan.metrics import METRICS
-from keras_attngan.training.experiment import Workdir, build_data, restore_trainer
+from keras_attngan.training.build import build_data
+from keras_attngan.training.experiment import Workdir, restore_trainer
 from keras_attngan.training.loop import describe, export_workdir, train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

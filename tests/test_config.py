@@ -4,7 +4,8 @@ import os
 import pytest
 from conftest import load_config
 
-from keras_attngan.training.config import default_config, validate_config
+from keras_attngan.training.config import default_config
+from keras_attngan.training.validation import validate_config
 
 CONFIGS = sorted(
     os.path.basename(path)[:-3]

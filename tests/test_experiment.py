@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 from conftest import real_dataset, tiny_config
 
+from keras_attngan.training.build import build_data, build_trainer
 from keras_attngan.training.experiment import (
     Workdir,
-    build_data,
-    build_trainer,
     check_workdir_compatible,
     checkpoint_manager,
     config_diff,

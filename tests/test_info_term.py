@@ -230,7 +230,7 @@ def test_train_the_supervised_symbols_config_end_to_end(tmp_path):
 def test_a_supervised_code_must_match_the_data_classes():
     from conftest import tiny_config
 
-    from keras_attngan.training.experiment import check_labels
+    from keras_attngan.training.build import check_labels
 
     config = tiny_config("symbols_infogan", **{"model.categorical_codes": "shape:4"})
 
@@ -253,7 +253,8 @@ def test_a_spec_with_codes_needs_a_generator_taking_them():
 
 
 def test_a_negative_clustering_weight_is_refused_before_training():
-    from keras_attngan.training.config import default_config, validate_config
+    from keras_attngan.training.config import default_config
+    from keras_attngan.training.validation import validate_config
 
     config = default_config()
     config.model.categorical_codes = "digit:10"

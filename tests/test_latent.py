@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from keras_attngan.core.latent import CategoricalCode, ContinuousCode, LatentSpec
-from keras_attngan.training.config import default_config, validate_config
+from keras_attngan.training.config import default_config
+from keras_attngan.training.validation import validate_config
 
 
 def _spec(**kwargs):

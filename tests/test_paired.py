@@ -14,8 +14,8 @@ from keras_attngan.data.photos import (
     random_crops,
     split_photographs,
 )
-from keras_attngan.training.config import validate_config
-from keras_attngan.training.experiment import build_data
+from keras_attngan.training.build import build_data
+from keras_attngan.training.validation import validate_config
 
 
 def _sr_config(**overrides):

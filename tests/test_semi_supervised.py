@@ -8,12 +8,12 @@ from conftest import tiny_config
 
 from keras_attngan.data import load_source
 from keras_attngan.training import semi_supervised
-from keras_attngan.training.config import validate_config
 from keras_attngan.training.loop import train
 from keras_attngan.training.semi_supervised import (
     labelled_subset,
     pseudo_labelled_source,
 )
+from keras_attngan.training.validation import validate_config
 
 
 def test_labelled_subset_takes_the_fraction_of_every_class_and_at_least_one():

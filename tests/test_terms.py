@@ -11,13 +11,14 @@ from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset, tiny_co
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.terms import TERMS, Rotation, parse_terms
 from keras_attngan.terms.rotation import rotations
-from keras_attngan.training.config import default_config, validate_config
+from keras_attngan.training.build import build_trainer
+from keras_attngan.training.config import default_config
 from keras_attngan.training.experiment import (
     Workdir,
-    build_trainer,
     checkpoint_manager,
     restore_trainer,
 )
+from keras_attngan.training.validation import validate_config
 
 
 def _rotation_trainer(**kwargs):

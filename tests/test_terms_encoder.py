@@ -13,13 +13,13 @@ from keras_attngan.terms.encoder import (
     rms_distance,
     squared_distance,
 )
-from keras_attngan.training.config import validate_config
+from keras_attngan.training.build import build_trainer
 from keras_attngan.training.experiment import (
     Workdir,
-    build_trainer,
     checkpoint_manager,
     restore_trainer,
 )
+from keras_attngan.training.validation import validate_config
 
 
 def _images(count=2, seed=0):

@@ -14,13 +14,8 @@ from keras_attngan.apps.evaluation import load_subject
 from keras_attngan.export import serving
 from keras_attngan.trainers.recurrence import synthesize
 from keras_attngan.training import callbacks, finite
-from keras_attngan.training.experiment import (
-    Workdir,
-    build_data,
-    build_trainer,
-    restore_trainer,
-    set_determinism,
-)
+from keras_attngan.training.build import build_data, build_trainer, set_determinism
+from keras_attngan.training.experiment import Workdir, restore_trainer
 from keras_attngan.training.loop import train
 
 DIVERGING = {"train.g_learning_rate": 1e6, "train.d_learning_rate": 1e6, "train.steps": 8}

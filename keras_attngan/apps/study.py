@@ -302,7 +302,7 @@ def run(entries, seeds, budget, out, log=print, runs=None, first_seed=0):
         ValueError: a config that does not validate (before any training),
             or a record in `out` made under another budget.
     """
-    from keras_attngan.training.config import validate_config
+    from keras_attngan.training.validation import validate_config
 
     for name, config in entries.items():
         try:

@@ -15,7 +15,7 @@ from ml_collections import config_flags
 
 from keras_attngan.apps import paths
 from keras_attngan.cli import runtime
-from keras_attngan.training.config import validate_config
+from keras_attngan.training.validation import validate_config
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",

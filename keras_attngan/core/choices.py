@@ -3,7 +3,7 @@
 The registries themselves (`keras_attngan.core.losses.LOSSES`,
 `keras_attngan.core.mask_sources.MASK_SOURCES`, ...) hold Keras layers and
 TensorFlow functions. This module holds their names, in the order they are
-offered, and the few facts `keras_attngan.training.config.validate_config` reads (does
+offered, and the few facts `keras_attngan.training.validation.validate_config` reads (does
 a mask source give G a mask, how large a batch an MI estimator needs, ...),
 so that a config is checked, and a bad value refused, before TensorFlow is
 imported. tests/test_choices.py holds each of them to its registry.

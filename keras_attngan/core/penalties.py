@@ -10,7 +10,7 @@ D's score of a sample is the mean of its logits (one per sample, or one per
 patch), as the losses average them. The gradient penalties differentiate
 the batch's summed scores and read each sample's gradient from it, which
 assumes D treats samples independently: a D normalization with batch
-statistics (batch norm) would mix them, so `keras_attngan.training.config.validate_config`
+statistics (batch norm) would mix them, so `keras_attngan.training.validation.validate_config`
 refuses one together with the `PER_EXAMPLE_PENALTIES`.
 
 The registry is a plain dict (`PENALTIES`); `get_penalty` turns a name into

@@ -15,19 +15,21 @@ from keras_attngan.core.latent import LatentSpec
 from keras_attngan.core.mask_sources import MASK_SOURCES
 from keras_attngan.export import deploy, serving
 from keras_attngan.training import callbacks, distribute, finite, semi_supervised
-from keras_attngan.training.config import validate_config
-from keras_attngan.training.experiment import (
+from keras_attngan.training.build import (
     build_data,
     check_labels,
+    set_determinism,
+    training_batches,
+)
+from keras_attngan.training.experiment import (
     check_workdir_compatible,
     load_config,
     open_workdir,
     record_config_change,
     restore_trainer,
-    set_determinism,
-    training_batches,
     write_config,
 )
+from keras_attngan.training.validation import validate_config
 
 
 def evaluation_callback(config, workdir, source):
