@@ -5,6 +5,9 @@ Rows, per scale (`configs/photos_sr_x4.py`, `configs/photos_sr_x2.py`, budgets f
 - ``bicubic``: ``tf.image.resize(method="bicubic")`` of the low-res image (no training);
 - ``untrained``: the untrained G (bicubic plus a zero residual: equal to the row above);
 - ``pixel``: G after ``--pixel_steps`` of the L1 phase alone (the PSNR model);
+- ``pixel_x8``: the same G run as its geometric self-ensemble (EDSR+,
+  `keras_attngan.apps.tiling.self_ensemble`: the mean over the 8 flips and
+  rotations of the input, 8 times the inference work; no training of its own);
 - ``gan``: the pixel checkpoint continued for ``--gan_steps`` adversarial steps with the
   config's encoder term (mu1 pixel, mu2 latent);
 - ``gan_no_encoder``: the same with ``train.encoder_mu2 = 0`` (E trains but does not reach G:
@@ -45,7 +48,7 @@ if ROOT not in sys.path:
 
 from configs import photos_sr_x2, photos_sr_x4  # noqa: E402
 from keras_attngan.apps.study import format_interval, interval  # noqa: E402
-from keras_attngan.apps.tiling import upscale_tiled  # noqa: E402
+from keras_attngan.apps.tiling import self_ensemble, upscale_tiled  # noqa: E402
 from keras_attngan.core import images as images_lib  # noqa: E402
 from keras_attngan.data import downscale  # noqa: E402
 from keras_attngan.data.photos import split_photographs  # noqa: E402
@@ -55,7 +58,9 @@ from keras_attngan.training.loop import train  # noqa: E402
 
 CONFIGS = {4: photos_sr_x4, 2: photos_sr_x2}
 GAN_ROWS = {"gan": {}, "gan_no_encoder": {"train.encoder_mu2": 0.0}}
-ROWS = ("bicubic", "untrained", "pixel", *GAN_ROWS)
+ROWS = ("bicubic", "untrained", "pixel", "pixel_x8", *GAN_ROWS)
+# Rows that read or continue the pixel row's run.
+AFTER_PIXEL = ("pixel_x8", *GAN_ROWS)
 METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "hf_ratio")
 
 
@@ -122,6 +127,13 @@ def run_one(scale, row, seed, args, pairs):
         tf.keras.utils.set_random_seed(seed)
         generator = build_upscaler(scale, 3, config.model.g_width, blocks=config.model.sr_blocks)
         return score(lambda lowres: generator({"lowres": lowres}), pairs, scale)
+    if row == "pixel_x8":
+        with open(os.path.join(args.out_dir, f"x{scale}_pixel_seed{seed}.json")) as f:
+            pixel = json.load(f)
+        export = os.path.join(args.out_dir, pixel["export"])
+        result = score(self_ensemble(_signature(export)), pairs, scale)
+        result.update(steps=pixel["steps"], export=pixel["export"])
+        return result
     runs = os.path.join(args.out_dir, "runs")
     pixel_dir = os.path.join(runs, f"x{scale}_pixel_seed{seed}")
     if row == "pixel":
@@ -139,12 +151,15 @@ def run_one(scale, row, seed, args, pairs):
     return result
 
 
-def speed(export, side, repeats, tile):
-    """Seconds per output megapixel of tiled upscaling of a side x side photograph, and its quality."""
+def speed(export, side, repeats, tile, ensemble=False):
+    """Seconds per output megapixel of tiled upscaling of a side x side photograph, and its quality.
+
+    With `ensemble`, of the model's geometric self-ensemble (8 runs a tile).
+    """
     from skimage import data as skimage_data
 
     camera = np.repeat(skimage_data.camera()[:side, :side, None], 3, axis=-1).astype(np.float32) / 127.5 - 1.0
-    run = _signature(export)
+    run = self_ensemble(_signature(export)) if ensemble else _signature(export)
     upscale_tiled(run, camera[:tile, :tile], 4, tile=tile)  # warm-up
     best = float("inf")
     for _ in range(repeats):
@@ -192,6 +207,16 @@ def summary(results):
     }
 
 
+def _speed_line(title, result):
+    return (
+        f"{title}, x4, {result['input']} -> {result['output']}: "
+        f"{result['seconds']:.2f} s, {result['seconds_per_megapixel']:.2f} s per output "
+        f"megapixel ({result['megapixels_per_second']:.2f} MP/s). The same photograph "
+        f"downscaled x4 and brought back: {result['camera_x4_psnr_y']:.2f} dB Y "
+        f"(bicubic {result['camera_x4_bicubic_psnr_y']:.2f} dB)."
+    )
+
+
 def markdown(table, per_image, steps, speed_result):
     lines = [
         "Held-out whole photographs, Y channel and RGB with a border of `scale` pixels cropped; "
@@ -214,15 +239,9 @@ def markdown(table, per_image, steps, speed_result):
     for key, values in per_image["rows"].items():
         scale, row = key.split("/")
         lines.append(f"| {scale} | {row} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
-    if speed_result:
-        lines += [
-            "",
-            f"Tiled upscaling x4, {speed_result['input']} -> {speed_result['output']}: "
-            f"{speed_result['seconds']:.2f} s, {speed_result['seconds_per_megapixel']:.2f} s per output "
-            f"megapixel ({speed_result['megapixels_per_second']:.2f} MP/s). The same photograph "
-            f"downscaled x4 and brought back: {speed_result['camera_x4_psnr_y']:.2f} dB Y "
-            f"(bicubic {speed_result['camera_x4_bicubic_psnr_y']:.2f} dB).",
-        ]
+    titles = {"single": "Tiled upscaling", "self_ensemble": "Tiled upscaling with the self-ensemble"}
+    for kind, result in (speed_result or {}).items():
+        lines += ["", _speed_line(titles[kind], result)]
     return "\n".join(lines)
 
 
@@ -254,8 +273,8 @@ def main(argv=None):
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         parser.error(f"--rows should be names from {list(ROWS)}; received {unknown}")
-    if any(row in GAN_ROWS for row in rows) and "pixel" not in rows:
-        parser.error("--rows: the GAN rows continue the pixel row's runs; add 'pixel'")
+    if any(row in AFTER_PIXEL for row in rows) and "pixel" not in rows:
+        parser.error(f"--rows: {list(AFTER_PIXEL)} read the pixel row's runs; add 'pixel'")
     scales = [int(s) for s in args.scales.split(",") if s]
     os.makedirs(os.path.join(args.out_dir, "runs"), exist_ok=True)
     results, per_image, exports = {}, {"names": None, "rows": {}}, {}
@@ -277,10 +296,18 @@ def main(argv=None):
     table = summary(results)
     speed_result = None
     if (4, "pixel", 0) in exports and not args.smoke:
-        speed_result = _load_or_run(
-            os.path.join(args.out_dir, "speed.json"),
-            lambda: speed(exports[(4, "pixel", 0)], args.speed_side, args.speed_repeats, args.speed_tile),
-        )
+        speed_result = {
+            kind: _load_or_run(
+                os.path.join(args.out_dir, file),
+                lambda ensemble=ensemble: speed(
+                    exports[(4, "pixel", 0)], args.speed_side, args.speed_repeats, args.speed_tile, ensemble
+                ),
+            )
+            for kind, file, ensemble in (
+                ("single", "speed.json", False),
+                ("self_ensemble", "speed_self_ensemble.json", True),
+            )
+        }
     if (4, "gan", 0) in exports:
         pairs = held_out(4)
         name = next(iter(pairs))

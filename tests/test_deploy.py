@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import CHANNELS, LATENT, SIZE, make_trainer
 
-from keras_attngan.export import deploy, onnx, serving, tflite
+from keras_attngan.export import deploy, onnx, runtimes, serving, tflite, verification
 
 ALL = ["tflite/dynamic_int8", "tflite/float16", "tflite/float32", "tflite/int8", "onnx"]
 
@@ -28,13 +28,13 @@ def test_every_artifact_is_written_and_reported(attention_export):
         for signature in deploy.CONVERTED_SIGNATURES:
             entry = report["artifacts"][artifact][signature]
             assert os.path.getsize(deployment.file(artifact, signature)) == entry["bytes"]
-            assert deploy.sha256(deployment.file(artifact, signature)) == entry["sha256"]
+            assert runtimes.sha256(deployment.file(artifact, signature)) == entry["sha256"]
     # Every artifact, int8 included, within its tolerance on the tiny model.
     assert set(report["parity"]) == set(ALL) and report["flagged"] == {}
     for artifact, signatures in report["parity"].items():
-        assert deploy.beyond_tolerance(artifact, signatures) == {}
+        assert verification.beyond_tolerance(artifact, signatures) == {}
         for signature, outputs in signatures.items():
-            assert set(deploy.JUDGED[signature]) <= set(outputs)
+            assert set(verification.JUDGED[signature]) <= set(outputs)
     table = deploy.parity_table(report)
     assert "| onnx | serving_default | images |" in table and "| BEYOND |" not in table
     assert "| tflite/int8 | serving_default | images_uint8 |" in table
@@ -100,10 +100,10 @@ def test_the_runtimes_alone_refuse_a_nan(attention_export, artifact):
 
 
 def test_runtimes_are_a_registry_of_every_format(attention_export):
-    assert set(deploy.RUNNERS) == set(deploy.FORMATS) and set(deploy.CONVERTERS) == set(deploy.FORMATS) - {"savedmodel"}
+    assert set(runtimes.RUNNERS) == set(deploy.FORMATS) and set(deploy.CONVERTERS) == set(deploy.FORMATS) - {"savedmodel"}
     for artifact in ["savedmodel", *ALL]:
         name, _ = deploy.split_artifact(artifact)
-        assert isinstance(attention_export.runner(artifact), deploy.RUNNERS[name])
+        assert isinstance(attention_export.runner(artifact), runtimes.RUNNERS[name])
     with pytest.raises(ValueError, match=r"should start with one of \['savedmodel', 'tflite', 'onnx'\]"):
         attention_export.runner("coreml/float32")
     with pytest.raises(ValueError, match=r"should be one of \['savedmodel', 'onnx'"):
@@ -111,17 +111,17 @@ def test_runtimes_are_a_registry_of_every_format(attention_export):
 
 
 def test_converter_output_is_held_back_and_logged(capfd, caplog):
-    with caplog.at_level(logging.INFO, logger=deploy.__name__):
-        with deploy.converter_output():
+    with caplog.at_level(logging.INFO, logger=runtimes.__name__):
+        with runtimes.converter_output():
             os.write(2, b"fully_quantize: 0, inference_type: 6\n")
             os.write(1, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
             logging.getLogger("tf2onnx.tfonnx").warning("Using opset <onnx, 17>")
         with pytest.raises(KeyError):  # exceptions pass through, descriptors come back
-            with deploy.converter_output():
+            with runtimes.converter_output():
                 raise KeyError("x")
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == ""
-    logged = [record.getMessage() for record in caplog.records if record.name == deploy.__name__]
+    logged = [record.getMessage() for record in caplog.records if record.name == runtimes.__name__]
     assert logged == [
         "fully_quantize: 0, inference_type: 6",
         "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
@@ -152,18 +152,18 @@ def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypat
             raise tflite.ConversionError("TFLite (dynamic_int8) cannot convert: unsupported op(s) tf.Betainc")
         real_convert(saved_model_dir, path, signature, quantization, representative)
 
-    class Aborts(deploy.TFLiteRunner):
+    class Aborts(runtimes.TFLiteRunner):
         def _run(self, inputs):  # what LiteRT raises when a quantized divisor is its zero point
             raise RuntimeError("tflite/kernels/div.cc:262 data[i] != zero_point was not true.")
 
-    real_tflite_runner = deploy.RUNNERS["tflite"]
+    real_tflite_runner = runtimes.RUNNERS["tflite"]
 
     def int8_aborts(deployment, artifact, signature, num_threads=None):
         runner = Aborts if artifact == "tflite/int8" else real_tflite_runner
         return runner(deployment, artifact, signature, num_threads)
 
     monkeypatch.setattr(tflite, "convert", refuses_int8)
-    monkeypatch.setitem(deploy.RUNNERS, "tflite", int8_aborts)
+    monkeypatch.setitem(runtimes.RUNNERS, "tflite", int8_aborts)
     with pytest.raises(deploy.DeploymentError, match="tf.Betainc") as raised:
         deploy.export(make_trainer("none"), str(tmp_path), "tflite", "float32,float16,dynamic_int8,int8")
     message = str(raised.value)
@@ -184,7 +184,7 @@ def test_an_artifact_beyond_its_tolerance_is_kept_and_flagged(tmp_path, monkeypa
         "serving_default": {"max_abs_diff": 1e-7, "min_psnr_db": 100.0},
         "explain": {"max_abs_diff": 1.0, "min_psnr_db": 0.0},
     }
-    monkeypatch.setitem(deploy.TOLERANCES, "tflite/float16", tight)
+    monkeypatch.setitem(verification.TOLERANCES, "tflite/float16", tight)
     with pytest.warns(deploy.ToleranceWarning) as warned:
         path = deploy.export(make_trainer("none"), str(tmp_path), "tflite", "float32,float16")
     file = os.path.join(path, "tflite", "serving_default.float16.tflite")
@@ -203,8 +203,8 @@ def test_an_artifact_beyond_its_tolerance_is_kept_and_flagged(tmp_path, monkeypa
 
 
 def test_tolerances_cover_every_variant_and_can_fail():
-    assert set(deploy.TOLERANCES) == {f"tflite/{q}" for q in tflite.QUANTIZATIONS} | {"onnx"}
-    for artifact, signatures in deploy.TOLERANCES.items():
+    assert set(verification.TOLERANCES) == {f"tflite/{q}" for q in tflite.QUANTIZATIONS} | {"onnx"}
+    for artifact, signatures in verification.TOLERANCES.items():
         assert set(signatures) == set(deploy.CONVERTED_SIGNATURES)
         for limit in signatures.values():
             # Figures an image-shaped output can exceed: a tolerance that cannot fail judges nothing.
@@ -216,8 +216,8 @@ def test_tolerances_cover_every_variant_and_can_fail():
             "ignored": {"max_abs_diff": 99.0, "psnr_db": 0.0},
         }
     }
-    beyond = deploy.beyond_tolerance("tflite/int8", figures)["serving_default"]
-    limit = deploy.TOLERANCES["tflite/int8"]["serving_default"]
+    beyond = verification.beyond_tolerance("tflite/int8", figures)["serving_default"]
+    limit = verification.TOLERANCES["tflite/int8"]["serving_default"]
     assert beyond == [
         f"images max |diff| 0.5 > {limit['max_abs_diff']:g}",
         f"images PSNR 20.0 dB < {limit['min_psnr_db']:g} dB",

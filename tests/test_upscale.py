@@ -13,6 +13,7 @@ from test_upscaler import sr_trainer
 from keras_attngan.apps.tiling import (
     progress_bar,
     read_image,
+    self_ensemble,
     upscale_file,
     upscale_tiled,
 )
@@ -69,6 +70,23 @@ def test_tiles_stitch_to_the_one_call_image(sr_export):
         upscale_tiled(None, lowres, 4, tile=0)
 
 
+def _nearest(rows):
+    return np.repeat(np.repeat(rows, 2, axis=1), 2, axis=2)
+
+
+def test_self_ensemble_keeps_an_equivariant_model_and_averages_out_a_directional_one():
+    lowres = np.random.default_rng(4).uniform(-1, 1, (1, 5, 7, 3)).astype("float32")
+    # Nearest-neighbour upscaling commutes with every flip and rotation.
+    np.testing.assert_allclose(self_ensemble(_nearest)(lowres), _nearest(lowres), atol=1e-6)
+    # A ramp along the width: the four rotations and their flips send it
+    # along both axes, both ways, so the average keeps only its mean (0).
+    ramp = lambda rows: _nearest(rows) + np.linspace(-1, 1, 2 * rows.shape[2])[None, None, :, None]  # noqa: E731
+    np.testing.assert_allclose(self_ensemble(ramp)(lowres), _nearest(lowres), atol=1e-6)
+    calls = []
+    self_ensemble(lambda rows: calls.append(rows.shape) or _nearest(rows))(lowres)
+    assert sorted(calls) == sorted([(1, 5, 7, 3), (1, 7, 5, 3)] * 4)
+
+
 def test_progress_bar_draws_the_tiles_done():
     stream = io.StringIO()
     show = progress_bar(stream, width=4)
@@ -84,6 +102,10 @@ def test_upscale_file_writes_the_upscaled_png_and_refuses_bad_input(sr_export, t
     out = str(tmp_path / "out.png")
     assert upscale_file(path, source, out, tile=4, margin=6) == (24, 36, 3)
     assert read_image(out).shape == (24, 36, 3)
+    ensembled = str(tmp_path / "ensembled.png")
+    assert upscale_file(path, source, ensembled, tile=4, margin=6, ensemble=True) == (24, 36, 3)
+    # G is not equivariant (random detail kernel): the average differs.
+    assert np.abs(read_image(ensembled) - read_image(out)).max() > 0
     grey = str(tmp_path / "grey.png")
     tf.io.write_file(grey, tf.io.encode_png(np.zeros((6, 9, 1), np.uint8)))
     with pytest.raises(ValueError, match=r"--input.*3 channel"):

@@ -16,7 +16,8 @@ SavedModel only.
 Verification runs the same inputs through every artifact (noise from the
 prior for ``serving_default``; the SavedModel's images for ``explain``) and
 reports, per output, the maximum absolute difference and the PSNR against the
-SavedModel. Each artifact has a tolerance per signature (`TOLERANCES`; the
+SavedModel (`keras_attngan.export.verification`). Each artifact has a tolerance
+per signature (`keras_attngan.export.verification.TOLERANCES`; the
 figures behind them are in export/README.md). An artifact beyond it is kept
 and flagged: ``deploy.json`` lists it under ``flagged`` and `export` warns
 once per file (`ToleranceWarning`, naming the file, the figure and the
@@ -26,7 +27,7 @@ normalization can) is deleted. A conversion that fails is reported with what
 the converter refused; the other artifacts are published all the same, then
 the export fails naming it.
 
-Every runner (`RUNNERS`: one class per runtime) checks its inputs as the
+Every runner (`keras_attngan.export.runtimes.RUNNERS`: one class per runtime) checks its inputs as the
 SavedModel's signatures do (names, dtypes, shapes, NaN and Inf, a label's
 range) and checks its file against the size and SHA-256 that ``deploy.json``
 recorded, so a damaged file is named (`keras_attngan.core.errors.DamagedFileError`)
@@ -37,62 +38,29 @@ and stderr, and log through Python logging; `converter_output` holds that
 back and logs it as INFO records of this module (`attngan -v` shows them).
 """
 
-import contextlib
-import hashlib
 import json
-import logging
 import math
 import os
-import sys
-import tempfile
 import warnings
 
-import numpy as np
 import tensorflow as tf
 
 from keras_attngan.core.errors import RunFailure
 from keras_attngan.export import onnx as onnx_lib
 from keras_attngan.export import serving, tflite
+from keras_attngan.export.runtimes import RUNNERS, converter_output, sha256
+from keras_attngan.export.verification import (
+    _LEVELS,
+    JUDGED,
+    TOLERANCES,
+    beyond_tolerance,
+    parity,
+    verification_inputs,
+)
 
 REPORT_FILE = "deploy.json"
 CONVERTED_SIGNATURES = ("serving_default", "explain")
-# Per artifact and signature: the largest max |difference| to the SavedModel
-# and the lowest PSNR (dB) of the judged outputs (`JUDGED`), in the outputs'
-# own units; ``images_uint8`` may differ by that difference in 0-255 levels
-# plus one, a rounding step. export/README.md has the measurements they are
-# set from.
-TOLERANCES = {
-    "tflite/float32": {
-        "serving_default": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
-        "explain": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
-    },
-    "tflite/float16": {
-        "serving_default": {"max_abs_diff": 5e-3, "min_psnr_db": 75.0},
-        "explain": {"max_abs_diff": 5e-3, "min_psnr_db": 65.0},
-    },
-    "tflite/dynamic_int8": {
-        "serving_default": {"max_abs_diff": 0.12, "min_psnr_db": 47.0},
-        "explain": {"max_abs_diff": 0.15, "min_psnr_db": 28.0},
-    },
-    "tflite/int8": {
-        "serving_default": {"max_abs_diff": 0.25, "min_psnr_db": 38.0},
-        "explain": {"max_abs_diff": 0.35, "min_psnr_db": 28.0},
-    },
-    "onnx": {
-        "serving_default": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
-        "explain": {"max_abs_diff": 1e-4, "min_psnr_db": 100.0},
-    },
-}
-# The outputs a tolerance judges; D's logits are unbounded and reach the
-# client as its score.
-JUDGED = {"serving_default": ("images", "images_uint8"), "explain": ("attention", "score")}
-# Peak-to-peak range of each output for PSNR; others use the reference's range.
-_OUTPUT_RANGES = {"images": 2.0, "images_uint8": 255.0, "score": 1.0, "attention": 1.0}
-# 0-255 levels per unit of a float image in [-1, 1].
-_LEVELS = 127.5
 _REPRESENTATIVE_COUNT = 64
-_CONVERTER_LOGGERS = ("tensorflow", "tf2onnx", "absl")
-_log = logging.getLogger(__name__)
 
 
 class DeploymentError(RunFailure):
@@ -180,153 +148,6 @@ def artifact_files(formats, quantizations):
 def check_inputs(inputs, specs, num_classes=None):
     """`keras_attngan.export.serving.check_inputs`: refuses inputs a signature would refuse."""
     serving.check_inputs(inputs, specs, num_classes)
-
-
-class _Records(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.lines = []
-
-    def emit(self, record):
-        self.lines.append(f"{record.name}: {record.getMessage()}")
-
-
-@contextlib.contextmanager
-def converter_output():
-    """Holds back what converters and runtimes print or log, then logs it as INFO.
-
-    LiteRT's calibrator ("fully_quantize: 0, ...") and its XNNPACK delegate
-    ("Created TensorFlow Lite XNNPACK delegate") print to file descriptors 1
-    and 2 from native code, past TF_CPP_MIN_LOG_LEVEL; tf2onnx and
-    TensorFlow log through Python logging. A command's output keeps its own
-    lines: the rest comes back as this module's INFO records, which
-    `attngan -v` shows and the default verbosity does not. Python
-    exceptions pass through unchanged.
-    """
-    handler = _Records()
-    saved = []
-    for name in _CONVERTER_LOGGERS:
-        logger = logging.getLogger(name)
-        saved.append((logger, logger.handlers[:], logger.propagate))
-        logger.handlers, logger.propagate = [handler], False
-    native = []
-    try:
-        with tempfile.TemporaryFile() as sink:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-            copies = {}
-            try:
-                for fd in (1, 2):
-                    copies[fd] = os.dup(fd)
-                    os.dup2(sink.fileno(), fd)
-            except OSError:  # no such descriptor (a daemon): nothing to hold back there
-                pass
-            try:
-                yield
-            finally:
-                for stream in (sys.stdout, sys.stderr):
-                    stream.flush()
-                for fd, copy in copies.items():
-                    os.dup2(copy, fd)
-                    os.close(copy)
-                sink.seek(0)
-                native = sink.read().decode(errors="replace").splitlines()
-    finally:
-        for logger, handlers, propagate in saved:
-            logger.handlers, logger.propagate = handlers, propagate
-        for line in native + handler.lines:
-            if line.strip():
-                _log.info("%s", line)
-
-
-def sha256(path):
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class _Runner:
-    """Checks inputs as the SavedModel does, then runs; a batch of 0 returns a batch of 0.
-
-    Subclasses set `specs` (the artifact's own inputs), `num_classes` and
-    `_run` (unchecked inputs -> outputs, NumPy).
-    """
-
-    specs = {}
-    num_classes = None
-
-    def __call__(self, inputs):
-        """Runs on a dict of NumPy inputs; returns a dict of NumPy outputs."""
-        serving.check_inputs(inputs, self.specs, self.num_classes)
-        if len(next(iter(inputs.values()))):
-            return self._run(inputs)
-        # LiteRT cannot size an empty batch: run one zero row, keep none.
-        one = {name: np.zeros((1, *value.shape[1:]), value.dtype) for name, value in inputs.items()}
-        return {name: value[:0] for name, value in self._run(one).items()}
-
-
-class SavedModelRunner(_Runner):
-    """One signature of the SavedModel, run by TensorFlow."""
-
-    def __init__(self, deployment, artifact, signature, num_threads=None):
-        del artifact, num_threads  # TF's threads are process-wide
-        self._function = deployment.saved_model.signatures[signature]
-        self.specs = self._function.structured_input_signature[1]
-        self.num_classes = deployment.num_classes(self.specs)
-
-    def _run(self, inputs):
-        outputs = self._function(**{name: tf.constant(value) for name, value in inputs.items()})
-        return {name: value.numpy() for name, value in outputs.items()}
-
-
-class _ConvertedRunner(_Runner):
-    """A converted file, checked against deploy.json, loaded and first run with its output held back."""
-
-    def __init__(self, deployment, artifact, signature, load):
-        path = deployment.file(artifact, signature)
-        try:
-            with converter_output():
-                self._runtime = load(path)
-        except Exception as error:  # each runtime raises its own types for a file it cannot read
-            if deployment.verified(artifact, signature):
-                raise  # the file is the one exported: not damage
-            raise serving.damaged_file(
-                path, serving.file_problem(path, error, "its runtime cannot load it"), deployment.path
-            ) from None
-        self.specs = self._runtime.specs
-        self.num_classes = deployment.num_classes(self.specs)
-        self._first = True
-
-    def _run(self, inputs):
-        if not self._first:
-            return self._runtime.run(inputs)
-        # LiteRT prints its delegate's creation at the first invocation.
-        with converter_output():
-            outputs = self._runtime.run(inputs)
-        self._first = False
-        return outputs
-
-
-class TFLiteRunner(_ConvertedRunner):
-    """One signature of a ``.tflite`` file, run by LiteRT."""
-
-    def __init__(self, deployment, artifact, signature, num_threads=None):
-        super().__init__(deployment, artifact, signature, lambda path: tflite.Runner(path, signature, num_threads))
-
-
-class OnnxRunner(_ConvertedRunner):
-    """One signature's ``.onnx`` file, run by ONNX Runtime."""
-
-    def __init__(self, deployment, artifact, signature, num_threads=None):
-        super().__init__(deployment, artifact, signature, lambda path: onnx_lib.Runner(path, num_threads))
-
-
-# Format -> runner class: (deployment, artifact, signature, num_threads) ->
-# a callable from NumPy inputs to NumPy outputs.
-RUNNERS = {"savedmodel": SavedModelRunner, "tflite": TFLiteRunner, "onnx": OnnxRunner}
 
 
 class Deployment:
@@ -420,111 +241,6 @@ class Deployment:
         if artifact not in self.artifacts():
             raise ValueError(f"`artifact` should be one of {self.artifacts()}. Received: artifact={artifact!r}")
         return RUNNERS[name](self, artifact, signature, num_threads)
-
-
-def verification_inputs(deployment, count=16, seed=0):
-    """The inputs of each converted signature: prior latent inputs, and G's images for D.
-
-    G's latent inputs are what `attngan synthesize --seed` draws
-    (`keras_attngan.LatentSpec.inputs_numpy`: z, and InfoGAN codes and class
-    labels where the model has them); a class-conditional D explains G's
-    images with their labels. A super-resolution export gets
-    seeded uniform low-res images of the training size over its scale
-    instead of noise.
-    """
-    specs = deployment.specs("serving_default")
-    if "lowres" in specs:
-        metadata = serving.load_metadata(deployment.path)
-        side = metadata["image_size"] // metadata["scale"]
-        shape = (count, side, side, specs["lowres"].shape[-1])
-        inputs = {"lowres": np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)}
-    else:
-        inputs = serving.export_latent(deployment.path).inputs_numpy(count, seed)
-    images = deployment.runner("savedmodel")(inputs)["images"]
-    explain = {"images": images}
-    if "label" in deployment.specs("explain"):
-        explain["label"] = inputs["label"]
-    return {"serving_default": inputs, "explain": explain}
-
-
-def psnr(reference, value, peak):
-    """Peak signal-to-noise ratio in dB (inf when equal)."""
-    mse = float(np.mean((reference.astype(np.float64) - value.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(peak**2 / mse)
-
-
-def parity(deployment, artifacts, count=16, seed=0):
-    """Max |difference| and PSNR of each artifact's outputs against the SavedModel.
-
-    Returns:
-        ``({artifact: {signature: {output: {"max_abs_diff", "psnr_db"}}}},
-        {artifact: error})``: the figures, and the artifacts that converted
-        but fail to run (a full-int8 division whose divisor quantizes to zero
-        is one: LiteRT aborts the call).
-    """
-    inputs = verification_inputs(deployment, count, seed)
-    results, errors = {}, {}
-    for signature, signature_inputs in inputs.items():
-        reference = deployment.runner("savedmodel", signature)(signature_inputs)
-        for artifact in artifacts:
-            if artifact in errors:
-                continue
-            try:
-                outputs = deployment.runner(artifact, signature)(signature_inputs)
-            except RuntimeError as error:
-                errors[artifact] = f"{signature} fails to run: {str(error).strip()[:500]}"
-                results.pop(artifact, None)
-                continue
-            figures = {}
-            for name, expected in reference.items():
-                peak = _OUTPUT_RANGES.get(name) or float(np.ptp(expected)) or 1.0
-                figures[name] = {
-                    "max_abs_diff": float(np.abs(outputs[name].astype(np.float64) - expected).max(initial=0.0)),
-                    "psnr_db": psnr(expected, outputs[name], peak),
-                    "float": expected.dtype.kind == "f",
-                    "magnitude": float(np.abs(expected).max(initial=0.0)),
-                }
-            results.setdefault(artifact, {})[signature] = figures
-    return results, errors
-
-
-def beyond_tolerance(artifact, figures, tolerances=None):
-    """The judged outputs of an artifact beyond its tolerance.
-
-    Args:
-        artifact: an artifact key.
-        figures: its `parity` figures, ``{signature: {output: figures}}``.
-        tolerances: `TOLERANCES` or a replacement of the same layout.
-
-    Returns:
-        ``{signature: [message, ...]}`` for the signatures with an output
-        beyond tolerance (empty when all are within); each message names the
-        output, the figure and the tolerance.
-    """
-    tolerance = (TOLERANCES if tolerances is None else tolerances).get(artifact, {})
-    beyond = {}
-    for signature, outputs in figures.items():
-        limit = tolerance.get(signature)
-        for name in JUDGED.get(signature, ()) if limit else ():
-            if name not in outputs:
-                continue
-            measured = outputs[name]
-            if name == "images_uint8":
-                levels = math.floor(limit["max_abs_diff"] * _LEVELS) + 1
-                if measured["max_abs_diff"] > levels:
-                    beyond.setdefault(signature, []).append(
-                        f"{name} max |diff| {measured['max_abs_diff']:.0f} levels > {levels}"
-                    )
-                continue
-            if measured["max_abs_diff"] > limit["max_abs_diff"]:
-                beyond.setdefault(signature, []).append(
-                    f"{name} max |diff| {measured['max_abs_diff']:.3g} > {limit['max_abs_diff']:g}"
-                )
-            if measured["psnr_db"] < limit["min_psnr_db"]:
-                beyond.setdefault(signature, []).append(
-                    f"{name} PSNR {measured['psnr_db']:.1f} dB < {limit['min_psnr_db']:g} dB"
-                )
-    return beyond
 
 
 def build(saved_model_dir, formats, quantizations, count=16, seed=0):
