@@ -57,6 +57,7 @@ def _fit(tmp_path, model, every=3, steps=8, mask_usage=False):
     return manager
 
 
+@pytest.mark.slow
 def test_tensorboard_holds_mask_images_at_crossed_steps(tmp_path):
     model = make_trainer(inner_steps=2, compile_kwargs={"steps_per_execution": 2})
     _fit(tmp_path, model)
@@ -82,6 +83,7 @@ def test_tensorboard_holds_mask_images_at_crossed_steps(tmp_path):
     assert [event.step for event in scalars.Tensors("loss/d_loss")] == [2, 4, 6, 8]
 
 
+@pytest.mark.slow
 def test_every_tag_has_a_group_the_losses_sort_first_and_no_run_shares_a_tag(tmp_path):
     model = make_trainer(inner_steps=1)
     _fit(tmp_path, model, mask_usage=True)
@@ -135,6 +137,7 @@ def test_every_value_of_the_trainer_has_a_group_and_only_terms_go_to_terms(kind)
     assert callbacks.train_tag("spike") == "terms/spike"
 
 
+@pytest.mark.slow
 def test_each_scalar_is_the_mean_of_its_logging_window(tmp_path):
     model = make_trainer(inner_steps=1)
     running = {}  # step -> Keras' logs: running means since the epoch began
@@ -158,6 +161,7 @@ def test_each_scalar_is_the_mean_of_its_logging_window(tmp_path):
     assert all(int(tracker.count) == 3 for tracker in model.metrics)
 
 
+@pytest.mark.slow
 def test_one_huge_value_leaves_the_later_points_right(tmp_path):
     # Keras' epoch trackers hold float32 totals: once 1e8 is in one, adding 1
     # leaves it unchanged, so a window read as a difference of totals reads 0.
@@ -168,6 +172,7 @@ def test_one_huge_value_leaves_the_later_points_right(tmp_path):
     assert values == pytest.approx({2: (1e8 + 1) / 2, 4: 1.0, 6: 1.0, 8: 1.0})
 
 
+@pytest.mark.slow
 def test_pngs_and_mask_archives_are_written(tmp_path):
     model = make_trainer(inner_steps=2)
     _fit(tmp_path, model)
@@ -190,6 +195,7 @@ def test_baseline_logs_samples_without_masks(tmp_path):
     assert not os.path.exists(tmp_path / "masks")
 
 
+@pytest.mark.slow
 def test_checkpoints_keep_the_last_k(tmp_path):
     model = make_trainer()
     manager = _fit(tmp_path, model)

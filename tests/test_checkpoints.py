@@ -44,6 +44,7 @@ def _weights(prefix):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 @pytest.mark.parametrize("kind", sorted(CHECKPOINT_FILES))
 def test_a_damaged_newest_checkpoint_is_moved_aside_and_the_older_one_becomes_latest(
@@ -65,6 +66,7 @@ def test_a_damaged_newest_checkpoint_is_moved_aside_and_the_older_one_becomes_la
     assert {f for f in before if f.startswith("ckpt-2")} <= after
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_a_damaged_index_file_is_rebuilt_from_the_checkpoints(finished_run, tmp_path, damage):
     workdir = copy_run(finished_run, tmp_path)
@@ -78,6 +80,7 @@ def test_a_damaged_index_file_is_rebuilt_from_the_checkpoints(finished_run, tmp_
         assert os.path.exists(os.path.join(workdir.checkpoints, "damaged", "checkpoint"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_a_damaged_config_json_is_rewritten_from_the_checkpoint(finished_run, tmp_path, damage):
     workdir = copy_run(finished_run, tmp_path)
@@ -97,6 +100,7 @@ def test_a_damaged_config_json_without_a_stored_config_names_the_file(tmp_path):
     assert os.path.exists(workdir.config_file)
 
 
+@pytest.mark.slow
 def test_when_every_checkpoint_is_damaged_none_is_latest_and_all_are_kept(finished_run, tmp_path):
     workdir = copy_run(finished_run, tmp_path)
     for step in (2, 4):
@@ -117,6 +121,7 @@ def test_non_finite_weights_count_as_damage(tmp_path):
     assert checkpoints.problem_with(prefix) is None
 
 
+@pytest.mark.slow
 def test_interrupted_checkpoint_writes_are_cleaned_up(finished_run, tmp_path):
     workdir = copy_run(finished_run, tmp_path)
     directory = workdir.checkpoints
@@ -131,6 +136,7 @@ def test_interrupted_checkpoint_writes_are_cleaned_up(finished_run, tmp_path):
     assert recovery.latest.endswith("ckpt-4") and recovery.damaged == ()
 
 
+@pytest.mark.slow
 def test_training_resumes_past_a_damaged_checkpoint_and_ends_like_an_uninterrupted_run(finished_run, tmp_path):
     workdir = copy_run(finished_run, tmp_path)
     truncate(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["data"]))
@@ -144,6 +150,7 @@ def test_training_resumes_past_a_damaged_checkpoint_and_ends_like_an_uninterrupt
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
 
+@pytest.mark.slow
 def test_export_uses_the_newest_good_checkpoint(finished_run, tmp_path):
     workdir = copy_run(finished_run, tmp_path)
     random_bytes(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["index"]))
@@ -152,6 +159,7 @@ def test_export_uses_the_newest_good_checkpoint(finished_run, tmp_path):
     assert os.path.basename(path) == "2"
 
 
+@pytest.mark.slow
 def test_the_command_line_names_the_damaged_file_in_one_warning_line(finished_run, tmp_path):
     workdir = copy_run(finished_run, tmp_path)
     zero_fill(os.path.join(workdir.checkpoints, CHECKPOINT_FILES["data"]))

@@ -31,6 +31,7 @@ def trained(tmp_path_factory):
     return workdir, export_path
 
 
+@pytest.mark.slow
 def test_train_leaves_a_complete_run_directory(trained):
     workdir, export_path = trained
     assert os.path.basename(export_path) == "8"
@@ -41,6 +42,7 @@ def test_train_leaves_a_complete_run_directory(trained):
     assert f"tensorboard --logdir {workdir.logs}" in text and export_path in text
 
 
+@pytest.mark.slow
 def test_resume_continues_the_step_count_and_the_curves(trained):
     workdir, _ = trained
     accumulator = event_accumulator.EventAccumulator(
@@ -51,6 +53,7 @@ def test_resume_continues_the_step_count_and_the_curves(trained):
     assert sorted(os.listdir(workdir.masks)) == [f"step_000000{s}.npz" for s in (2, 4, 6, 8)]
 
 
+@pytest.mark.slow
 def test_rerun_of_a_finished_run_does_nothing(trained, capsys):
     workdir, export_path = trained
     before = tf.train.latest_checkpoint(workdir.checkpoints)
@@ -59,6 +62,7 @@ def test_rerun_of_a_finished_run_does_nothing(trained, capsys):
     assert again == export_path and tf.train.latest_checkpoint(workdir.checkpoints) == before
 
 
+@pytest.mark.slow
 def test_incompatible_config_is_refused_before_any_work(trained):
     workdir, _ = trained
     checkpoint = tf.train.latest_checkpoint(workdir.checkpoints)
@@ -67,6 +71,7 @@ def test_incompatible_config_is_refused_before_any_work(trained):
     assert tf.train.latest_checkpoint(workdir.checkpoints) == checkpoint
 
 
+@pytest.mark.slow
 def test_export_command_matches_the_end_of_training_export(trained, tmp_path):
     workdir, export_path = trained
     path = export_workdir(workdir.root, str(tmp_path))
@@ -82,6 +87,7 @@ def test_export_without_checkpoint(tmp_path):
         export_workdir(str(tmp_path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file_format", synthesis.FORMATS)
 def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
     workdir, _ = trained
@@ -105,6 +111,7 @@ def test_synthesize_writes_n_readable_images(trained, tmp_path, file_format):
     np.testing.assert_array_equal(decoded, images)
 
 
+@pytest.mark.slow
 def test_synthesize_is_reproducible_from_the_seed(trained):
     workdir, _ = trained
     a, _ = synthesis.from_export(workdir.export, num=3, seed=7)
@@ -260,6 +267,7 @@ BAD_INPUTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input_is_one_line_and_exit_code_2(case, tmp_path):
     arguments, named = BAD_INPUTS[case]
@@ -308,6 +316,7 @@ def test_unexpected_failure_keeps_its_traceback(tmp_path):
     assert "Traceback" in result.stderr and "KeyError: 'a key no code defines'" in result.stderr
 
 
+@pytest.mark.slow
 def test_console_synthesize_is_quiet_and_never_mixes_runs(trained, tmp_path):
     workdir, _ = trained
     out = tmp_path / "out"
@@ -328,6 +337,7 @@ def test_console_synthesize_is_quiet_and_never_mixes_runs(trained, tmp_path):
         assert archive["images"].shape == (2, 16, 16, 3)
 
 
+@pytest.mark.slow
 def test_console_tfds_without_network_fails_fast_and_writes_nothing(tmp_path):
     data_dir, workdir = tmp_path / "tfds", tmp_path / "run"
     start = time.monotonic()
@@ -348,6 +358,7 @@ def test_unknown_command():
     assert result.returncode == 2 and "unknown command 'fly'" in result.stderr
 
 
+@pytest.mark.slow
 def test_train_with_evaluation_logs_fid(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_ATTNGAN_CACHE", str(tmp_path / "cache"))
     config = tiny_config(**{"log.eval_every": 2, "log.eval_metrics": "fid", "log.eval_num": 32})
@@ -363,6 +374,7 @@ def test_train_with_evaluation_logs_fid(tmp_path, monkeypatch):
     assert all(np.isfinite(value) and value >= -1e-6 for value in fid)
 
 
+@pytest.mark.slow
 def test_resume_in_the_middle_of_an_epoch_trains_exactly_the_steps(tmp_path):
     # Checkpoints every 2 steps, epochs of 4: stop at 6 (mid-epoch), resume to 12.
     settings = {"train.steps_per_epoch": 4, "log.checkpoint_every": 2}
@@ -377,6 +389,7 @@ def test_resume_in_the_middle_of_an_epoch_trains_exactly_the_steps(tmp_path):
     assert sorted(os.listdir(workdir.export)) == ["12", "4"]  # no export at the mid-epoch boundary
 
 
+@pytest.mark.slow
 def test_console_export_converts_verifies_and_versions(trained, tmp_path):
     workdir, _ = trained
     out = str(tmp_path / "attngan")

@@ -27,6 +27,7 @@ def conditional_run(tmp_path_factory):
     return config, workdir, export_path, model
 
 
+@pytest.mark.slow
 def test_the_export_takes_the_label_in_every_signature(conditional_run):
     _, _, export_path, model = conditional_run
     loaded = tf.saved_model.load(export_path)
@@ -47,6 +48,7 @@ def test_the_export_takes_the_label_in_every_signature(conditional_run):
     assert serving.load_metadata(export_path)["latent"]["num_classes"] == CLASSES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", [-1, CLASSES])
 def test_a_label_out_of_range_is_refused_by_the_export(conditional_run, label):
     _, _, export_path, _ = conditional_run
@@ -55,6 +57,7 @@ def test_a_label_out_of_range_is_refused_by_the_export(conditional_run, label):
         serve(z=tf.zeros((2, 16)), label=tf.constant([0, label], tf.int32))
 
 
+@pytest.mark.slow
 def test_synthesize_draws_the_asked_class_and_records_it(conditional_run, tmp_path):
     _, _, export_path, _ = conditional_run
     images, latent = synthesis.from_export(export_path, 4, seed=5, label=2)
@@ -75,6 +78,7 @@ def test_synthesize_draws_the_asked_class_and_records_it(conditional_run, tmp_pa
     assert labels == [2, 2, 2, 2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label, match", [(3, r"--label.*\[0, 3\).*Received: --label=3"), (-1, r"--label=-1")])
 def test_synthesize_refuses_a_label_out_of_range(conditional_run, label, match):
     _, _, export_path, _ = conditional_run
@@ -82,6 +86,7 @@ def test_synthesize_refuses_a_label_out_of_range(conditional_run, label, match):
         synthesis.from_export(export_path, 2, label=label)
 
 
+@pytest.mark.slow
 def test_evaluate_scores_the_classes_it_asked_for(conditional_run):
     _, workdir, export_path, _ = conditional_run
     result = evaluate(export_path, metrics="fid,intra_fid,mask_usage", num=48, num_real=48)
@@ -96,6 +101,7 @@ def test_evaluate_scores_the_classes_it_asked_for(conditional_run):
         evaluate(export_path, metrics="faithfulness", num=16)
 
 
+@pytest.mark.slow
 def test_evaluation_during_training_ran_on_the_conditional_model(conditional_run):
     from tensorboard.backend.event_processing import event_accumulator
 
@@ -112,6 +118,7 @@ def test_evaluation_during_training_ran_on_the_conditional_model(conditional_run
     assert [event.step for event in usage.Tensors("mask_usage/content_sensitivity")] == [2, 4]
 
 
+@pytest.mark.slow
 def test_tflite_and_onnx_take_the_label_and_match_the_savedmodel(conditional_run, tmp_path):
     _, _, _, model = conditional_run
     path = deploy.export(model, str(tmp_path / "deploy"), "savedmodel,tflite,onnx", "float32")

@@ -19,6 +19,7 @@ def attention_export(tmp_path_factory):
     return deploy.Deployment(path)
 
 
+@pytest.mark.slow
 def test_every_artifact_is_written_and_reported(attention_export):
     deployment = attention_export
     assert sorted(deployment.artifacts()) == sorted(["savedmodel", *ALL])
@@ -42,6 +43,7 @@ def test_every_artifact_is_written_and_reported(attention_export):
     assert serving.resolve_export(os.path.dirname(deployment.path)) == deployment.path
 
 
+@pytest.mark.slow
 def test_full_int8_keeps_its_input_side_and_uint8_conversion_in_float(attention_export):
     from ai_edge_litert.interpreter import Interpreter
 
@@ -57,6 +59,7 @@ def test_full_int8_keeps_its_input_side_and_uint8_conversion_in_float(attention_
     assert figures["images_uint8"]["max_abs_diff"] <= figures["images"]["max_abs_diff"] * 127.5 + 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("artifact", ["savedmodel", *ALL])
 def test_each_artifact_reloads_and_runs(attention_export, artifact):
     deployment = attention_export
@@ -69,6 +72,7 @@ def test_each_artifact_reloads_and_runs(attention_export, artifact):
     assert empty["images"].shape == (0, SIZE, SIZE, CHANNELS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("artifact", ["savedmodel", *ALL])
 @pytest.mark.parametrize(
     "signature, inputs, error, message",
@@ -87,6 +91,7 @@ def test_every_runtime_refuses_bad_inputs(attention_export, artifact, signature,
         attention_export.runner(artifact, signature)(inputs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("artifact", ALL)
 def test_the_runtimes_alone_refuse_a_nan(attention_export, artifact):
     # A quantized model turns NaN into ordinary-looking images: the runners
@@ -99,6 +104,7 @@ def test_the_runtimes_alone_refuse_a_nan(attention_export, artifact):
     assert runner({"z": np.zeros((1, LATENT), np.float32)})["images"].shape == (1, SIZE, SIZE, CHANNELS)
 
 
+@pytest.mark.slow
 def test_runtimes_are_a_registry_of_every_format(attention_export):
     assert set(runtimes.RUNNERS) == set(deploy.FORMATS) and set(deploy.CONVERTERS) == set(deploy.FORMATS) - {"savedmodel"}
     for artifact in ["savedmodel", *ALL]:
@@ -131,6 +137,7 @@ def test_converter_output_is_held_back_and_logged(capfd, caplog):
     assert capfd.readouterr().err == "after\n"
 
 
+@pytest.mark.slow
 def test_plain_model_exports_and_matches(tmp_path):
     model = make_trainer("none")
     path = deploy.export(model, str(tmp_path), "tflite,onnx", "float32")
@@ -144,6 +151,7 @@ def test_plain_model_exports_and_matches(tmp_path):
     np.testing.assert_array_equal(ones, 1.0)
 
 
+@pytest.mark.slow
 def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypatch):
     real_convert = tflite.convert
 
@@ -178,6 +186,7 @@ def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypat
     ]
 
 
+@pytest.mark.slow
 def test_an_artifact_beyond_its_tolerance_is_kept_and_flagged(tmp_path, monkeypatch):
     # float16 rounds the weights at 1e-3: a tolerance of 1e-7 cannot hold.
     tight = {

@@ -32,6 +32,7 @@ def test_unknown_strategy_lists_the_valid_ones():
         distribute.get_strategy("horovod")
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_devices_equals_one_device(tmp_path):
     out = tmp_path / "states.npz"
     result = subprocess.run(

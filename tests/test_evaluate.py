@@ -40,6 +40,7 @@ def _pool_extractor():
 
 
 # 48 samples of 64-d features: FID warns that the covariance is singular.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*more samples than:UserWarning")
 def test_evaluate_an_export_records_what_it_computed(trained):
     workdir, export_path, cache = trained
@@ -94,6 +95,7 @@ def test_evaluate_an_export_records_what_it_computed(trained):
     assert again["reference"]["from_cache"] and again["data"]["source"] == "symbols"
 
 
+@pytest.mark.slow
 def test_bad_requests_fail_before_heavy_work(trained, tmp_path):
     workdir, export_path, cache = trained
     with pytest.raises(ValueError, match="unknown: fidd"):
@@ -132,6 +134,7 @@ def test_bad_requests_fail_before_heavy_work(trained, tmp_path):
         evaluate(str(tmp_path), "symbols", "fid", num=8, cache_dir=cache)
 
 
+@pytest.mark.slow
 def test_console_evaluate_writes_json_and_a_table(trained, tmp_path):
     workdir, _, cache = trained
     out = tmp_path / "results.json"
@@ -163,6 +166,7 @@ def test_console_evaluate_writes_json_and_a_table(trained, tmp_path):
     assert f"Results: {out}" in result.stdout
 
 
+@pytest.mark.slow
 def test_faithfulness_of_in_memory_and_exported_discriminators_agree(tmp_path):
     model = make_trainer("gradcam", inner_steps=1)
     path = serving.save_version(model, str(tmp_path / "export"))
@@ -174,6 +178,7 @@ def test_faithfulness_of_in_memory_and_exported_discriminators_agree(tmp_path):
             assert exported[order][area] == pytest.approx(ours[order][area], abs=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*more samples than:UserWarning")
 def test_evaluation_callback_writes_scalars_at_train_steps(tmp_path):
     model = make_trainer(inner_steps=1, compile_kwargs={"steps_per_execution": 2})
@@ -207,6 +212,7 @@ def test_evaluation_callback_writes_scalars_at_train_steps(tmp_path):
         callbacks.Evaluation(str(tmp_path), real, _pool_extractor(), metrics=("fid", "is"))
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*more samples than:UserWarning")
 def test_evaluation_callback_draws_the_codes_of_an_infogan_model(tmp_path):
     """The in-training evaluation feeds G its codes: the same FID as on the spec's own draw."""

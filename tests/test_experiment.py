@@ -18,6 +18,7 @@ from keras_attngan.training.experiment import (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "source, channels", [("symbols", 3), ("digits", 1), ("colored_digits", 3)]
 )
@@ -32,6 +33,7 @@ def test_fit_on_each_built_in_source(source, channels):
     assert model.generator.output.shape[-1] == channels
 
 
+@pytest.mark.slow
 def test_training_options_reach_the_trainer_and_the_data():
     options = {
         "train.loss": "relativistic_average",
@@ -77,6 +79,7 @@ def test_a_config_written_before_mi_weighting_existed_trained_with_the_fixed_wei
     assert config_diff(stored, tiny_config(**{"train.mi_weighting": "fixed"})) == {}
 
 
+@pytest.mark.slow
 def test_mixed_precision_policy_is_scoped_to_the_networks():
     import keras
 

@@ -36,6 +36,7 @@ def _listing(base):
     }
 
 
+@pytest.mark.slow
 def test_export_prints_only_its_own_lines_then_writes_a_step_once(workdir, tmp_path):
     out = str(tmp_path / "attngan")
     args = ["export", "--workdir", workdir, "--out", out, "--format", "tflite,onnx", "--quantize", "float32,int8"]
@@ -59,6 +60,7 @@ def test_export_prints_only_its_own_lines_then_writes_a_step_once(workdir, tmp_p
     assert _listing(out) == listing  # nothing written, nothing staged
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_the_version_of_the_step(workdir, tmp_path):
     out = str(tmp_path / "attngan")
     first = export_workdir(workdir, out, renumber=False)

@@ -85,6 +85,7 @@ def _read(kind, base):
     return deploy.Deployment(base).runner(artifact)({"z": np.zeros((1, 8), np.float32)})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", DAMAGES)
 @pytest.mark.parametrize("kind", FILES)
 def test_a_damaged_file_is_named_by_its_reader(pristine, tmp_path, kind, damage):
@@ -99,6 +100,7 @@ def test_a_damaged_file_is_named_by_its_reader(pristine, tmp_path, kind, damage)
     _assert_nothing_else_lost(base, file, before)
 
 
+@pytest.mark.slow
 def test_the_pristine_export_reads(pristine):
     images, _ = synthesis.from_export(pristine, 2)
     assert images.shape == (2, 16, 16, 3)
@@ -107,6 +109,7 @@ def test_the_pristine_export_reads(pristine):
         assert deployment.runner(artifact)({"z": np.zeros((1, 8), np.float32)})["images"].shape == (1, 16, 16, 3)
 
 
+@pytest.mark.slow
 def test_a_flipped_weight_in_a_converted_file_is_caught(pristine, tmp_path):
     # ONNX Runtime runs a file whose weights changed; the recorded SHA-256 does not match it.
     base, file, before = _damaged_copy(pristine, str(tmp_path), "onnx", "truncate")
@@ -119,6 +122,7 @@ def test_a_flipped_weight_in_a_converted_file_is_caught(pristine, tmp_path):
     _assert_nothing_else_lost(base, file, before)
 
 
+@pytest.mark.slow
 def test_the_newest_version_is_checked_not_skipped(pristine, tmp_path):
     # A damaged newest version is named, not passed over for an older one.
     base = str(tmp_path / "export")
@@ -206,6 +210,7 @@ def synthesize_results(pristine, tmp_path_factory):
     return _command_cases(pristine, root, SYNTHESIZE_CASES, argv)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, damage", SYNTHESIZE_CASES)
 def test_synthesize_names_the_damaged_file_and_exits_1(synthesize_results, kind, damage):
     result, base, file, before = synthesize_results[(kind, damage)]
@@ -229,6 +234,7 @@ def evaluate_results(pristine, tmp_path_factory):
     return _command_cases(pristine, root, EVALUATE_CASES, argv)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, damage", EVALUATE_CASES)
 def test_evaluate_names_the_damaged_file_and_exits_1(evaluate_results, kind, damage):
     result, base, file, before = evaluate_results[(kind, damage)]

@@ -207,6 +207,7 @@ def test_mutual_information_gradient_reaches_the_mask_modulation():
         assert float(tf.norm(gradient)) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "source, jit",
     [
@@ -231,6 +232,7 @@ def test_fit(source, jit):
     assert int(model.train_steps) == 4 and int(model.g_optimizer.iterations) == 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "jit, negatives, candidates", [(False, "changes", 2), (True, "changes", 2), (True, "masks", 4)]
 )
@@ -247,6 +249,7 @@ def test_fit_with_the_mi_term_on_part_of_the_batch(jit, negatives, candidates):
     assert restored.mi_pairs == 2
 
 
+@pytest.mark.slow
 def test_fit_with_the_balanced_mi_weight_under_xla():
     model = make_trainer(mi_weighting="balanced", compile_kwargs={"jit_compile": True})
     history = model.fit(real_dataset(), steps_per_epoch=3, epochs=1, verbose=0)
@@ -254,6 +257,7 @@ def test_fit_with_the_balanced_mi_weight_under_xla():
     assert np.isfinite(weight) and weight > 0 and weight != pytest.approx(model.lambda_mi)
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_from_the_seed():
     def run():
         keras.utils.set_random_seed(0)
@@ -265,6 +269,7 @@ def test_training_is_reproducible_from_the_seed():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_save_load_round_trip_of_the_trainer(tmp_path):
     options = {"loss": "hinge", "penalty": "r1", "penalty_weight": 5.0, "penalty_every": 2}
     model = make_trainer(d_steps=2, compile_kwargs=options, mi_weighting="balanced")
@@ -444,6 +449,7 @@ def test_d_steps_with_a_mask_source_and_a_relativistic_loss():
     assert int(model.d_optimizer.iterations) == 2 and int(model.g_optimizer.iterations) == 2
 
 
+@pytest.mark.slow
 def test_relativistic_loss_lazy_penalty_and_d_steps_under_xla():
     model = make_trainer(
         "none",
@@ -479,6 +485,7 @@ def test_generate_pair_keeps_the_common_mask_effect_that_separate_calls_normaliz
     assert np.all(change < -0.5) and np.allclose(change, change[:1], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_ema_is_the_closed_form_average_of_the_generator_weights():
     model = make_trainer(ema_decay=0.5, ema_start=1)
     raw = []

@@ -16,6 +16,7 @@ def exported(tmp_path_factory):
     return model, path, tf.saved_model.load(path)
 
 
+@pytest.mark.slow
 def test_signatures_take_the_codes(exported):
     model, path, loaded = exported
     latent = model.latent.sample(3, 1)
@@ -78,6 +79,7 @@ def test_evaluation_draws_the_codes_as_synthesize_does(exported):
     assert np.isfinite(usage["content_sensitivity"]) and usage["mi_ceiling"] > 0
 
 
+@pytest.mark.slow
 def test_tflite_and_onnx_take_the_codes_and_match_the_savedmodel(exported, tmp_path):
     from keras_attngan.export import deploy
 

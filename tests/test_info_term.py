@@ -110,6 +110,7 @@ def test_clustering_information_known_values():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("separated", [True, False])
 def test_clustering_finds_the_groups_of_the_real_data_and_none_in_noise(separated):
     """Q trained on the clustering loss alone: on two separated blobs its two values are

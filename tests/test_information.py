@@ -137,6 +137,7 @@ def _fit(estimator, masks, changes, steps=1000, shuffle=False):
 # barber_agakov's Q must learn a location and a scale per cell; on this toy it
 # reaches 0.39 of its ceiling in 500 steps and plateaus there (infonce's critics
 # pass 0.5: the learned one reaches 0.77 in 300 steps).
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kind, kwargs, fraction, steps",
     [

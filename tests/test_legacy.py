@@ -40,6 +40,7 @@ def _inputs(signature):
     return inputs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", RUNS)
 def test_an_old_checkpoint_exports_what_its_old_export_computes(run, tmp_path):
     workdir = _copy(run, tmp_path)
@@ -57,6 +58,7 @@ def test_an_old_checkpoint_exports_what_its_old_export_computes(run, tmp_path):
             np.testing.assert_allclose(got[key].numpy(), expected[key].numpy(), atol=1e-5, err_msg=f"{name}/{key}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", RUNS)
 def test_an_old_run_resumes(run, tmp_path):
     workdir = _copy(run, tmp_path)

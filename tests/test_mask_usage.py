@@ -85,6 +85,7 @@ def test_mask_statistics_known_values():
     assert stats["mask_diversity"] == pytest.approx(2 * 0.5 / 16, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_mask_usage_callback_writes_scalars(tmp_path):
     model = make_trainer(inner_steps=1)
     usage = callbacks.MaskUsage(str(tmp_path), every=2, num=8, cell_size=4)

@@ -322,6 +322,7 @@ def test_reference_statistics_are_computed_once_and_reused(tmp_path, monkeypatch
     assert other.describe()["extractor"] == "pool4" and other.describe()["num_examples"] == 32
 
 
+@pytest.mark.slow
 def test_domain_classifier_trains_beats_chance_and_is_cached(tmp_path):
     settings = dict(cache_dir=str(tmp_path), num_examples=300, steps=120)
     classifier = get_domain_classifier("symbols", 16, **settings)
@@ -384,6 +385,7 @@ def test_unknown_metric_names_list_the_valid_ones():
         parse_metrics("fid,fdi")
 
 
+@pytest.mark.slow
 def test_the_metrics_package_imports_nothing_of_the_trainer():
     trainer = [f"keras_attngan.{name}" for name in ("experiment", "gan", "training", "serving")]
     code = (

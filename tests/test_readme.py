@@ -7,12 +7,14 @@ import os
 import re
 
 import numpy as np
+import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
 CONFIGURATION = os.path.join(REPO, "docs", "configuration.md")
 
 
+@pytest.mark.slow
 def test_python_example_runs(tmp_path, monkeypatch):
     with open(README) as f:
         text = f.read()

@@ -38,6 +38,7 @@ def test_pseudo_labels_beat_chance_on_symbols_with_ten_percent_of_labels():
     assert relabelled.num_classes == data.num_classes == 3
 
 
+@pytest.mark.slow
 def test_a_run_with_a_label_fraction_trains_on_its_pseudo_labels(tmp_path):
     train(tiny_config("symbols_s3gan", **{"data.label_fraction": 0.25}), str(tmp_path))
     with np.load(tmp_path / "pseudo_labels.npz") as stored:

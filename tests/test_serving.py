@@ -23,6 +23,7 @@ def exported(tmp_path_factory):
     return model, path, tf.saved_model.load(path)
 
 
+@pytest.mark.slow
 def test_export_layout_and_metadata(exported):
     model, path, _ = exported
     assert os.path.basename(path) == "2"  # TF Serving version = train steps
@@ -35,6 +36,7 @@ def test_export_layout_and_metadata(exported):
     assert serving.resolve_export(os.path.dirname(path)) == path
 
 
+@pytest.mark.slow
 def test_signatures_match_the_model(exported):
     model, _, loaded = exported
     assert set(loaded.signatures) == {"serving_default", "sample", "generate", "explain"}
@@ -55,6 +57,7 @@ def test_signatures_match_the_model(exported):
     np.testing.assert_allclose(explained["attention"], reference["attention"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_sample_draws_its_own_noise(exported):
     _, _, loaded = exported
     sample = loaded.signatures["sample"]
@@ -71,6 +74,7 @@ def test_sample_draws_its_own_noise(exported):
         sample(seed=tf.constant(3, tf.int64), count=tf.constant(-1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "signature, inputs, shape",
     [
@@ -87,6 +91,7 @@ def test_a_batch_of_zero_gives_an_empty_batch(exported, signature, inputs, shape
     assert tuple(empty["images"].shape) == (0, SIZE, SIZE, CHANNELS)
 
 
+@pytest.mark.slow
 def test_non_finite_and_wrongly_typed_inputs_are_refused(exported):
     _, _, loaded = exported
     z = np.zeros((2, LATENT), np.float32)
@@ -102,6 +107,7 @@ def test_non_finite_and_wrongly_typed_inputs_are_refused(exported):
     assert loaded.signatures["serving_default"](z=tf.zeros((1, LATENT)))["images"].shape[0] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "signature, inputs",
     [
@@ -134,6 +140,7 @@ def test_sample_draws_the_noise_distribution_of_the_model(tmp_path):
     assert np.abs(z).max() <= 1.0 and z.std() == pytest.approx(1 / np.sqrt(3), abs=0.05)
 
 
+@pytest.mark.slow
 def test_failed_export_leaves_the_existing_one_intact(tmp_path, monkeypatch):
     model = make_trainer()
     path = serving.save_version(model, str(tmp_path), version=7)
@@ -150,6 +157,7 @@ def test_failed_export_leaves_the_existing_one_intact(tmp_path, monkeypatch):
     tf.saved_model.load(path)
 
 
+@pytest.mark.slow
 def test_reexport_takes_a_new_version_unless_overwrite(tmp_path):
     model = make_trainer()
     serving.save_version(model, str(tmp_path), version=3)
@@ -166,6 +174,7 @@ def test_reexport_takes_a_new_version_unless_overwrite(tmp_path):
         serving.resolve_export(str(tmp_path / "nothing"))
 
 
+@pytest.mark.slow
 def test_reexport_of_the_same_step_writes_nothing_unless_asked(tmp_path, monkeypatch):
     model = make_trainer()
     first = serving.save_version(model, str(tmp_path), version=3, renumber=False)

@@ -88,6 +88,7 @@ def cheap_evaluation(monkeypatch, tmp_path):
 
 
 # 16 samples of 48-d features: FID warns that the covariance is singular.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:.*more samples than:UserWarning")
 def test_a_study_trains_every_seed_resumes_and_refuses_another_budget(
     tmp_path, monkeypatch, cheap_evaluation
@@ -143,6 +144,7 @@ def test_a_config_that_does_not_validate_is_refused_before_training(tmp_path, mo
     assert not os.path.exists(tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_a_diverging_run_is_recorded_as_such_and_the_study_goes_on(tmp_path):
     diverging = tiny_config(**{"train.g_learning_rate": 1e6, "train.d_learning_rate": 1e6})
     budget = study.make_budget(8, num=16, metrics="fid", curve_every=8)

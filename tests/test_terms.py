@@ -78,6 +78,7 @@ def test_the_head_trains_in_the_d_step_and_its_loss_reaches_g_in_the_g_step():
     assert any(float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
 
 
+@pytest.mark.slow
 def test_fit_with_the_rotation_term_under_xla_and_save_load(tmp_path):
     model = _rotation_trainer(ema_decay=0.9, compile_kwargs={"jit_compile": True, "steps_per_execution": 2})
     history = model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)

@@ -138,6 +138,7 @@ def test_latent_difference_reaches_g_in_g_step():
     assert any(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
 
 
+@pytest.mark.slow
 def test_fit_with_the_encoder_term_and_save_load(tmp_path):
     model = _encoder_trainer(mu2=0.5)
     history = model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0)

@@ -30,6 +30,7 @@ def _changes(workdir):
         return [json.loads(line) for line in f]
 
 
+@pytest.mark.slow
 def test_divergence_stops_with_the_step_and_loss_and_saves_nothing(finished_run, tmp_path):
     workdir = copy_run(finished_run, tmp_path)
     with pytest.raises(finite.NonFiniteError, match=r"diverged at step \d+ \(steps \d+-\d+\): ") as info:
@@ -54,6 +55,7 @@ def test_guard_names_the_step_and_the_non_finite_loss():
         guard.on_train_end({"d_loss": 1.0})
 
 
+@pytest.mark.slow
 def test_rollback_lowers_the_learning_rate_and_finishes(finished_run, tmp_path):
     workdir = copy_run(finished_run, tmp_path)
     config = tiny_config(
@@ -92,6 +94,7 @@ def _losses_and_weights(config, steps=6):
     return np.array(losses), [w.numpy() for w in model.weights]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("deterministic", [False, True])
 def test_same_seed_gives_identical_losses_step_by_step(deterministic):
     settings = {"data.channels": 3, "train.steps_per_execution": 1, "train.deterministic": deterministic}
@@ -108,6 +111,7 @@ def test_same_seed_gives_identical_losses_step_by_step(deterministic):
     set_determinism(tiny_config())  # leave op determinism off for the next tests
 
 
+@pytest.mark.slow
 def test_changed_learning_rate_is_refused_then_applied_with_the_flag(finished_run, tmp_path, capsys):
     workdir = copy_run(finished_run, tmp_path)
     changed = tiny_config(**{"train.steps": 6, "train.g_learning_rate": 1e-3, "data.num_examples": 48})
@@ -141,6 +145,7 @@ def _final_weights(workdir):
     }
 
 
+@pytest.mark.slow
 def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     # One epoch of 64 examples is 8 batches: 12 steps cross an epoch boundary.
     settings = {"train.steps": 12, "train.steps_per_epoch": 4, "log.checkpoint_every": 2}
@@ -228,6 +233,7 @@ def _run_cli(workdir, *flags):
     return subprocess.run(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_an_ema_run_checkpoints_both_generators_and_exports_the_average(tmp_path):
     config = tiny_config(**{"train.ema_decay": 0.5, "log.images_every": 4})
     workdir, export_path = train(config, str(tmp_path))

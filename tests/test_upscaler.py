@@ -90,6 +90,7 @@ def test_paired_trainer_refuses_a_mask_source():
         sr_trainer(mask_source="gradcam")
 
 
+@pytest.mark.slow
 def test_paired_fit_step_with_the_encoder_term(tmp_path):
     model = sr_trainer()
     assert model.paired and model.scale == 4
@@ -117,6 +118,7 @@ def _paired_dataset(count=8, batch=4):
     return tf.data.Dataset.from_tensor_slices({"images": targets, "lowres": lowres}).batch(batch).repeat()
 
 
+@pytest.mark.slow
 def test_pixel_phase_switches_to_adversarial_at_the_configured_step_and_after_a_resume(tmp_path):
     model = sr_trainer(terms=True, sr_pretrain_steps=3, sr_adversarial_weight=0.01)
     (term,) = model.terms

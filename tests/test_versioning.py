@@ -43,6 +43,7 @@ def _marker(path):
     return serving.load_metadata(path)["config"]["marker"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_a_kill_at_any_step_leaves_a_complete_latest_version(tmp_path, monkeypatch, overwrite):
     model = make_trainer("none")
