@@ -115,14 +115,14 @@ def measure(export_path, source, image_size, num, seed=0):
     """The control metrics of one export (see the module docstring)."""
     from keras_attngan.apps import synthesis
     from keras_attngan.core.latent import LatentSpec
-    from keras_attngan.export import serving
+    from keras_attngan.export import loading
     from keras_attngan.metrics.control import (
         categorical_code_accuracy,
         continuous_code_correlation,
         correlation_ratio,
     )
 
-    spec = LatentSpec.from_config(serving.load_metadata(export_path)["latent"])
+    spec = LatentSpec.from_config(loading.load_metadata(export_path)["latent"])
     classifier = judge(source, image_size)
     result = {"classifier_held_out_accuracy": classifier.held_out_accuracy}
     if spec.categorical:
@@ -170,12 +170,12 @@ def run_one(name, config, seed, steps, overrides, num, workdir):
 
 def remeasure(config, workdir, num):
     """`measure` of the export a finished run left in `workdir`."""
-    from keras_attngan.export import serving
+    from keras_attngan.export import loading
 
     export_root = os.path.join(workdir, "export")
     if not os.path.isdir(export_root):
         raise ValueError(f"--remeasure: no export under {export_root!r}; pass the --workdir the runs used.")
-    return measure(serving.resolve_export(export_root), config.data.source, config.data.image_size, num)
+    return measure(loading.resolve_export(export_root), config.data.source, config.data.image_size, num)
 
 
 def _flat(metrics, prefix=""):

@@ -7,7 +7,7 @@ from conftest import tiny_config
 
 from keras_attngan.apps import synthesis
 from keras_attngan.apps.evaluation import evaluate
-from keras_attngan.export import deploy, serving
+from keras_attngan.export import deploy, loading
 from keras_attngan.training.experiment import restore_trainer
 from keras_attngan.training.loop import train
 
@@ -45,7 +45,7 @@ def test_the_export_takes_the_label_in_every_signature(conditional_run):
     np.testing.assert_allclose(explained["logits"], expected["logits"], atol=1e-4)
     drawn = loaded.signatures["sample"](seed=tf.constant(3, tf.int64), count=tf.constant(32))
     assert drawn["label"].dtype == tf.int32 and set(np.asarray(drawn["label"])) == set(range(CLASSES))
-    assert serving.load_metadata(export_path)["latent"]["num_classes"] == CLASSES
+    assert loading.load_metadata(export_path)["latent"]["num_classes"] == CLASSES
 
 
 @pytest.mark.slow

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from conftest import CHANNELS, LATENT, SIZE, make_trainer
 
-from keras_attngan.export import deploy, onnx, runtimes, serving, tflite, verification
+from keras_attngan.export import (
+    deploy,
+    loading,
+    onnx,
+    runtimes,
+    serving,
+    tflite,
+    verification,
+)
 
 ALL = ["tflite/dynamic_int8", "tflite/float16", "tflite/float32", "tflite/int8", "onnx"]
 
@@ -40,7 +48,7 @@ def test_every_artifact_is_written_and_reported(attention_export):
     assert "| onnx | serving_default | images |" in table and "| BEYOND |" not in table
     assert "| tflite/int8 | serving_default | images_uint8 |" in table
     # TF Serving still finds the SavedModel: the conversions sit beside it.
-    assert serving.resolve_export(os.path.dirname(deployment.path)) == deployment.path
+    assert loading.resolve_export(os.path.dirname(deployment.path)) == deployment.path
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from conftest import DAMAGES, make_trainer
 
 from keras_attngan.apps import synthesis
 from keras_attngan.core.errors import DamagedFileError
-from keras_attngan.export import deploy, serving
+from keras_attngan.export import deploy, loading
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VERSION = "7"
@@ -130,9 +130,9 @@ def test_the_newest_version_is_checked_not_skipped(pristine, tmp_path):
     shutil.copytree(os.path.join(base, VERSION), os.path.join(base, "3"))
     os.remove(os.path.join(base, VERSION, "saved_model.pb"))
     with pytest.raises(DamagedFileError, match=rf"{VERSION}/saved_model.pb is damaged \(missing\)") as raised:
-        serving.resolve_export(base)
+        loading.resolve_export(base)
     assert str(raised.value).endswith(f" or remove {os.path.join(base, VERSION)} to serve the previous version")
-    assert serving.resolve_export(os.path.join(base, "3")) == os.path.join(base, "3")
+    assert loading.resolve_export(os.path.join(base, "3")) == os.path.join(base, "3")
 
 
 # --- the commands, one process per command ---------------------------------

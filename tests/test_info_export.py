@@ -6,7 +6,7 @@ import tensorflow as tf
 from conftest import make_info_trainer
 
 from keras_attngan.apps import synthesis
-from keras_attngan.export import serving
+from keras_attngan.export import loading, serving
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_signatures_take_the_codes(exported):
     first, again = (loaded.signatures["sample"](seed=tf.constant(7, tf.int64), count=tf.constant(4)) for _ in range(2))
     np.testing.assert_array_equal(first["codes"], again["codes"])
     np.testing.assert_array_equal(np.asarray(first["codes"])[:, :3].sum(axis=1), 1.0)
-    assert serving.load_metadata(path)["latent"] == model.latent.get_config()
+    assert loading.load_metadata(path)["latent"] == model.latent.get_config()
 
 
 def test_synthesize_draws_the_asked_category_and_code(exported):

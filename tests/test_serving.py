@@ -8,7 +8,7 @@ from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
 
 from keras_attngan.core import images as images_lib
 from keras_attngan.core.latent import LatentSpec
-from keras_attngan.export import serving, versioning
+from keras_attngan.export import loading, serving, versioning
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,13 @@ def exported(tmp_path_factory):
 def test_export_layout_and_metadata(exported):
     model, path, _ = exported
     assert os.path.basename(path) == "2"  # TF Serving version = train steps
-    metadata = serving.load_metadata(path)
+    metadata = loading.load_metadata(path)
     assert metadata["latent_dim"] == LATENT and metadata["inner_steps"] == 2
     assert metadata["mask_source"] == "learned" and metadata["config"]["model"]["mask_source"] == "learned"
     assert metadata["logged_mask_steps"] == ["step_0000002"]
     with np.load(os.path.join(path, "assets", serving.MASKS_FILE)) as masks:
         assert masks["step_0000002/inner_loop"].shape == (2, 2, SIZE, SIZE, 1)
-    assert serving.resolve_export(os.path.dirname(path)) == path
+    assert loading.resolve_export(os.path.dirname(path)) == path
 
 
 @pytest.mark.slow
@@ -164,14 +164,14 @@ def test_reexport_takes_a_new_version_unless_overwrite(tmp_path):
     serving.save_version(model, str(tmp_path), version=12)
     again = serving.save_version(model, str(tmp_path), version=12)
     assert os.path.basename(again) == "13"
-    assert serving.resolve_export(str(tmp_path)) == again
+    assert loading.resolve_export(str(tmp_path)) == again
     replaced = serving.save_version(model, str(tmp_path), version=12, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["12", "13", "3"]  # nothing staged is left
     with open(os.path.join(replaced, "assets", serving.METADATA_FILE)) as f:
         assert json.load(f)["train_steps"] == 0  # the model's own count, not the version
     tf.saved_model.load(replaced)
     with pytest.raises(FileNotFoundError, match="No SavedModel"):
-        serving.resolve_export(str(tmp_path / "nothing"))
+        loading.resolve_export(str(tmp_path / "nothing"))
 
 
 @pytest.mark.slow

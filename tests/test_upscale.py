@@ -18,7 +18,7 @@ from keras_attngan.apps.tiling import (
     upscale_tiled,
 )
 from keras_attngan.core import images as images_lib
-from keras_attngan.export import deploy, serving
+from keras_attngan.export import deploy, loading, serving
 from keras_attngan.networks.upscaler import receptive_radius
 from keras_attngan.training.callbacks import SuperResolutionImages
 
@@ -45,7 +45,7 @@ def test_upscale_signature_round_trip_on_two_input_sizes(sr_export):
         assert outputs["images"].shape == (shape[0], shape[1] * 4, shape[2] * 4, 3)
         np.testing.assert_allclose(outputs["images"], expected, atol=1e-5)
         assert outputs["images_uint8"].dtype == tf.uint8
-    metadata = serving.load_metadata(path)
+    metadata = loading.load_metadata(path)
     assert metadata["scale"] == 4 and metadata["latent_dim"] is None
     with pytest.raises(Exception, match="lowres"):
         loaded.signatures["upscale"](lowres=tf.zeros((1, 4, 4, 1)))

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from conftest import make_trainer
 
-from keras_attngan.export import serving, versioning
+from keras_attngan.export import loading, serving, versioning
 
 
 class Killed(BaseException):
@@ -40,7 +40,7 @@ class Killer:
 
 
 def _marker(path):
-    return serving.load_metadata(path)["config"]["marker"]
+    return loading.load_metadata(path)["config"]["marker"]
 
 
 @pytest.mark.slow
@@ -57,7 +57,7 @@ def test_a_kill_at_any_step_leaves_a_complete_latest_version(tmp_path, monkeypat
                 serving.save_version(model, base, {"marker": "new"}, version=3, overwrite=overwrite)
             except Killed:
                 pass
-        latest = serving.resolve_export(base)
+        latest = loading.resolve_export(base)
         tf.saved_model.load(latest).signatures["serving_default"](z=tf.zeros((1, 8)))
         # Overwriting keeps the number; otherwise the new export takes 4.
         expected = {"old": "3", "new": "3" if overwrite else "4"}[_marker(latest)]
@@ -71,7 +71,7 @@ def test_a_kill_at_any_step_leaves_a_complete_latest_version(tmp_path, monkeypat
         assert sorted(os.listdir(base)) == ["3"]
         point += 1
     assert point >= 2  # the kill hit the publish step and the clean-up after it
-    assert _marker(serving.resolve_export(base)) == "new"
+    assert _marker(loading.resolve_export(base)) == "new"
 
 
 def test_a_kill_while_saving_leaves_the_previous_version(tmp_path, monkeypatch):
@@ -86,7 +86,7 @@ def test_a_kill_while_saving_leaves_the_previous_version(tmp_path, monkeypatch):
     with pytest.raises(Killed):
         serving.save_version(model, str(tmp_path), version=5)
     monkeypatch.undo()
-    assert serving.resolve_export(str(tmp_path)) == previous
+    assert loading.resolve_export(str(tmp_path)) == previous
     stale = [n for n in os.listdir(tmp_path) if n.startswith(versioning.STAGING_PREFIX)]
     assert len(stale) == 1
 

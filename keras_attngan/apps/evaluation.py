@@ -25,7 +25,7 @@ import tensorflow as tf
 
 import keras_attngan
 from keras_attngan.core.mask_sources import MASK_SOURCES
-from keras_attngan.export import serving
+from keras_attngan.export import loading
 from keras_attngan.metrics import real_data
 from keras_attngan.metrics._validation import check_images_compatible
 from keras_attngan.metrics.domain_classifier import get_domain_classifier
@@ -63,7 +63,7 @@ def load_subject(path):
     if os.path.exists(workdir.config_file) or os.path.isdir(workdir.checkpoints):
         workdir = experiment.open_workdir(path)
         try:
-            return load_subject(serving.resolve_export(workdir.export))
+            return load_subject(loading.resolve_export(workdir.export))
         except FileNotFoundError:
             config = experiment.load_config(workdir)
             model, manager, step = experiment.restore_trainer(config, workdir)
@@ -74,9 +74,9 @@ def load_subject(path):
             finite.check_variables(model.weights, f"Checkpoint {manager.latest_checkpoint!r}")
             info = {"path": os.path.abspath(path), "kind": "checkpoint", "config": config.to_dict()}
             return subject_from_model(model, info)
-    saved_model = serving.resolve_export(path)
+    saved_model = loading.resolve_export(path)
     finite.check_saved_model(saved_model)
-    metadata = serving.load_metadata(saved_model)
+    metadata = loading.load_metadata(saved_model)
     if metadata.get("scale"):
         raise ValueError(
             f"`--model` should generate from noise; {saved_model!r} is a super-resolution "
@@ -98,7 +98,7 @@ def load_subject(path):
             else None
         ),
         discriminator=loaded,
-        latent=serving.export_latent(saved_model),
+        latent=loading.export_latent(saved_model),
         image_shape=(metadata["image_size"], metadata["image_size"], metadata["channels"]),
         info={
             "path": os.path.abspath(saved_model),

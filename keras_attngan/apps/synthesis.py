@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from keras_attngan.apps import paths as paths_lib
 from keras_attngan.core import images as images_lib
-from keras_attngan.export import serving
+from keras_attngan.export import loading
 from keras_attngan.training import finite
 
 FORMATS = ("png", "npz", "tfrecord")
@@ -128,7 +128,7 @@ def from_export(model_path, num, seed=0, batch_size=64, category=None, codes=(),
             all finite (its training diverged).
         ValueError: a bad `category`, `codes` or `label` (naming the flag).
     """
-    path = serving.resolve_export(model_path)
+    path = loading.resolve_export(model_path)
     finite.check_saved_model(path)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     # After loading: a directory that is not an export fails as such, not
@@ -138,7 +138,7 @@ def from_export(model_path, num, seed=0, batch_size=64, category=None, codes=(),
             f"`--model` should generate from noise; {path!r} is a super-resolution export "
             "(input 'lowres'): use `attngan upscale`."
         )
-    spec = serving.export_latent(path)
+    spec = loading.export_latent(path)
     categories, values = parse_code_choices(spec, category, codes)
     label = parse_label(spec, label)
     inputs = spec.inputs_numpy(num, seed, categories, values, label)

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attngan.core import images as images_lib
-from keras_attngan.export import deploy, serving
+from keras_attngan.export import deploy, loading
 
 DEFAULT_TILE = 128
 DEFAULT_MARGIN = 16
@@ -137,7 +137,7 @@ def upscale_file(
             (before any model work).
     """
     deployment = deploy.Deployment(model)
-    metadata = serving.load_metadata(deployment.path)
+    metadata = loading.load_metadata(deployment.path)
     if not metadata.get("scale"):
         raise ValueError(f"`--model` should be a super-resolution export (data.scale > 0); {deployment.path!r} generates from noise.")
     lowres = read_image(input_path)

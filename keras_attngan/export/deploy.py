@@ -46,8 +46,8 @@ import warnings
 import tensorflow as tf
 
 from keras_attngan.core.errors import RunFailure
+from keras_attngan.export import loading, serving, tflite
 from keras_attngan.export import onnx as onnx_lib
-from keras_attngan.export import serving, tflite
 from keras_attngan.export.runtimes import RUNNERS, converter_output, sha256
 from keras_attngan.export.verification import (
     _LEVELS,
@@ -165,7 +165,7 @@ class Deployment:
     """
 
     def __init__(self, path):
-        self.path = serving.resolve_export(path)
+        self.path = loading.resolve_export(path)
         self._saved_model = None
         self._verified = set()
 
@@ -182,7 +182,7 @@ class Deployment:
 
     def num_classes(self, specs):
         """The classes of the ``label`` input among `specs`, or None without one."""
-        return serving.export_latent(self.path).num_classes if "label" in specs else None
+        return loading.export_latent(self.path).num_classes if "label" in specs else None
 
     def report(self):
         """The version's ``deploy.json`` (see `load_report`)."""
@@ -210,15 +210,15 @@ class Deployment:
         entry = entries[artifact][signature]
         path = os.path.join(self.path, entry["file"])
         if not os.path.exists(path):
-            raise serving.damaged_file(path, "missing", self.path)
+            raise loading.damaged_file(path, "missing", self.path)
         if "sha256" in entry:
             size = os.path.getsize(path)
             if size != entry["bytes"]:
                 what = "truncated" if size < entry["bytes"] else "longer than exported"
-                raise serving.damaged_file(path, serving.file_problem(path, otherwise=what), self.path)
+                raise loading.damaged_file(path, loading.file_problem(path, otherwise=what), self.path)
             if sha256(path) != entry["sha256"]:
-                problem = serving.file_problem(path, otherwise="checksum mismatch: its bytes changed")
-                raise serving.damaged_file(path, problem, self.path)
+                problem = loading.file_problem(path, otherwise="checksum mismatch: its bytes changed")
+                raise loading.damaged_file(path, problem, self.path)
             self._verified.add((artifact, signature))
         return path
 
@@ -340,15 +340,15 @@ def load_report(path):
     if not os.path.exists(file):
         converted = [name for name in CONVERTERS if os.path.isdir(os.path.join(path, name))]
         if converted:
-            raise serving.damaged_file(file, f"missing beside {' and '.join(f'{name}/' for name in converted)}", path)
+            raise loading.damaged_file(file, f"missing beside {' and '.join(f'{name}/' for name in converted)}", path)
         return None
     try:
         with open(file, "rb") as f:
             report = json.loads(f.read().decode("utf-8"))
     except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise serving.damaged_file(file, serving.file_problem(file, error, "not valid JSON"), path) from None
+        raise loading.damaged_file(file, loading.file_problem(file, error, "not valid JSON"), path) from None
     if not isinstance(report, dict) or not isinstance(report.get("artifacts"), dict):
-        raise serving.damaged_file(file, "not the report of an export", path)
+        raise loading.damaged_file(file, "not the report of an export", path)
     return report
 
 

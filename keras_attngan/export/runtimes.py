@@ -10,8 +10,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from keras_attngan.export import loading, serving, tflite
 from keras_attngan.export import onnx as onnx_lib
-from keras_attngan.export import serving, tflite
 
 _CONVERTER_LOGGERS = ("tensorflow", "tf2onnx", "absl")
 _log = logging.getLogger(__name__)
@@ -128,8 +128,8 @@ class _ConvertedRunner(_Runner):
         except Exception as error:  # each runtime raises its own types for a file it cannot read
             if deployment.verified(artifact, signature):
                 raise  # the file is the one exported: not damage
-            raise serving.damaged_file(
-                path, serving.file_problem(path, error, "its runtime cannot load it"), deployment.path
+            raise loading.damaged_file(
+                path, loading.file_problem(path, error, "its runtime cannot load it"), deployment.path
             ) from None
         self.specs = self._runtime.specs
         self.num_classes = deployment.num_classes(self.specs)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from keras_attngan.export import serving
+from keras_attngan.export import loading
 
 # Per artifact and signature: the largest max |difference| to the SavedModel
 # and the lowest PSNR (dB) of the judged outputs (`JUDGED`), in the outputs'
@@ -60,12 +60,12 @@ def verification_inputs(deployment, count=16, seed=0):
     """
     specs = deployment.specs("serving_default")
     if "lowres" in specs:
-        metadata = serving.load_metadata(deployment.path)
+        metadata = loading.load_metadata(deployment.path)
         side = metadata["image_size"] // metadata["scale"]
         shape = (count, side, side, specs["lowres"].shape[-1])
         inputs = {"lowres": np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)}
     else:
-        inputs = serving.export_latent(deployment.path).inputs_numpy(count, seed)
+        inputs = loading.export_latent(deployment.path).inputs_numpy(count, seed)
     images = deployment.runner("savedmodel")(inputs)["images"]
     explain = {"images": images}
     if "label" in deployment.specs("explain"):

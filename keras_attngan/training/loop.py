@@ -13,7 +13,7 @@ import os
 
 from keras_attngan.core.latent import LatentSpec
 from keras_attngan.core.mask_sources import MASK_SOURCES
-from keras_attngan.export import deploy, serving
+from keras_attngan.export import deploy, loading, serving
 from keras_attngan.training import callbacks, distribute, finite, semi_supervised
 from keras_attngan.training.build import (
     build_data,
@@ -260,7 +260,7 @@ def _latest_export(workdir):
     has_export = os.path.isdir(workdir.export) and any(
         name.isdigit() for name in os.listdir(workdir.export)
     )
-    return serving.resolve_export(workdir.export) if has_export else None
+    return loading.resolve_export(workdir.export) if has_export else None
 
 
 def describe(workdir, export_path):
