@@ -7,7 +7,7 @@ from keras import ops
 from keras_attngan.core.mask_statistics import mask_statistics
 from keras_attngan.core.mutual_information import MI_WEIGHTINGS
 from keras_attngan.core.registry import lookup
-from keras_attngan.trainers.base import GAN, _check_count
+from keras_attngan.trainers.base import GAN, check_count
 from keras_attngan.trainers.recurrence import (
     generate_pair,
     labelled,
@@ -102,7 +102,7 @@ class AttnGAN(GAN):
         )
         if lambda_mi < 0:
             raise ValueError(f"`lambda_mi` should be >= 0. Received: lambda_mi={lambda_mi!r}")
-        _check_count("mi_pairs", mi_pairs, 0, "samples per batch the MI term reads; 0: all")
+        check_count("mi_pairs", mi_pairs, 0, "samples per batch the MI term reads; 0: all")
         if mi_estimator is None:
             raise ValueError(
                 "`mi_estimator` is required when the discriminator has a mask source. "

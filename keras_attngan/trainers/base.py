@@ -32,7 +32,8 @@ def mean_stats(steps):
     }
 
 
-def _check_count(name, value, minimum, meaning):
+def check_count(name, value, minimum, meaning):
+    """Refuses a trainer argument that is not an integer >= `minimum` (`meaning` says what it counts)."""
     if not isinstance(value, int) or value < minimum:
         raise ValueError(f"`{name}` ({meaning}) should be an integer >= {minimum}. Received: {name}={value!r}")
 
@@ -126,9 +127,9 @@ class GAN(keras.Model):
                 "`latent` should be a `keras_attngan.LatentSpec`, e.g. LatentSpec(noise_dim). "
                 f"Received: latent={latent!r}"
             )
-        _check_count("inner_steps", inner_steps, 1, "K, the generator updates per step")
-        _check_count("d_steps", d_steps, 1, "discriminator updates per step")
-        _check_count("ema_start", ema_start, 0, "the step G's weight average starts at")
+        check_count("inner_steps", inner_steps, 1, "K, the generator updates per step")
+        check_count("d_steps", d_steps, 1, "discriminator updates per step")
+        check_count("ema_start", ema_start, 0, "the step G's weight average starts at")
         if not 0 <= ema_decay < 1:
             raise ValueError(f"`ema_decay` should be in [0, 1). Received: ema_decay={ema_decay!r}")
         if latent.num_classes != discriminator.num_classes:
@@ -258,7 +259,7 @@ class GAN(keras.Model):
         """
         if penalty_weight < 0:
             raise ValueError(f"`penalty_weight` should be >= 0. Received: penalty_weight={penalty_weight!r}")
-        _check_count("penalty_every", penalty_every, 1, "D updates per penalty")
+        check_count("penalty_every", penalty_every, 1, "D updates per penalty")
         self.loss_fn = losses.get_loss(loss)
         self.loss_name = loss
         self.penalty_fn = penalties.get_penalty(penalty)

@@ -5,7 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attngan.networks.upscaler import upscale_factor
-from keras_attngan.trainers.base import GAN, _check_count
+from keras_attngan.trainers.base import GAN, check_count
 from keras_attngan.trainers.replicas import scaled_loss
 
 
@@ -44,7 +44,7 @@ class SuperResolutionGAN(GAN):
     paired = True
 
     def __init__(self, generator, discriminator, latent, sr_pretrain_steps=0, sr_adversarial_weight=1.0, **kwargs):
-        _check_count("train.sr_pretrain_steps", sr_pretrain_steps, 0, "steps of the pixel-loss phase")
+        check_count("train.sr_pretrain_steps", sr_pretrain_steps, 0, "steps of the pixel-loss phase")
         if not sr_adversarial_weight >= 0:
             raise ValueError(
                 "`train.sr_adversarial_weight` should be >= 0. "
