@@ -1,8 +1,9 @@
-"""From a config to a ready trainer: data, networks, optimizers, workdir, checkpoints.
+"""A run's directory: its files, the config it trained with, its checkpoints and their restore.
 
-The CLI and the tests build experiments through these functions only, so
-`train`, `export` and `evaluate` agree on what a config means and where a run
-keeps its files.
+`train`, `export` and `evaluate` open a workdir and restore its trainer through
+these functions only (`keras_attngan.training.build` builds the trainer from
+the config), so they agree on what a config means and where a run keeps its
+files.
 """
 
 import dataclasses
