@@ -94,7 +94,7 @@ def test_evaluate_scores_the_classes_it_asked_for(conditional_run):
     assert np.isfinite(metrics["fid"]) and metrics["fid"] > 0
     # intra-FID groups the fakes by the labels drawn: 48 uniform draws over 3 classes.
     fake_counts = [counts[1] for counts in metrics["intra_fid"]["counts"].values()]
-    drawn = synthesis.serving.export_latent(export_path).inputs_numpy(48, 0)["label"]
+    drawn = loading.export_latent(export_path).inputs_numpy(48, 0)["label"]
     assert fake_counts == np.bincount(drawn, minlength=CLASSES).tolist()
     assert 0 <= metrics["mask_usage"]["mi_ceiling"] and np.isfinite(metrics["mask_usage"]["content_sensitivity"])
     with pytest.raises(ValueError, match="faithfulness.*class-conditional"):
