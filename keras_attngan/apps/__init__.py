@@ -1,0 +1,1 @@
+"""What users run on trained models: synthesis, tiled upscaling, evaluation, studies."""

@@ -1,4 +1,4 @@
-"""The networks: G(z, s) and D with an attention mask (the MI estimators: `information`)."""
+"""The networks: G(z, s) and D with an attention mask (the MI estimators: `core.mutual_information`)."""
 
 from keras_attngan.core.mask_sources import MASK_SOURCES
 from keras_attngan.networks.discriminator import Discriminator

@@ -1,0 +1,1 @@
+"""One trainer class per mode: `base.GAN` (plain), `attention.AttnGAN`, `super_resolution.SuperResolutionGAN`."""
