@@ -138,6 +138,92 @@ def _extractor(kind, inception_weights, allow_download, batch_size):
     return None
 
 
+@dataclasses.dataclass
+class RealSide:
+    """The real images a model is evaluated against, and where they came from."""
+
+    data: object
+    source: str
+    split: str
+    seed: int
+    data_dir: object
+
+
+def _real_side(subject, data_source, split, data_seed, num_real, image_size):
+    """Loads the real images for `subject`; unset choices default to its training config's."""
+    config = subject.info.get("config") or {}
+    size = subject.image_shape[0]
+    if image_size is not None and image_size != size:
+        raise ValueError(
+            f"`image_size` should be the model's ({size}). Received: image_size={image_size}"
+        )
+    data_source = data_source or config.get("data", {}).get("source")
+    if not data_source:
+        raise ValueError("`data_source` is required: the model does not record its training data.")
+    split = split or config.get("data", {}).get("split") or "train"
+    data_seed = config.get("seed", 0) if data_seed is None else data_seed
+    # TFDS sources are read from the training run's data directory.
+    data_dir = config.get("data", {}).get("data_dir")
+    data = real_data.load_real(
+        data_source,
+        image_size=size,
+        num_examples=num_real,
+        seed=data_seed,
+        split=split,
+        data_dir=data_dir,
+    )
+    check_images_compatible((size, size, data.channels), subject.image_shape)
+    return RealSide(data, data_source, split, data_seed, data_dir)
+
+
+def _classifier(real, subject, metrics, extractor, cache_dir):
+    """The domain classifier of the real data, where the extractor or a metric needs it; else None."""
+    if extractor is not None and not NEEDS_CLASSIFIER & set(metrics):
+        return None
+    if real.data.num_classes < 2:
+        raise ValueError(
+            f"{real.source!r} has no class labels, which the domain classifier and the metrics "
+            f"{sorted(NEEDS_CLASSIFIER)} need. Use --extractor inception and drop those metrics."
+        )
+    return get_domain_classifier(
+        real.source, subject.image_shape[0], cache_dir=cache_dir, split=real.split, data_dir=real.data_dir
+    )
+
+
+def _record(values, subject, real, num, seed, extractor, classifier, reference, options, start):
+    """`evaluate`'s JSON-able result: the values and exactly what produced them."""
+    info = {key: value for key, value in subject.info.items() if key != "config"}
+    return {
+        "metrics": values,
+        "model": info,
+        "data": {
+            "source": real.source,
+            "split": real.split,
+            "image_size": subject.image_shape[0],
+            "channels": subject.image_shape[2],
+            "num_real": real.data.num_examples,
+            "seed": real.seed,
+            "loaded_as": "keras_attngan.data.load_source(source, num_examples=num_real, "
+            "seed=seed), "
+            "uint8, no augmentation",
+        },
+        "fake": {
+            "num": num,
+            "seed": seed,
+            "noise": "LatentSpec.inputs_numpy(num, seed): z (and codes, labels) from numpy "
+            "default_rng(seed), as `attngan synthesize --seed`",
+            "quantized": "rounded to uint8, like the real images",
+        },
+        "extractor": extractor.describe(),
+        "classifier": classifier.describe() if classifier is not None else None,
+        "reference": reference.describe(),
+        "options": dataclasses.asdict(options),
+        "versions": _versions(),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+
 def evaluate(
     model,
     data_source=None,
@@ -200,59 +286,24 @@ def evaluate(
     subject = load_subject(model)
     for name in metrics:
         METRICS[name].check_subject(subject)
-    config = subject.info.get("config") or {}
-    size, _, channels = subject.image_shape
-    if image_size is not None and image_size != size:
-        raise ValueError(
-            f"`image_size` should be the model's ({size}). Received: image_size={image_size}"
-        )
-    data_source = data_source or config.get("data", {}).get("source")
-    if not data_source:
-        raise ValueError("`data_source` is required: the model does not record its training data.")
-    split = split or config.get("data", {}).get("split") or "train"
-    data_seed = config.get("seed", 0) if data_seed is None else data_seed
-    # TFDS sources are read from the training run's data directory.
-    data_dir = config.get("data", {}).get("data_dir")
-    data = real_data.load_real(
-        data_source,
-        image_size=size,
-        num_examples=num_real,
-        seed=data_seed,
-        split=split,
-        data_dir=data_dir,
-    )
-    check_images_compatible((size, size, data.channels), subject.image_shape)
-    num_real = data.num_examples
-    needs_classifier = chosen is None or bool(NEEDS_CLASSIFIER & set(metrics))
-    if needs_classifier and data.num_classes < 2:
-        raise ValueError(
-            f"{data_source!r} has no class labels, which the domain classifier and the metrics "
-            f"{sorted(NEEDS_CLASSIFIER)} need. Use --extractor inception and drop those metrics."
-        )
-
-    classifier = (
-        get_domain_classifier(
-            data_source, size, cache_dir=cache_dir, split=split, data_dir=data_dir
-        )
-        if needs_classifier
-        else None
-    )
+    real = _real_side(subject, data_source, split, data_seed, num_real, image_size)
+    classifier = _classifier(real, subject, metrics, chosen, cache_dir)
     chosen = chosen or classifier
     reference = reference_statistics(
         chosen,
-        data_source,
-        image_size=size,
-        num_examples=num_real,
-        split=split,
-        seed=data_seed,
+        real.source,
+        image_size=subject.image_shape[0],
+        num_examples=real.data.num_examples,
+        split=real.split,
+        seed=real.seed,
         keep_features=bool(NEEDS_FEATURES & set(metrics)),
         cache_dir=cache_dir,
-        data=data,
+        data=real.data,
         batch_size=max(options.batch_size, 256),
     )
     real_images = None
     if "faithfulness" in metrics:
-        real_images = next(real_data.batches(data, options.faithfulness_num))[0]
+        real_images = next(real_data.batches(real.data, options.faithfulness_num))[0]
     values = compute_metrics(
         subject,
         reference,
@@ -264,35 +315,7 @@ def evaluate(
         classifier=classifier if NEEDS_CLASSIFIER & set(metrics) else None,
         real_images=real_images,
     )
-    info = {key: value for key, value in subject.info.items() if key != "config"}
-    return {
-        "metrics": values,
-        "model": info,
-        "data": {
-            "source": data_source,
-            "split": split,
-            "image_size": size,
-            "channels": channels,
-            "num_real": num_real,
-            "seed": data_seed,
-            "loaded_as": "keras_attngan.data.load_source(source, num_examples=num_real, "
-            "seed=seed), "
-            "uint8, no augmentation",
-        },
-        "fake": {
-            "num": num,
-            "seed": seed,
-            "noise": "LatentSpec.inputs_numpy(num, seed): z (and codes, labels) from numpy "
-            "default_rng(seed), as `attngan synthesize --seed`",
-            "quantized": "rounded to uint8, like the real images",
-        },
-        "extractor": chosen.describe(),
-        "classifier": classifier.describe() if classifier is not None else None,
-        "reference": reference.describe(),
-        "options": dataclasses.asdict(options),
-        "versions": _versions(),
-        "seconds": round(time.perf_counter() - start, 2),
-    }
+    return _record(values, subject, real, num, seed, chosen, classifier, reference, options, start)
 
 
 def format_table(result):

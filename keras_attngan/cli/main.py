@@ -174,23 +174,28 @@ def run(argv=None):
         _pipe_closed()
 
 
+def _without_command(argv):
+    """Answers a command line that names no command: the usage, the completion script, or a refusal."""
+    received = argv[1] if len(argv) > 1 else None
+    if received in HELP_FLAGS + ("--helpfull",):
+        print(usage())
+        sys.exit(0)
+    if received == "--completion":
+        from keras_attngan.cli import completion
+
+        try:
+            print(completion.script(argv[2] if len(argv) > 2 else "bash", COMMANDS))
+        except ValueError as error:
+            _refuse("--completion", error)
+        sys.exit(0)
+    message = f"attngan: error: unknown command {received!r}\n" if received else ""
+    sys.stderr.write(f"{message}{usage()}\n")
+    sys.exit(2)
+
+
 def _run(argv):
     if len(argv) < 2 or argv[1] not in COMMANDS:
-        received = argv[1] if len(argv) > 1 else None
-        if received in HELP_FLAGS + ("--helpfull",):
-            print(usage())
-            sys.exit(0)
-        if received == "--completion":
-            from keras_attngan.cli import completion
-
-            try:
-                print(completion.script(argv[2] if len(argv) > 2 else "bash", COMMANDS))
-            except ValueError as error:
-                _refuse("--completion", error)
-            sys.exit(0)
-        message = f"attngan: error: unknown command {received!r}\n" if received else ""
-        sys.stderr.write(f"{message}{usage()}\n")
-        sys.exit(2)
+        _without_command(argv)
     command, rest = argv[1], argv[2:]
     end = rest.index("--") if "--" in rest else len(rest)
     verbose = any(arg in VERBOSE_FLAGS for arg in rest[:end])

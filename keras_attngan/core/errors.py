@@ -43,3 +43,9 @@ def refuse(key, value, expectation):
         expectation: what the value should be, completing "`key` should be ...".
     """
     raise ValueError(f"`{key}` should be {expectation}. Received: {key}={value!r}")
+
+
+def check_count(name, value, minimum, meaning):
+    """Refuses an argument that is not an integer >= `minimum` (`meaning` says what it counts)."""
+    if not isinstance(value, int) or value < minimum:
+        raise ValueError(f"`{name}` ({meaning}) should be an integer >= {minimum}. Received: {name}={value!r}")

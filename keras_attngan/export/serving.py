@@ -144,13 +144,49 @@ def _nonempty(fn, inputs):
     return {name: value[:count] for name, value in fn(padded).items()}
 
 
+def _latent_specs(latent):
+    """The serving signature's inputs: z, then the codes and the label where the spec draws them."""
+    specs = [tf.TensorSpec([None, latent.noise_dim], tf.float32, name="z")]
+    if latent.code_dim:
+        specs.append(tf.TensorSpec([None, latent.code_dim], tf.float32, name="codes"))
+    if latent.num_classes:
+        specs.append(tf.TensorSpec([None], tf.int32, name="label"))
+    return specs
+
+
+def _sampler(latent, serve_rows, seed_generator):
+    """The `sample(seed, count)` function: G's inputs drawn from `seed`, and their images.
+
+    With a `seed_generator`, the draw goes through the latent spec from a
+    state set by the seed; without one (normal z alone), through a stateless
+    normal draw.
+    """
+
+    def sample(seed, count):
+        checks = [
+            tf.debugging.assert_non_negative(count, message="`count` must be >= 0"),
+            tf.debugging.assert_less_equal(count, MAX_SAMPLE_COUNT, message=f"`count` must be <= {MAX_SAMPLE_COUNT}"),
+        ]
+        # Stateless ops are not ordered after the asserts by tf.function:
+        # without the dependency a negative count can fail in the RNG first.
+        with tf.control_dependencies(checks):
+            count = tf.identity(count)
+        state = tf.stack([seed, tf.constant(0, tf.int64)])
+        if seed_generator is not None:
+            seed_generator.state.assign(tf.cast(state, seed_generator.state.dtype))
+            drawn = latent.sample(count, seed_generator)
+            return {**_nonempty(serve_rows, drawn), **drawn}
+        z = tf.random.stateless_normal([count, latent.noise_dim], seed=state)
+        return {**_nonempty(serve_rows, {"z": z}), "z": z}
+
+    return sample
+
+
 class ServingModule(tf.Module):
     """The tf.Module behind the exported signatures."""
 
     def __init__(self, generator, discriminator, latent, inner_steps):
         super().__init__(name="attngan")
-        latent_dim = latent.noise_dim
-        codes = latent.code_dim > 0
         num_classes = latent.num_classes
         # The tf.Variables under Keras' variables are tracked, not the Keras
         # networks: a SavedModel tracking Keras 3 layers (or their variable
@@ -158,22 +194,16 @@ class ServingModule(tf.Module):
         # initialized (READ_VARIABLE fails, or NaN outputs). This is what
         # `keras.export.ExportArchive` does too.
         self.weights = [v.value for v in generator.variables + discriminator.variables]
-        size, channels = discriminator.image_size, discriminator.channels
-        z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
-        latent_specs = [z_spec]
-        if codes:
-            latent_specs.append(tf.TensorSpec([None, latent.code_dim], tf.float32, name="codes"))
-        label_spec = tf.TensorSpec([None], tf.int32, name="label")
-        if num_classes:
-            latent_specs.append(label_spec)
+        latent_specs = _latent_specs(latent)
+        seed_generator = None
         # `sample` draws codes, labels and uniform noise through the spec, from
         # a seed generator whose state it sets from the request's seed: one
         # sampler for training and serving, and the same seed gives the same
         # draw. Normal z alone keeps the stateless draw of the first exports.
-        spec_sampled = codes or num_classes or latent.noise_distribution != "normal"
-        if spec_sampled:
+        if latent.code_dim or num_classes or latent.noise_distribution != "normal":
             seed_generator = keras.random.SeedGenerator(0)
             self.code_seed_state = seed_generator.state.value
+        size, channels = discriminator.image_size, discriminator.channels
         image_spec = tf.TensorSpec([None, size, size, channels], tf.float32, name="images")
         g_specs = [
             tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name)
@@ -189,32 +219,14 @@ class ServingModule(tf.Module):
         def serve(*inputs):
             return _nonempty(serve_rows, checked(latent_specs, inputs))
 
-        def sample(seed, count):
-            checks = [
-                tf.debugging.assert_non_negative(count, message="`count` must be >= 0"),
-                tf.debugging.assert_less_equal(
-                    count, MAX_SAMPLE_COUNT, message=f"`count` must be <= {MAX_SAMPLE_COUNT}"
-                ),
-            ]
-            # Stateless ops are not ordered after the asserts by tf.function:
-            # without the dependency a negative count can fail in the RNG first.
-            with tf.control_dependencies(checks):
-                count = tf.identity(count)
-            if spec_sampled:
-                state = tf.stack([seed, tf.constant(0, tf.int64)])
-                seed_generator.state.assign(tf.cast(state, seed_generator.state.dtype))
-                drawn = latent.sample(count, seed_generator)
-                return {**_nonempty(serve_rows, drawn), **drawn}
-            z = tf.random.stateless_normal([count, latent_dim], seed=tf.stack([seed, tf.constant(0, tf.int64)]))
-            return {**_nonempty(serve_rows, {"z": z}), "z": z}
-
         def generate(*inputs):
             return _nonempty(
                 lambda rows: _images_out(generator(rows, training=False)), checked(g_specs, inputs)
             )
 
-        explain_specs = [image_spec, label_spec] if num_classes else [image_spec]
+        explain_specs = [image_spec, latent_specs[-1]] if num_classes else [image_spec]
         explain = _explainer(discriminator, explain_specs, num_classes)
+        sample = _sampler(latent, serve_rows, seed_generator)
 
         self.serve = tf.function(serve, input_signature=latent_specs)
         self.sample = tf.function(

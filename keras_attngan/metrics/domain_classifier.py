@@ -155,6 +155,24 @@ def _training_key(source, split, image_size, num_examples, steps, seed):
     }
 
 
+def _labelled_images(source, num_examples, options):
+    """(data, images, labels) of `source`: at most `num_examples` (all if it has fewer), with 2+ classes."""
+    try:
+        data = real_data.load_real(source, num_examples=num_examples, **options)
+    except ValueError as error:  # a source with fewer images: use them all
+        if "fewer images" not in str(error):
+            raise
+        data = real_data.load_real(source, **options)
+    if data.num_classes < 2:
+        raise ValueError(
+            f"A domain classifier needs a labelled source with at least 2 classes; "
+            f"{source!r} has {data.num_classes}. Use the Inception extractor "
+            "(`--extractor inception`) or plug in a `KerasExtractor`."
+        )
+    images, labels = real_data.arrays(data)
+    return data, images, labels
+
+
 def train_domain_classifier(
     source,
     image_size,
@@ -194,19 +212,7 @@ def train_domain_classifier(
     options = dict(
         image_size=image_size, seed=seed, split=split, data_dir=data_dir, download=download
     )
-    try:
-        data = real_data.load_real(source, num_examples=num_examples, **options)
-    except ValueError as error:  # a source with fewer images: use them all
-        if "fewer images" not in str(error):
-            raise
-        data = real_data.load_real(source, **options)
-    if data.num_classes < 2:
-        raise ValueError(
-            f"A domain classifier needs a labelled source with at least 2 classes; "
-            f"{source!r} has {data.num_classes}. Use the Inception extractor "
-            "(`--extractor inception`) or plug in a `KerasExtractor`."
-        )
-    images, labels = real_data.arrays(data)
+    data, images, labels = _labelled_images(source, num_examples, options)
     order = np.random.default_rng(seed).permutation(len(images))
     held_out = max(1, int(round(HELD_OUT_FRACTION * len(images))))
     if len(images) - held_out < data.num_classes:

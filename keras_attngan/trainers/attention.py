@@ -4,10 +4,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_attngan.core.errors import check_count
 from keras_attngan.core.mask_statistics import mask_statistics
 from keras_attngan.core.mutual_information import MI_WEIGHTINGS
 from keras_attngan.core.registry import lookup
-from keras_attngan.trainers.base import GAN, check_count
+from keras_attngan.trainers.base import GAN, deserialized
 from keras_attngan.trainers.recurrence import (
     generate_pair,
     labelled,
@@ -223,7 +224,7 @@ class AttnGAN(GAN):
 
     @classmethod
     def from_config(cls, config):
-        config = cls._deserialized(config)
+        config = deserialized(config)
         # Trainers saved before each mode was a class were all AttnGANs.
         trainer = trainer_class(config["generator"], config["discriminator"])
         if trainer is not cls:

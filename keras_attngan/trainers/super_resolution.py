@@ -4,8 +4,9 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_attngan.core.errors import check_count
 from keras_attngan.networks.upscaler import upscale_factor
-from keras_attngan.trainers.base import GAN, check_count
+from keras_attngan.trainers.base import GAN
 from keras_attngan.trainers.replicas import scaled_loss
 
 

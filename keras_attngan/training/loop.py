@@ -146,6 +146,40 @@ def fit(model, batches_from, config, start_step, callback_list):
         )
 
 
+def _source(config, workdir):
+    """The run's data source; sets ``data.channels`` from it and, for S3GAN, pseudo-labels it."""
+    _, source = build_data(config)
+    if config.data.channels is not None and config.data.channels != source.channels:
+        raise ValueError(
+            f"`data.channels` should match the data, which has {source.channels}. "
+            f"Received: data.channels={config.data.channels}"
+        )
+    config.data.channels = source.channels
+    check_labels(config, source)
+    if config.data.label_fraction < 1:
+        source, labels = semi_supervised.cached_pseudo_labels(
+            source, config.data.label_fraction, config.seed, workdir.pseudo_labels
+        )
+        print(
+            f"S3GAN pseudo-labels from {config.data.label_fraction:.0%} of the labels: "
+            f"{labels.accuracy:.1%} right on the rest (rotation pre-training "
+            f"{labels.rotation_accuracy:.1%}); {workdir.pseudo_labels}."
+        )
+    return source
+
+
+def _announce(config, source, model, step, strategy):
+    print(
+        f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
+        f"({source.num_examples} images): step {step} of {config.train.steps}, "
+        f"computing in {model.generator.dtype_policy.name}, "
+        f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}, "
+        f"op determinism {'on' if config.train.deterministic else 'off'}, "
+        f"strategy {config.train.strategy!r} ({strategy.num_replicas_in_sync} replicas, "
+        f"{model.steps_per_execution} steps per call)."
+    )
+
+
 def train(config, workdir_path, allow_config_change=False):
     """Trains `config` in `workdir_path`; returns the `Workdir` and the export path.
 
@@ -173,23 +207,7 @@ def train(config, workdir_path, allow_config_change=False):
     workdir = open_workdir(workdir_path)
     changes = check_workdir_compatible(config, workdir, allow_config_change)
     set_determinism(config)
-    _, source = build_data(config)
-    if config.data.channels is not None and config.data.channels != source.channels:
-        raise ValueError(
-            f"`data.channels` should match the data, which has {source.channels}. "
-            f"Received: data.channels={config.data.channels}"
-        )
-    config.data.channels = source.channels
-    check_labels(config, source)
-    if config.data.label_fraction < 1:
-        source, labels = semi_supervised.cached_pseudo_labels(
-            source, config.data.label_fraction, config.seed, workdir.pseudo_labels
-        )
-        print(
-            f"S3GAN pseudo-labels from {config.data.label_fraction:.0%} of the labels: "
-            f"{labels.accuracy:.1%} right on the rest (rotation pre-training "
-            f"{labels.rotation_accuracy:.1%}); {workdir.pseudo_labels}."
-        )
+    source = _source(config, workdir)
     model, manager, step = restore_trainer(config, workdir)
     if step >= config.train.steps:
         past = f", past train.steps={config.train.steps}" if step > config.train.steps else ""
@@ -199,15 +217,7 @@ def train(config, workdir_path, allow_config_change=False):
         record_config_change(workdir, step, changes, "--allow_config_change")
         print(f"Applied from step {step}: {_describe(changes)}")
     write_config(config, workdir)
-    print(
-        f"Training {config.model.mask_source!r} mask GAN on {config.data.source!r} "
-        f"({source.num_examples} images): step {step} of {config.train.steps}, "
-        f"computing in {model.generator.dtype_policy.name}, "
-        f"XLA (jit_compile) {'on' if model.jit_compile else 'off'}, "
-        f"op determinism {'on' if config.train.deterministic else 'off'}, "
-        f"strategy {config.train.strategy!r} ({strategy.num_replicas_in_sync} replicas, "
-        f"{model.steps_per_execution} steps per call)."
-    )
+    _announce(config, source, model, step, strategy)
     rollbacks = 0
     while True:
         callback_list = make_callbacks(config, workdir, manager, source)
