@@ -71,8 +71,8 @@ def build_peer(config):
     )
     train = config.train
     peer.compile(
-        adam(train, "d"),
-        adam(train, "g"),
+        adam(config, "d"),
+        adam(config, "g"),
         jit_compile=train.jit_compile,
         steps_per_execution=train.steps_per_execution,
     )

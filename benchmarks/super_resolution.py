@@ -137,12 +137,12 @@ def run_one(scale, row, seed, args, pairs):
     runs = os.path.join(args.out_dir, "runs")
     pixel_dir = os.path.join(runs, f"x{scale}_pixel_seed{seed}")
     if row == "pixel":
-        config = config_for(scale, seed, args.pixel_steps, args.pixel_steps, args.smoke)
+        config = config_for(scale, seed, args.pixel_steps, args.pixel_steps, args.smoke, args.set)
         export, seconds = _train_from(None, pixel_dir, config)
         steps = args.pixel_steps
     else:
         total = args.pixel_steps + args.gan_steps
-        config = config_for(scale, seed, args.pixel_steps, total, args.smoke, GAN_ROWS[row])
+        config = config_for(scale, seed, args.pixel_steps, total, args.smoke, {**args.set, **GAN_ROWS[row]})
         # The pixel run must exist first: `main` runs rows in order.
         export, seconds = _train_from(pixel_dir, os.path.join(runs, f"x{scale}_{row}_seed{seed}"), config)
         steps = args.gan_steps
@@ -256,6 +256,17 @@ def _load_or_run(path, compute):
     return result
 
 
+def _override(item):
+    """``KEY=VALUE`` -> (key, value), the value read as JSON where it parses (numbers), else text."""
+    key, sep, value = item.partition("=")
+    if not sep or key.count(".") != 1:
+        raise ValueError(f"should be section.key=value, e.g. train.lr_decay=cosine; received {item!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scales", default="4,2")
@@ -267,8 +278,19 @@ def main(argv=None):
     parser.add_argument("--speed_tile", type=int, default=128)
     parser.add_argument("--speed_repeats", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="the configs' tiny :smoke networks (tests)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for every trained row, e.g. train.lr_decay=cosine (repeatable; JSON values)",
+    )
     parser.add_argument("--out_dir", default=os.path.join(ROOT, "benchmarks", "results", "super_resolution"))
     args = parser.parse_args(argv)
+    try:
+        args.set = dict(_override(item) for item in args.set)
+    except ValueError as error:
+        parser.error(f"--set: {error}")
     rows = [r for r in args.rows.split(",") if r]
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:

@@ -18,6 +18,7 @@ PENALTIES = ("none", "wgan_gp", "dragan", "r1", "l2")
 # Penalties computed per example: batch statistics in D would mix the examples.
 PER_EXAMPLE_PENALTIES = ("wgan_gp", "dragan", "r1")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+LR_DECAYS = ("constant", "cosine")
 
 # Mask source -> whether G receives its mask (and the MI term runs).
 MASK_SOURCES = {"learned": True, "gradcam": True, "saliency": True, "none": False}

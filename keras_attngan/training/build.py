@@ -13,18 +13,32 @@ from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 from keras_attngan.networks.upscaler import build_upscaler
 from keras_attngan.terms import build_terms
-from keras_attngan.trainers.attention import AttnGAN, trainer_class
+from keras_attngan.trainers.attention import AttnGAN
+from keras_attngan.trainers.base import GAN
 from keras_attngan.trainers.super_resolution import SuperResolutionGAN
-from keras_attngan.training import distribute, precision
+from keras_attngan.training import distribute, precision, schedules
+from keras_attngan.training.validation import mode
 
 
-def adam(train_config, player):
-    """The Adam optimizer of `player` (``"g"`` or ``"d"``) from its ``train.*`` keys."""
-    return keras.optimizers.Adam(
+def adam(config, player):
+    """The Adam optimizer of `player` (``"g"`` or ``"d"``) from its ``train.*`` keys.
+
+    Its rate follows ``train.lr_decay`` over the run's phases (a
+    super-resolution run restarts the schedule where its adversarial phase
+    begins), counted in train steps: G takes K updates per step, D ``d_steps``.
+    """
+    train_config = config.train
+    pretrain = train_config.sr_pretrain_steps if config.data.scale else 0
+    phases = (0, pretrain) if 0 < pretrain < train_config.steps else (0,)
+    rate = schedules.learning_rate(
+        train_config.lr_decay,
         train_config[f"{player}_learning_rate"],
-        train_config[f"{player}_beta_1"],
-        train_config[f"{player}_beta_2"],
+        steps=train_config.steps,
+        phases=phases,
+        updates_per_step=train_config.inner_steps if player == "g" else train_config.d_steps,
+        alpha=train_config.lr_decay_floor,
     )
+    return keras.optimizers.Adam(rate, train_config[f"{player}_beta_1"], train_config[f"{player}_beta_2"])
 
 
 def stream_batch_size(config):
@@ -156,29 +170,72 @@ def check_labels(config, source):
             )
 
 
-def _mode_options(trainer, config):
-    """The options of `config` that only `trainer`'s mode takes."""
-    train_cfg = config.train
-    if trainer is AttnGAN:
-        return dict(
-            mi_estimator=build_mi_estimator_from_config(config),
-            lambda_mi=train_cfg.lambda_mi,
-            mi_pairs=train_cfg.mi_pairs,
-            mi_weighting=train_cfg.mi_weighting,
+def _attention_options(config):
+    return dict(
+        mi_estimator=build_mi_estimator_from_config(config),
+        lambda_mi=config.train.lambda_mi,
+        mi_pairs=config.train.mi_pairs,
+        mi_weighting=config.train.mi_weighting,
+    )
+
+
+def _super_resolution_options(config):
+    return dict(
+        sr_pretrain_steps=config.train.sr_pretrain_steps,
+        sr_adversarial_weight=config.train.sr_adversarial_weight,
+    )
+
+
+# Mode (`keras_attngan.training.validation.mode`) -> (its trainer class, the
+# options of the config that only that mode takes).
+TRAINERS = {
+    "plain": (GAN, lambda config: {}),
+    "attention": (AttnGAN, _attention_options),
+    "super_resolution": (SuperResolutionGAN, _super_resolution_options),
+}
+
+
+def build_networks(config, latent):
+    """G and D of `config`: the upscaler G in super-resolution, else the noise G, and D with its mask source."""
+    model_cfg = config.model
+    size, channels = config.data.image_size, config.data.channels
+    if config.data.scale:
+        # Paired mode (super-resolution): G maps low-res images to high-res.
+        generator = build_upscaler(
+            config.data.scale, channels, model_cfg.g_width, blocks=model_cfg.sr_blocks
         )
-    if trainer is SuperResolutionGAN:
-        return dict(
-            sr_pretrain_steps=train_cfg.sr_pretrain_steps,
-            sr_adversarial_weight=train_cfg.sr_adversarial_weight,
+    else:
+        generator = build_generator(
+            model_cfg.latent_dim,
+            size,
+            channels,
+            model_cfg.g_width,
+            use_mask=MASK_SOURCES[model_cfg.mask_source].uses_mask,
+            architecture=model_cfg.architecture,
+            normalization=model_cfg.g_normalization,
+            num_classes=model_cfg.num_classes,
+            code_dim=latent.code_dim,
         )
-    return {}
+    discriminator = Discriminator(
+        size,
+        channels,
+        model_cfg.d_width,
+        attention=model_cfg.mask_source,
+        mask_normalization=model_cfg.mask_normalization,
+        mask_temperature=model_cfg.mask_temperature,
+        architecture=model_cfg.architecture,
+        normalization=model_cfg.d_normalization,
+        num_classes=model_cfg.num_classes,
+        name="discriminator",
+    )
+    return generator, discriminator
 
 
 def build_trainer(config):
     """Builds and compiles the trainer that `config` describes.
 
-    The mode's class (`keras_attngan.trainers.attention.trainer_class`): the
-    plain `GAN`, the `AttnGAN` or the `SuperResolutionGAN`.
+    The class of the config's mode (`TRAINERS`): the plain `GAN`, the
+    `AttnGAN` or the `SuperResolutionGAN`.
 
     The global seed is set from `config.seed` first, so the initial weights
     are a function of the config.
@@ -197,43 +254,13 @@ def build_trainer(config):
             "`data.channels` should be 1 or 3 (it is set from the data by `attngan "
             f"train`). Received: data.channels={channels!r}"
         )
-    size = config.data.image_size
-    uses_mask = MASK_SOURCES[model_cfg.mask_source].uses_mask
     latent = LatentSpec.from_model_config(model_cfg)
     set_determinism(config)
     strategy = distribute.get_strategy(train_cfg.strategy)
     with strategy.scope():
         with _dtype_policy(precision.resolve(train_cfg.dtype_policy)):
-            if config.data.scale:
-                # Paired mode (super-resolution): G maps low-res images to high-res.
-                generator = build_upscaler(
-                    config.data.scale, channels, model_cfg.g_width, blocks=model_cfg.sr_blocks
-                )
-            else:
-                generator = build_generator(
-                    model_cfg.latent_dim,
-                    size,
-                    channels,
-                    model_cfg.g_width,
-                    use_mask=uses_mask,
-                    architecture=model_cfg.architecture,
-                    normalization=model_cfg.g_normalization,
-                    num_classes=model_cfg.num_classes,
-                    code_dim=latent.code_dim,
-                )
-            discriminator = Discriminator(
-                size,
-                channels,
-                model_cfg.d_width,
-                attention=model_cfg.mask_source,
-                mask_normalization=model_cfg.mask_normalization,
-                mask_temperature=model_cfg.mask_temperature,
-                architecture=model_cfg.architecture,
-                normalization=model_cfg.d_normalization,
-                num_classes=model_cfg.num_classes,
-                name="discriminator",
-            )
-            trainer = trainer_class(generator, discriminator)
+            generator, discriminator = build_networks(config, latent)
+            trainer, mode_options = TRAINERS[mode(config)]
             model = trainer(
                 generator,
                 discriminator,
@@ -244,14 +271,14 @@ def build_trainer(config):
                 ema_decay=train_cfg.ema_decay,
                 ema_start=train_cfg.ema_start,
                 terms=build_terms(train_cfg.terms, train_cfg, generator, discriminator, latent),
-                **_mode_options(trainer, config),
+                **mode_options(config),
             )
         if train_cfg.strategy != "default":
             _synchronize_batch_statistics(model)
 
         model.compile(
-            d_optimizer=adam(train_cfg, "d"),
-            g_optimizer=adam(train_cfg, "g"),
+            d_optimizer=adam(config, "d"),
+            g_optimizer=adam(config, "g"),
             loss=train_cfg.loss,
             penalty=train_cfg.penalty,
             penalty_weight=train_cfg.penalty_weight,

@@ -152,6 +152,11 @@ def default_config():
     config.train.ema_start = 0
     config.train.g_learning_rate = 2e-4
     config.train.d_learning_rate = 2e-4
+    # How G's and D's rates change over the run (keras_attngan.training.schedules):
+    # "constant", or "cosine" down to lr_decay_floor times the rate by the end of
+    # each phase (a super-resolution run's pixel phase, then its adversarial one).
+    config.train.lr_decay = "constant"
+    config.train.lr_decay_floor = 0.0
     # Adam's moments per player (DCGAN's 0.5, 0.999; WGAN-GP and SN-GAN
     # use 0, 0.9 for both, TTUR-style setups may split them).
     config.train.g_beta_1 = 0.5

@@ -358,8 +358,10 @@ def restore_trainer(config, workdir):
             ) from error
         # The checkpoint restored the learning rates it was saved with; the
         # config's win (a change was refused unless --allow_config_change).
-        model.d_optimizer.learning_rate = config.train.d_learning_rate
-        model.g_optimizer.learning_rate = config.train.g_learning_rate
+        # A schedule is built from the config and holds no restored rate.
+        if config.train.lr_decay == "constant":
+            model.d_optimizer.learning_rate = config.train.d_learning_rate
+            model.g_optimizer.learning_rate = config.train.g_learning_rate
         for term in model.own_terms:
             term.optimizer.learning_rate = term.learning_rate
     return model, manager, int(model.train_steps.numpy())

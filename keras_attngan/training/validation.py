@@ -3,8 +3,10 @@
 It needs no TensorFlow (`keras_attngan.core.choices` holds the registries'
 names), so `attngan train` refuses a bad value before paying TensorFlow's
 import time. The checks are data where they can be: a table of keys that
-name a registry entry (`ONE_OF`), a table of numeric bounds (`BOUNDS`), then
-one small function per part for what relates keys to each other.
+name a registry entry (`ONE_OF`) and a table of numeric bounds (`BOUNDS`).
+What relates keys to each other is checked by the part of the run that reads
+them: each mode (`MODE_CHECKS`) and each loss term (`TERM_CHECKS`) checks its
+own keys, and `validate_config` walks the parts that the config selects.
 """
 
 import os
@@ -41,6 +43,7 @@ ONE_OF = {
     "train.penalty": sorted(choices.PENALTIES),
     "train.dtype_policy": list(DTYPE_POLICIES),
     "train.strategy": list(choices.STRATEGIES),
+    "train.lr_decay": list(choices.LR_DECAYS),
     "train.on_non_finite": list(ON_NON_FINITE),
     "train.encoder": list(choices.ENCODERS),
     "train.encoder_lipschitz": list(choices.LIPSCHITZ),
@@ -84,6 +87,7 @@ BOUNDS = {
         )
     },
     "train.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1) (0 = off)"),
+    "train.lr_decay_floor": (lambda v: 0 <= v <= 1, "in [0, 1] (the final rate as a fraction of the first)"),
     "train.ema_start": (lambda v: v >= 0, "an integer >= 0"),
     **{
         f"train.{key}": (lambda v: v > 0, _POSITIVE)
@@ -122,24 +126,12 @@ def _value(config, key):
     return config[section][field]
 
 
-def validate_config(config):
-    """Raises ValueError naming the first invalid key; does no other work.
-
-    Args:
-        config: a ConfigDict shaped like `default_config()`.
-    """
-    choices.parse_source(config.data.source)
-    _check_image_size(config)
+def _check_tables(config):
+    """The keys of `ONE_OF` name a registry entry; the keys of `BOUNDS` are in range."""
     for key, valid in ONE_OF.items():
         _check(_value(config, key) in valid, key, _value(config, key), f"one of {valid}")
     for key, (test, expectation) in BOUNDS.items():
         _check(test(_value(config, key)), key, _value(config, key), expectation)
-    terms = choices.parse_terms(config.train.terms)
-    for part in (_check_labels, _check_mutual_information, _check_penalty, _check_schedule):
-        part(config)
-    _check_encoder(config, "encoder" in terms)
-    _check_super_resolution(config)
-    _check_codes(config)
 
 
 def _check_image_size(config):
@@ -187,7 +179,7 @@ def _check_labels(config):
 
 
 def _check_mutual_information(config):
-    """The MI estimator's cells tile the image, and each batch holds the pairs it needs."""
+    """The attention GAN: the MI estimator's cells tile the image, and each batch holds the pairs it needs."""
     data, model, train = config.data, config.model, config.train
     _check(
         model.mi_cell_size >= 1 and data.image_size % model.mi_cell_size == 0,
@@ -195,8 +187,6 @@ def _check_mutual_information(config):
         model.mi_cell_size,
         f"an integer >= 1 that divides data.image_size={data.image_size}",
     )
-    if not choices.MASK_SOURCES[model.mask_source]:
-        return
     needed = choices.MI_ESTIMATORS[model.mi_estimator]
     _check(
         data.batch_size >= needed,
@@ -244,11 +234,9 @@ def _check_schedule(config):
     )
 
 
-def _check_encoder(config, enabled):
+def _check_encoder(config):
     """The ``train.encoder*`` keys of the encoder term; the weights file must exist."""
     train = config.train
-    if not enabled:
-        return
     _check(
         train.encoder != "vgg" or config.data.channels in (None, 3),
         "data.channels",
@@ -274,11 +262,8 @@ def _check_encoder(config, enabled):
 
 
 def _check_super_resolution(config):
-    """``data.scale``: a factor that divides the image size, on a plain, unconditional D."""
-    data, model = config.data, config.model
-    if not data.scale:
-        return
-    train = config.train
+    """The super-resolution GAN: a factor that divides the image size, on a plain, unconditional D."""
+    data, model, train = config.data, config.model, config.train
     _check(model.sr_blocks >= 0, "model.sr_blocks", model.sr_blocks, "an integer >= 0")
     _check(
         0 <= train.sr_pretrain_steps <= train.steps,
@@ -326,24 +311,31 @@ def _check_super_resolution(config):
 
 
 def _check_codes(config):
-    """InfoGAN's keys: the codes parse, and the info term has what it needs."""
-    model, train, log = config.model, config.train, config.log
+    """G's latent inputs: InfoGAN's codes parse, and traversals have a range."""
+    model, log = config.model, config.log
     _check(
         len(tuple(model.continuous_range)) == 2,
         "model.continuous_range",
         model.continuous_range,
         "(low, high) with low < high",
     )
-    latent = LatentSpec.from_model_config(model)  # raises on K < 2, low >= high, bad names
-    info = "info" in choices.parse_terms(train.terms)
+    LatentSpec.from_model_config(model)  # raises on K < 2, low >= high, bad names
+    low, high = tuple(log.traversal_range) if len(tuple(log.traversal_range)) == 2 else (0, 0)
+    _check(low < high, "log.traversal_range", log.traversal_range, "(low, high) with low < high")
+
+
+def _check_info(config):
+    """The info term: codes to infer, no projection D, a supervised code that exists."""
+    model, train = config.model, config.train
+    latent = LatentSpec.from_model_config(model)
     _check(
-        not info or latent.code_dim,
+        latent.code_dim,
         "train.terms",
         train.terms,
         "without 'info' unless model.categorical_codes or model.continuous_codes names codes",
     )
     _check(
-        not (info and model.num_classes),
+        not model.num_classes,
         "model.num_classes",
         model.num_classes,
         "0 with the 'info' term (supervise a categorical code with "
@@ -362,5 +354,45 @@ def _check_codes(config):
         train.strategy,
         "not 'multi_worker' with train.info_supervised_code: its batches carry the images only",
     )
-    low, high = tuple(log.traversal_range) if len(tuple(log.traversal_range)) == 2 else (0, 0)
-    _check(low < high, "log.traversal_range", log.traversal_range, "(low, high) with low < high")
+
+
+def _check_nothing(config):
+    """A part without keys of its own beyond the tables' (the plain GAN, the rotation term)."""
+
+
+def mode(config):
+    """The training mode `config` selects: ``"super_resolution"``, ``"attention"`` or ``"plain"``."""
+    if config.data.scale:
+        return "super_resolution"
+    return "attention" if choices.MASK_SOURCES[config.model.mask_source] else "plain"
+
+
+# Mode -> the check of the keys only that mode reads.
+MODE_CHECKS = {
+    "plain": _check_nothing,
+    "attention": _check_mutual_information,
+    "super_resolution": _check_super_resolution,
+}
+
+# Loss term -> the check of its own keys.
+TERM_CHECKS = {"rotation": _check_nothing, "encoder": _check_encoder, "info": _check_info}
+
+# The parts every run has, checked before its mode and terms.
+COMMON_CHECKS = (_check_image_size, _check_tables, _check_labels, _check_penalty, _check_schedule, _check_codes)
+
+
+def validate_config(config):
+    """Raises ValueError naming the first invalid key; does no other work.
+
+    Each part of the run that the config selects checks its own keys: the
+    parts every run has, its mode, then each of its loss terms.
+
+    Args:
+        config: a ConfigDict shaped like `default_config()`.
+    """
+    choices.parse_source(config.data.source)
+    for check in COMMON_CHECKS:
+        check(config)
+    MODE_CHECKS[mode(config)](config)
+    for term in choices.parse_terms(config.train.terms):
+        TERM_CHECKS[term](config)
