@@ -92,6 +92,8 @@ def test_every_tag_has_a_group_the_losses_sort_first_and_no_run_shares_a_tag(tmp
         for run in ("train", "images", "mask_usage")
     }
     assert tags["train"] == {
+        "optimizer/g_learning_rate",
+        "optimizer/d_learning_rate",
         "loss/d_loss",
         "loss/g_loss",
         "loss/d_penalty",

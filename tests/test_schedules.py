@@ -2,10 +2,14 @@
 
 import math
 
+import os
+
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import tiny_config
+from tensorboard.backend.event_processing import event_accumulator
 
 from keras_attngan.training.build import build_trainer
 from keras_attngan.training.schedules import LR_DECAYS, PhasedCosineDecay, learning_rate
@@ -94,3 +98,10 @@ def test_a_run_with_a_decaying_rate_restores_from_its_checkpoint(tmp_path):
     # The schedule is the config's, evaluated at the restored counter: the
     # end of the adversarial phase.
     np.testing.assert_allclose(float(model.g_optimizer.learning_rate), 0.0, atol=1e-9)
+    # TensorBoard shows the rates each logged step's successor took: G's
+    # restarts at the adversarial phase (step 2), then decays.
+    logged = event_accumulator.EventAccumulator(os.path.join(workdir.logs, "train"), size_guidance={"tensors": 0})
+    logged.Reload()
+    rates = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in logged.Tensors("optimizer/g_learning_rate")}
+    rate = config.train.g_learning_rate
+    np.testing.assert_allclose([rates[2], rates[4]], [rate, 0.0], atol=1e-9)

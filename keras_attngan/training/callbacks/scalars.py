@@ -21,7 +21,9 @@ class ScalarSummaries(EveryNSteps):
     value entered them (after a 1e8, values near 1 read as 0 until the
     epoch ends).
 
-    Tags are grouped by `train_tag`: ``loss/d_loss``, ``mi/mi_bound``, ...
+    Tags are grouped by `train_tag`: ``loss/d_loss``, ``mi/mi_bound``, ...; the
+    optimizers' current learning rates are ``optimizer/g_learning_rate`` and
+    ``optimizer/d_learning_rate``.
 
     Args:
         logdir: TensorBoard log directory (written under ``train``).
@@ -47,6 +49,10 @@ class ScalarSummaries(EveryNSteps):
                 if float(tracker.count.numpy()) > 0:
                     tf.summary.scalar(train_tag(name), float(tracker.result().numpy()))
                 tracker.reset_state()
+            # The rates the next step takes (a `train.lr_decay` schedule moves them).
+            for player in ("g", "d"):
+                rate = getattr(self.model, f"{player}_optimizer").learning_rate
+                tf.summary.scalar(f"optimizer/{player}_learning_rate", float(np.asarray(rate)))
         self.writer.flush()
 
 
