@@ -10,7 +10,8 @@ without a mask; E the conv encoder trained from scratch.
 Training follows SRGAN (Ledig et al., 2017) and ESRGAN (Wang et al., 2018): the first
 `train.sr_pretrain_steps` steps descend the L1 pixel loss alone (the PSNR model), the rest add
 D's verdict with the small weight `train.sr_adversarial_weight` beside the encoder's pixel
-(mu1) and latent (mu2) terms. `benchmarks/super_resolution.py` measures both phases.
+(mu1) and latent (mu2) terms. Each phase decays its learning rate along half a cosine
+(`train.lr_decay`). `benchmarks/super_resolution.py` measures both phases.
 
     attngan train --config configs/photos_sr_x4.py --workdir runs/photos_sr_x4
     attngan export --workdir runs/photos_sr_x4
@@ -27,7 +28,7 @@ def get_config(arg=None):
     config.data.scale = 4
     config.data.batch_size = 16
     config.model.mask_source = "none"
-    config.model.g_width = 32
+    config.model.g_width = 64
     config.model.sr_blocks = 4
     config.model.d_width = 32
     config.train.terms = "encoder"
@@ -36,12 +37,13 @@ def get_config(arg=None):
     config.train.encoder_mu1 = 1.0
     config.train.encoder_mu2 = 0.1
     config.train.encoder_lipschitz = "spectral_penalty"
-    config.train.sr_pretrain_steps = 3000
+    config.train.sr_pretrain_steps = 6000
     config.train.sr_adversarial_weight = 5e-3
     config.train.g_learning_rate = 5e-4
     config.train.g_beta_1 = 0.9
     config.train.d_learning_rate = 1e-4
-    config.train.steps = 3300
+    config.train.lr_decay = "cosine"
+    config.train.steps = 6300
     config.train.steps_per_epoch = 100
     config.log.num_images = 8
     if arg == "smoke":
