@@ -311,21 +311,34 @@ def _check_super_resolution(config):
 
 
 def _check_codes(config):
-    """G's latent inputs: InfoGAN's codes parse, and traversals have a range."""
-    model, log = config.model, config.log
+    """G's latent inputs: InfoGAN's codes parse, the supervised code is one, traversals have a range."""
+    model, train, log = config.model, config.train, config.log
     _check(
         len(tuple(model.continuous_range)) == 2,
         "model.continuous_range",
         model.continuous_range,
         "(low, high) with low < high",
     )
-    LatentSpec.from_model_config(model)  # raises on K < 2, low >= high, bad names
+    latent = LatentSpec.from_model_config(model)  # raises on K < 2, low >= high, bad names
+    categorical = [c.name for c in latent.categorical]
+    _check(
+        not train.info_supervised_code or train.info_supervised_code in categorical,
+        "train.info_supervised_code",
+        train.info_supervised_code,
+        f"'' or one of the categorical codes {categorical}",
+    )
+    _check(
+        not (train.info_supervised_code and train.strategy == "multi_worker"),
+        "train.strategy",
+        train.strategy,
+        "not 'multi_worker' with train.info_supervised_code: its batches carry the images only",
+    )
     low, high = tuple(log.traversal_range) if len(tuple(log.traversal_range)) == 2 else (0, 0)
     _check(low < high, "log.traversal_range", log.traversal_range, "(low, high) with low < high")
 
 
 def _check_info(config):
-    """The info term: codes to infer, no projection D, a supervised code that exists."""
+    """The info term: codes to infer, and no projection D beside them."""
     model, train = config.model, config.train
     latent = LatentSpec.from_model_config(model)
     _check(
@@ -340,19 +353,6 @@ def _check_info(config):
         model.num_classes,
         "0 with the 'info' term (supervise a categorical code with "
         "train.info_supervised_code instead of a projection D)",
-    )
-    categorical = [c.name for c in latent.categorical]
-    _check(
-        not train.info_supervised_code or train.info_supervised_code in categorical,
-        "train.info_supervised_code",
-        train.info_supervised_code,
-        f"'' or one of the categorical codes {categorical}",
-    )
-    _check(
-        not (train.info_supervised_code and train.strategy == "multi_worker"),
-        "train.strategy",
-        train.strategy,
-        "not 'multi_worker' with train.info_supervised_code: its batches carry the images only",
     )
 
 
