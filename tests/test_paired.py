@@ -81,6 +81,7 @@ def test_downscale_of_a_constant_is_the_constant_and_sizes_must_divide():
         ),
         ({"train.sr_adversarial_weight": -1.0}, r"train\.sr_adversarial_weight=-1\.0"),
         ({"model.sr_blocks": -1}, r"model\.sr_blocks"),
+        ({"train.inner_steps": 2, "train.lr_decay": "cosine"}, r"`train\.inner_steps` should be 1 with data\.scale"),
         ({"train.encoder_weights": "/nowhere/vgg19.h5"}, r"train\.encoder_weights.*/nowhere/vgg19\.h5"),
     ],
 )

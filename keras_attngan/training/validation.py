@@ -266,6 +266,13 @@ def _check_super_resolution(config):
     data, model, train = config.data, config.model, config.train
     _check(model.sr_blocks >= 0, "model.sr_blocks", model.sr_blocks, "an integer >= 0")
     _check(
+        train.inner_steps == 1 or train.lr_decay == "constant",
+        "train.inner_steps",
+        train.inner_steps,
+        "1 with data.scale > 0 and a decaying rate (train.lr_decay): the schedule counts "
+        "G's updates, one per step in the pixel phase",
+    )
+    _check(
         0 <= train.sr_pretrain_steps <= train.steps,
         "train.sr_pretrain_steps",
         train.sr_pretrain_steps,
