@@ -59,6 +59,7 @@ def load_subject(path):
         keras_attngan.training.finite.NonFiniteError: the model's weights are not
             all finite (its training diverged).
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     workdir = experiment.Workdir(path)
     if os.path.exists(workdir.config_file) or os.path.isdir(workdir.checkpoints):
         workdir = experiment.open_workdir(path)
@@ -276,6 +277,7 @@ def evaluate(
         FileNotFoundError: no model at `model`, or Inception weights not at
             hand (the message says how to provide them).
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     start = time.perf_counter()
     options = options or MetricOptions()
     metrics = parse_metrics(metrics)

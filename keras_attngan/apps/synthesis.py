@@ -42,6 +42,7 @@ def parse_code_choices(spec, category=None, codes=()):
             categorical code in the model, a malformed entry, an unknown
             name, a category out of range.
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     categories, values = {}, {}
     if (category is not None or codes) and not spec.code_dim:
         raise ValueError(

@@ -202,6 +202,7 @@ def make_dataset(
         ValueError: invalid arguments, including a batch size larger than
             the number of examples.
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     _validate(source, image_size, num_examples)
     _check_batch_size(batch_size, num_examples)
     data = load_source(

