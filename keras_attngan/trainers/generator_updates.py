@@ -82,7 +82,7 @@ class GeneratorUpdates:
         `state` carries what one update hands the next (the attention GAN's
         masks); the plain GAN has none.
         """
-        variables = list(self.generator.trainable_variables) + self._term_variables("g")
+        variables = self.generator_variables
         with tf.GradientTape() as tape:
             fake, d_out = mask_step(self.generator, self.discriminator, latent, None, True)
             objective, stats = self._generator_objective(real, fake, d_out["logits"], real_logits, latent)
