@@ -40,6 +40,7 @@ def test_every_choice_list_is_its_registry_in_order():
 
 def test_the_facts_the_config_check_reads_are_the_registries_facts():
     assert choices.MASK_SOURCES == {name: source.uses_mask for name, source in MASK_SOURCES.items()}
+    assert choices.VERDICT_SOURCES == tuple(name for name, source in MASK_SOURCES.items() if source.needs_decoder)
     assert choices.MI_ESTIMATORS == {name: e.min_batch_size for name, e in MI_ESTIMATORS.items()}
     assert list(choices.NORMALIZATIONS) == list(NORMALIZATIONS)
     for name, normalization in NORMALIZATIONS.items():

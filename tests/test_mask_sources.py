@@ -21,7 +21,7 @@ def test_what_each_source_needs_and_gives():
 
 
 def test_unknown_names_list_the_registered_ones():
-    with pytest.raises(ValueError, match=r"\['learned', 'gradcam', 'saliency', 'none'\].*'cam'"):
+    with pytest.raises(ValueError, match=r"\['learned', 'gradcam', 'saliency', 'verdict', 'none'\].*'cam'"):
         get_mask_source("cam")
 
 

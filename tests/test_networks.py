@@ -52,17 +52,18 @@ def test_mask_modulation_starts_as_identity_and_learns_to_use_the_mask():
 def test_discriminator_outputs(source):
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=source)
     outputs = discriminator(_images())
-    assert set(outputs) == {"logits", "attention", "features"}
+    verdict = {"cell_logits"} if source == "verdict" else set()
+    assert set(outputs) == {"logits", "attention", "features"} | verdict
     assert outputs["logits"].shape == (3, 1)
     assert outputs["features"].shape == (3, 4 * 4 * 16)  # 4x4 cells of width * 2 ** (stages - 1)
     attention = outputs["attention"].numpy()
     assert attention.shape == (3, SIZE, SIZE, 1)
     assert attention.min() >= 0.0 and attention.max() <= 1.0
-    if source in ("learned", "gradcam", "saliency"):
+    if source in ("learned", "gradcam", "saliency", "verdict"):
         np.testing.assert_allclose(attention.max(axis=(1, 2, 3)), 1.0, atol=1e-3)
     if source == "none":
         np.testing.assert_array_equal(attention, 1.0)
-    assert set(discriminator(_images(), return_attention=False)) == {"logits", "features"}
+    assert set(discriminator(_images(), return_attention=False)) == {"logits", "features"} | verdict
 
 
 def test_gradcam_equals_the_gradient_definition():
@@ -144,7 +145,7 @@ def test_sizes_the_architecture_cannot_make(size):
 
 
 def test_unknown_mask_source_lists_the_choices():
-    with pytest.raises(ValueError, match=r"\['learned', 'gradcam', 'saliency', 'none'\].*'attn'"):
+    with pytest.raises(ValueError, match=r"\['learned', 'gradcam', 'saliency', 'verdict', 'none'\].*'attn'"):
         Discriminator(SIZE, CHANNELS, attention="attn")
 
 

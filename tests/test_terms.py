@@ -97,11 +97,11 @@ def test_fit_with_the_rotation_term_under_xla_and_save_load(tmp_path):
 
 def test_train_terms_config_is_validated_with_its_dotted_key():
     assert parse_terms(" rotation ,") == ["rotation"] and parse_terms("") == []
-    assert set(TERMS) == {"rotation", "encoder", "info"}
+    assert set(TERMS) == {"rotation", "encoder", "info", "verdict"}
     for bad in ("rotation,nope", "rotation,rotation"):
         config = default_config()
         config.train.terms = bad
-        with pytest.raises(ValueError, match=r"train\.terms.*\['encoder', 'info', 'rotation'\]"):
+        with pytest.raises(ValueError, match=r"train\.terms.*\['encoder', 'info', 'rotation', 'verdict'\]"):
             validate_config(config)
     config = default_config()
     config.train.rotation_weight_g = -1.0

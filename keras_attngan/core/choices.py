@@ -21,7 +21,10 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 LR_DECAYS = ("constant", "cosine")
 
 # Mask source -> whether G receives its mask (and the MI term runs).
-MASK_SOURCES = {"learned": True, "gradcam": True, "saliency": True, "none": False}
+MASK_SOURCES = {"learned": True, "gradcam": True, "saliency": True, "verdict": True, "none": False}
+# Mask sources whose map is D's per-cell verdict: D carries the decoder, and
+# the 'verdict' loss term trains it.
+VERDICT_SOURCES = ("verdict",)
 MASK_NORMALIZATIONS = ("peak", "minmax")
 
 # MI estimator -> the smallest batch it can estimate on.
@@ -49,7 +52,7 @@ NORMALIZATIONS = {
     "conditional_batch": Normalization(needs_labels=True, batch_statistics=True),
 }
 
-TERMS = ("rotation", "encoder", "info")
+TERMS = ("rotation", "encoder", "info", "verdict")
 ENCODERS = ("conv", "vgg")
 LIPSCHITZ = ("spectral_penalty", "penalty", "spectral", "none")
 

@@ -13,6 +13,8 @@ Two class attributes say what a source needs and gives:
 
 - ``needs_gate``: D carries the attention-score gate in its head (the
   ``learned`` source reads the gate's weights as its map);
+- ``needs_decoder``: D carries the per-cell verdict decoder (the
+  ``verdict`` source reads its real/fake logits as its map);
 - ``uses_mask``: the source gives G a mask at all (False only for
   ``none``, the plain GAN baseline: G has no mask input and the trainer no
   mutual-information term).
@@ -51,10 +53,12 @@ class MaskSource:
 
     Attributes:
         needs_gate: D needs the attention-score gate in its head.
+        needs_decoder: D needs the per-cell verdict decoder.
         uses_mask: G receives the mask (False: the plain GAN).
     """
 
     needs_gate = False
+    needs_decoder = False
     uses_mask = True
 
     def attention(self, discriminator, images, training, labels=None):
@@ -122,6 +126,25 @@ class Saliency(MaskSource):
         return evidence, discriminator.to_mask(saliency)
 
 
+class Verdict(MaskSource):
+    """D's per-cell verdict: the probability that each cell is fake, ``sigmoid(-logit)``.
+
+    The logits are the U-Net decoder's (Schonfeld et al., 2020;
+    `keras_attngan.networks.verdict_decoder`), trained by the ``verdict``
+    loss term to call each cell of a real image real and each of a fake
+    fake. Of the sources, this one alone says where the image looks
+    generated, not where D looked: the mask is high where D objects, so
+    G's mask input marks what is left to fix. Its probabilities go through
+    `Discriminator.to_mask` like every source's map.
+    """
+
+    needs_decoder = True
+
+    def attention(self, discriminator, images, training, labels=None):
+        evidence = discriminator.classify(images, training, labels)
+        return evidence, discriminator.to_mask(ops.sigmoid(-ops.cast(evidence.cell_logits, "float32")))
+
+
 class NoMask(MaskSource):
     """No explanation: the uniform mask (the plain GAN baseline)."""
 
@@ -137,6 +160,7 @@ MASK_SOURCES = {
     "learned": Learned,
     "gradcam": GradCAM,
     "saliency": Saliency,
+    "verdict": Verdict,
     "none": NoMask,
 }
 

@@ -13,6 +13,7 @@ from keras_attngan.core.mask_sources import (
 )
 from keras_attngan.networks.architectures import get_architecture
 from keras_attngan.networks.normalizations import get_normalization
+from keras_attngan.networks.verdict_decoder import VerdictDecoder, trunk_taps
 
 # MASK_SOURCES is re-exported: D's `attention` names one of its keys.
 __all__ = ["MASK_SOURCES", "Discriminator", "Evidence"]
@@ -27,12 +28,15 @@ class Evidence(NamedTuple):
         feature_maps: the trunk's last feature maps ``[B, h, w, C]``, ungated.
         cell_attention: the gate's cell weights ``[B, h, w, 1]`` with peak 1,
             or None without a gate.
+        cell_logits: the verdict decoder's real/fake logits ``[B, n, n, 1]``
+            (float32), or None without a decoder.
     """
 
     logits: object
     features: object
     feature_maps: object
     cell_attention: Optional[object]
+    cell_logits: Optional[object] = None
 
 
 @keras.saving.register_keras_serializable(package="keras_attngan")
@@ -69,6 +73,14 @@ class Discriminator(keras.Model):
     it where its evidence is (independent sigmoid gates all saturate at 1 and
     explain nothing). The raw map is ``w / max(w) = exp(l - max l)``.
 
+    A source that ``needs_decoder`` (``verdict``) gets the per-cell verdict
+    decoder of U-Net GAN (Schonfeld et al., 2020;
+    `keras_attngan.networks.verdict_decoder`): real/fake logits on
+    ``verdict_cells`` x ``verdict_cells`` cells, from the last feature maps
+    and, through skip connections, the trunk's maps of each finer
+    resolution. D then also returns ``"cell_logits"``; the ``verdict`` loss
+    term (`keras_attngan.terms.verdict`) trains them.
+
     With ``num_classes > 0`` D is class-conditional with a projection head
     (Miyato and Koyama, 2018, "cGANs with projection discriminator"):
     ``logit = psi(phi(x)) + <embed(y), phi(x)>``, with phi the (gated)
@@ -96,6 +108,8 @@ class Discriminator(keras.Model):
             `keras_attngan.networks.normalizations.NORMALIZATIONS`
             (``spectral`` also wraps the classifier and the projection).
         num_classes: number of labels of a projection D (0: unconditional).
+        verdict_cells: the verdict decoder's cells per side, 8, 16, ... up to
+            half the image size (only with a source that ``needs_decoder``).
 
     Call arguments:
         images: ``[B, S, S, channels]`` in [-1, 1].
@@ -115,6 +129,7 @@ class Discriminator(keras.Model):
         architecture="dcgan",
         normalization="none",
         num_classes=0,
+        verdict_cells=8,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -153,6 +168,8 @@ class Discriminator(keras.Model):
         input_shape = (None, image_size, image_size, channels)
         self.trunk.build(input_shape)
         self._cells = tuple(self.trunk.compute_output_shape(input_shape)[1:])
+        self.verdict_cells = verdict_cells
+        self.verdict = self._verdict_decoder(norm) if self.mask_source.needs_decoder else None
         # phi(x) is the flattened cells, so embed(y) is one vector over them per class.
         self.projection = (
             norm.wrap(layers.Embedding(num_classes, int(np.prod(self._cells)), name="projection"))
@@ -163,9 +180,27 @@ class Discriminator(keras.Model):
         # inspected piecewise (trunk, head) and restored from checkpoints.
         self.build()
 
+    def _verdict_decoder(self, norm):
+        """The verdict decoder, and the view of the trunk that feeds its skips (`_taps`)."""
+        sizes, size = [], self._cells[0]
+        while size < self.verdict_cells:
+            size *= 2
+            sizes.append(size)
+        if not sizes or size != self.verdict_cells or size > self.image_size // 2:
+            raise ValueError(
+                f"`verdict_cells` should be {self._cells[0]} * 2**n with n >= 1, at most "
+                f"image_size / 2 = {self.image_size // 2}. Received: verdict_cells={self.verdict_cells!r}"
+            )
+        taps = trunk_taps(self.trunk, self.image_size, self.channels, sizes)
+        # Not tracked: its layers are the trunk's, which D already saves.
+        object.__setattr__(self, "_taps", taps)
+        return VerdictDecoder([tap.shape[-1] for tap in taps.outputs[:-1]], norm, name="verdict")
+
     def build(self, input_shape=None):
         if self.built:
             return
+        if self.verdict is not None:
+            self.verdict.build((None, *self._cells))
         if self.attention_scores is not None:
             self.attention_scores.build((None, *self._cells))
         self.classifier.build((None, int(np.prod(self._cells))))
@@ -224,9 +259,14 @@ class Discriminator(keras.Model):
             `Evidence`.
         """
         labels = self._checked(labels)
-        feature_maps = self.trunk(images, training=training)
+        cell_logits = None
+        if self.verdict is None:
+            feature_maps = self.trunk(images, training=training)
+        else:
+            *skips, feature_maps = self._taps(images, training=training)
+            cell_logits = self.verdict(feature_maps, skips, training=training)
         logits, features, cell_attention = self._head(feature_maps, labels)
-        return Evidence(logits, features, feature_maps, cell_attention)
+        return Evidence(logits, features, feature_maps, cell_attention, cell_logits)
 
     def head_kernel(self, labels=None):
         """The gradient of the logit with respect to the (gated) last feature maps.
@@ -259,6 +299,8 @@ class Discriminator(keras.Model):
         else:
             evidence, mask = self.classify(images, training, labels), None
         outputs = {"logits": evidence.logits, "features": evidence.features}
+        if evidence.cell_logits is not None:
+            outputs["cell_logits"] = evidence.cell_logits
         if mask is not None:
             outputs["attention"] = mask
         return outputs
@@ -275,5 +317,6 @@ class Discriminator(keras.Model):
             architecture=self.architecture,
             normalization=self.normalization,
             num_classes=self.num_classes,
+            verdict_cells=self.verdict_cells,
         )
         return config

@@ -10,8 +10,9 @@ from keras_attngan.terms.base import NOTHING, Contribution, LossTerm
 from keras_attngan.terms.encoder import LatentRegularizer
 from keras_attngan.terms.infogan import Information
 from keras_attngan.terms.rotation import Rotation
+from keras_attngan.terms.verdict import Verdict
 
-TERMS = {"rotation": Rotation, "encoder": LatentRegularizer, "info": Information}
+TERMS = {"rotation": Rotation, "encoder": LatentRegularizer, "info": Information, "verdict": Verdict}
 
 __all__ = [
     "NOTHING",
@@ -21,6 +22,7 @@ __all__ = [
     "LatentRegularizer",
     "LossTerm",
     "Rotation",
+    "Verdict",
     "build_terms",
     "parse_terms",
 ]

@@ -40,7 +40,11 @@ class LossTerm(keras.layers.Layer):
     - both steps: ``real`` (this update's real batch), ``fake`` (its fakes;
       in the G step differentiable with respect to G), ``latent`` (the
       latent inputs G drew those fakes from), ``discriminator``,
-      ``seed_generator`` (the trainer's, for any randomness);
+      ``seed_generator`` (the trainer's, for any randomness), ``loss``
+      (the run's adversarial loss function), ``fake_outputs`` (D's output
+      dict on the fakes, from the step's own D pass) and ``real_outputs``
+      (D's on the real batch; in the G step only when the loss reads the
+      real logits, as the relativistic one does, else None);
     - the D step also: ``labels`` (the real batch's labels when the data
       has them, else None: InfoGAN's supervised codes read them), and
       ``generator``. The G step has none: a term's G loss reaches G only

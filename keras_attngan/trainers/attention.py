@@ -137,7 +137,7 @@ class AttnGAN(GAN):
         # now); the first mask is found by the first update.
         return uniform_mask(batch_size, self.discriminator.image_size), None
 
-    def _generator_update(self, real, latent, real_logits, state):
+    def _generator_update(self, real, latent, real_outputs, state):
         """One inner-loop iteration: G and the estimator on the adversarial and MI terms.
 
         The change ``dx = G(z, s) - G(z, s_prev)`` is differentiated through
@@ -163,7 +163,7 @@ class AttnGAN(GAN):
                 self.generator, latent, previous_mask, mask, self.mi_pairs or None, True
             )
             d_out = self.discriminator(current, training=True, **labelled(latent.get("label")))
-            objective, stats = self._generator_objective(real, current, d_out["logits"], real_logits, latent, mask)
+            objective, stats = self._generator_objective(real, current, d_out, real_outputs, latent, mask)
             objective = scaled_loss(self.g_optimizer, objective)
             # The first `pairs` masks caused the changes; the estimator may
             # read the others as negatives.

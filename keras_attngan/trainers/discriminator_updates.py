@@ -79,18 +79,23 @@ class DiscriminatorUpdates:
         # halves together, as compare_gan's does.
         images = ops.concatenate([real, fake], axis=0)
         with tf.GradientTape() as tape:
-            logits = self.discriminator(
+            outputs = self.discriminator(
                 images,
                 training=True,
                 return_attention=False,
                 **labelled(joined(real_labels, fake_latent.get("label"))),
-            )["logits"]
-            real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+            )
+            real_outputs = {name: value[:batch_size] for name, value in outputs.items()}
+            fake_outputs = {name: value[batch_size:] for name, value in outputs.items()}
+            real_logits, fake_logits = real_outputs["logits"], fake_outputs["logits"]
             d_loss = self.loss_fn(real_logits, fake_logits).d_loss
             penalty = self._penalty(real, fake, real_labels)
             context = {
                 "real": real,
                 "fake": fake,
+                "real_outputs": real_outputs,
+                "fake_outputs": fake_outputs,
+                "loss": self.loss_fn,
                 "paired": self.paired,
                 "latent": fake_latent,
                 "labels": data_labels,

@@ -39,8 +39,8 @@ class GeneratorUpdates:
         """The variables a G update updates: G's, the estimator's, then G's terms'."""
         return list(self.generator.trainable_variables) + self.estimator_variables + self._term_variables("g")
 
-    def _real_logits_for_g(self, real, real_labels):
-        """D's logits on the real batch for G's loss, or None when the loss ignores them.
+    def _real_outputs_for_g(self, real, real_labels):
+        """D's outputs on the real batch for G's loss, or None when the loss ignores them.
 
         D is not updated during G's updates, so one pass serves all K; losses
         whose g_loss ignores the real logits (all but the relativistic ones)
@@ -48,20 +48,26 @@ class GeneratorUpdates:
         """
         if not losses.needs_real_logits_for_g(self.loss_fn):
             return None
-        logits = self.discriminator(real, training=True, return_attention=False, **labelled(real_labels))["logits"]
-        return ops.stop_gradient(logits)
+        outputs = self.discriminator(real, training=True, return_attention=False, **labelled(real_labels))
+        return {name: ops.stop_gradient(value) for name, value in outputs.items()}
 
-    def _generator_objective(self, real, fake, fake_logits, real_logits, latent, mask=None):
-        """(G's objective before scaling, the values it reports) for fakes `fake` D scored `fake_logits`.
+    def _generator_objective(self, real, fake, fake_outputs, real_outputs, latent, mask=None):
+        """(G's objective before scaling, the values it reports) for fakes `fake` D judged with `fake_outputs`.
 
         The adversarial loss, weighted by `_adversarial_weight`, plus the loss
         terms' G losses; the terms read the fakes with the labels G drew them
-        for.
+        for, and D's outputs on them (and on the real batch, `real_outputs`,
+        when the loss reads it; else None).
         """
-        g_loss = self.loss_fn(ops.zeros_like(fake_logits) if real_logits is None else real_logits, fake_logits).g_loss
+        fake_logits = fake_outputs["logits"]
+        real_logits = ops.zeros_like(fake_logits) if real_outputs is None else real_outputs["logits"]
+        g_loss = self.loss_fn(real_logits, fake_logits).g_loss
         context = {
             "real": real,
             "fake": fake,
+            "fake_outputs": fake_outputs,
+            "real_outputs": real_outputs,
+            "loss": self.loss_fn,
             "paired": self.paired,
             "latent": latent,
             "mask": mask,
@@ -76,7 +82,7 @@ class GeneratorUpdates:
         """The weight of D's verdict in G's objective."""
         return 1.0
 
-    def _generator_update(self, real, latent, real_logits, state):
+    def _generator_update(self, real, latent, real_outputs, state):
         """One G update; returns (the fakes, the reported values, the next update's state).
 
         `state` carries what one update hands the next (the attention GAN's
@@ -85,7 +91,7 @@ class GeneratorUpdates:
         variables = self.generator_variables
         with tf.GradientTape() as tape:
             fake, d_out = mask_step(self.generator, self.discriminator, latent, None, True)
-            objective, stats = self._generator_objective(real, fake, d_out["logits"], real_logits, latent)
+            objective, stats = self._generator_objective(real, fake, d_out, real_outputs, latent)
             objective = scaled_loss(self.g_optimizer, objective)
         self.g_optimizer.apply(tape.gradient(objective, variables), variables)
         return fake, stats, state
@@ -100,12 +106,12 @@ class GeneratorUpdates:
         `real` is the real batch the fakes are paired with (`real_labels` its
         labels, None for an unconditional GAN).
         """
-        real_logits = self._real_logits_for_g(real, real_labels)
+        real_outputs = self._real_outputs_for_g(real, real_labels)
         state = self._initial_state(latent, ops.shape(real)[0])
         updates = []
         # A Python loop, unrolled when traced: a tf.while_loop carrying
         # gradients under XLA fails (tensorflow#39060) and K is small.
         for _ in range(self.inner_steps):
-            fake, stats, state = self._generator_update(real, latent, real_logits, state)
+            fake, stats, state = self._generator_update(real, latent, real_outputs, state)
             updates.append(stats)
         return ops.stop_gradient(fake), mean_stats(updates)

@@ -78,8 +78,8 @@ class SuperResolutionGAN(GAN):
     def _adversarial_weight(self):
         return self.sr_adversarial_weight
 
-    def _generator_objective(self, real, fake, fake_logits, real_logits, latent, mask=None):
-        objective, stats = super()._generator_objective(real, fake, fake_logits, real_logits, latent, mask)
+    def _generator_objective(self, real, fake, fake_outputs, real_outputs, latent, mask=None):
+        objective, stats = super()._generator_objective(real, fake, fake_outputs, real_outputs, latent, mask)
         stats["sr_pixel"] = pixel_loss(fake, real)
         return objective, stats
 

@@ -226,6 +226,7 @@ def build_networks(config, latent):
         architecture=model_cfg.architecture,
         normalization=model_cfg.d_normalization,
         num_classes=model_cfg.num_classes,
+        verdict_cells=model_cfg.verdict_cells,
         name="discriminator",
     )
     return generator, discriminator

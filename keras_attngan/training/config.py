@@ -59,6 +59,9 @@ def default_config():
     # so a temperature below 1 raises the contrast.
     config.model.mask_normalization = "peak"
     config.model.mask_temperature = 1.0
+    # The cells per side of D's per-cell verdict (mask_source "verdict";
+    # keras_attngan.networks.verdict_decoder): 8, 16, ... up to image_size / 2.
+    config.model.verdict_cells = 8
     # The MI term: estimator (keras_attngan.core.mutual_information.MI_ESTIMATORS), its
     # critic and its negatives (infonce: the other "changes", or every mask
     # of the batch, "masks"), the cells both maps are read on, the levels a
@@ -114,6 +117,10 @@ def default_config():
     config.train.terms = ""
     config.train.rotation_weight_d = 1.0
     config.train.rotation_weight_g = 0.2
+    # The "verdict" term (U-Net GAN's per-cell loss; mask_source "verdict"
+    # needs it): its weights in D's and G's losses.
+    config.train.verdict_weight_d = 1.0
+    config.train.verdict_weight_g = 1.0
     # The encoder term ("encoder"): E (conv, or vgg with optional
     # ImageNet weights from `encoder_weights`, a local file) trains with its
     # own Adam on ||E(G(z)) - E(y)||^2; G's loss gains mu1 * |G(z) - y| +

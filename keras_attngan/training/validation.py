@@ -77,6 +77,8 @@ BOUNDS = {
             "penalty_weight",
             "rotation_weight_d",
             "rotation_weight_g",
+            "verdict_weight_d",
+            "verdict_weight_g",
             "encoder_mu1",
             "encoder_mu2",
             "encoder_lipschitz_weight",
@@ -201,6 +203,46 @@ def _check_mutual_information(config):
         f"0 (the whole batch) or an integer from {needed} "
         f"(model.mi_estimator={model.mi_estimator!r} needs it) to "
         f"data.batch_size={data.batch_size}",
+    )
+
+
+def _check_verdict_source(config):
+    """A verdict mask: its cells come from D's trunk, and the 'verdict' term trains them."""
+    data, model, train = config.data, config.model, config.train
+    if model.mask_source not in choices.VERDICT_SOURCES:
+        return
+    cells = model.verdict_cells
+    _check(
+        isinstance(cells, int) and cells > choices.BASE_SIZE and cells <= data.image_size // 2
+        and (cells & (cells - 1)) == 0,
+        "model.verdict_cells",
+        cells,
+        f"{choices.BASE_SIZE} * 2**n with n >= 1, at most data.image_size / 2 = {data.image_size // 2} "
+        "(D's trunk has feature maps of those sizes)",
+    )
+    _check(
+        "verdict" in choices.parse_terms(train.terms),
+        "train.terms",
+        train.terms,
+        f"a list with 'verdict' with model.mask_source={model.mask_source!r} (the term trains "
+        "D's per-cell verdict, which is the mask)",
+    )
+
+
+def _check_attention(config):
+    """The attention GAN: its MI term, and a verdict source's decoder."""
+    _check_mutual_information(config)
+    _check_verdict_source(config)
+
+
+def _check_verdict_term(config):
+    """The verdict term trains a decoder only a verdict mask source builds."""
+    _check(
+        config.model.mask_source in choices.VERDICT_SOURCES,
+        "train.terms",
+        config.train.terms,
+        f"without 'verdict' unless model.mask_source is one of {list(choices.VERDICT_SOURCES)} "
+        f"(received model.mask_source={config.model.mask_source!r})",
     )
 
 
@@ -377,12 +419,17 @@ def mode(config):
 # Mode -> the check of the keys only that mode reads.
 MODE_CHECKS = {
     "plain": _check_nothing,
-    "attention": _check_mutual_information,
+    "attention": _check_attention,
     "super_resolution": _check_super_resolution,
 }
 
 # Loss term -> the check of its own keys.
-TERM_CHECKS = {"rotation": _check_nothing, "encoder": _check_encoder, "info": _check_info}
+TERM_CHECKS = {
+    "rotation": _check_nothing,
+    "encoder": _check_encoder,
+    "info": _check_info,
+    "verdict": _check_verdict_term,
+}
 
 # The parts every run has, checked before its mode and terms.
 COMMON_CHECKS = (_check_image_size, _check_tables, _check_labels, _check_penalty, _check_schedule, _check_codes)

@@ -1,0 +1,82 @@
+"""D's per-cell verdict: a light U-Net decoder on D's trunk (Schonfeld et al., 2020).
+
+U-Net GAN ("A U-Net Based Discriminator for Generative Adversarial
+Networks", CVPR 2020) gives D a decoder beside its global head: it climbs
+back from D's last feature maps to a real/fake logit per pixel, taking the
+trunk's feature maps of each resolution through skip connections. Here the
+decoder stops at ``cells`` x ``cells`` (8x8 at 32x32 is one stage): a cell's
+logit says whether that part of the image looks real, which is where D's
+decision comes from, in the sense of an attention mask
+(`keras_attngan.core.mask_sources.Verdict`).
+"""
+
+import keras
+from keras import layers, ops
+
+
+def trunk_taps(trunk, image_size, channels, sizes):
+    """A model from images to the trunk's feature maps at each of `sizes`, then its output.
+
+    The map taken at a size is the output of the trunk's last layer of that
+    resolution, the deepest features before the next downsampling, whatever
+    the architecture (a `keras.Sequential` or a functional trunk).
+
+    Raises:
+        ValueError: the trunk has no layer of one of `sizes`.
+    """
+    if not trunk.built:
+        trunk.build((None, image_size, image_size, channels))
+    taps = {}
+    for layer in trunk.layers:
+        size = layer.output.shape[1]
+        if size in sizes:
+            taps[size] = layer.output
+    missing = sorted(set(sizes) - set(taps))
+    if missing:
+        raise ValueError(f"D's trunk has no feature maps of size {missing} for the verdict decoder.")
+    return keras.Model(trunk.inputs, [taps[size] for size in sizes] + list(trunk.outputs), name="trunk_taps")
+
+
+class VerdictDecoder(layers.Layer):
+    """From D's last feature maps ``[B, 4, 4, C]`` to logits ``[B, cells, cells, 1]``.
+
+    Each stage doubles the resolution (nearest neighbour), concatenates the
+    trunk's feature maps of that resolution (the U-Net skip) and applies a
+    3x3 convolution with LeakyReLU 0.2 of the skip's width; a 1x1
+    convolution gives the logits, in float32.
+
+    Args:
+        skip_channels: the channels of the trunk's maps at each stage's
+            resolution, from coarse to fine (one stage per entry).
+        normalization: D's `keras_attngan.networks.normalizations`
+            normalization; its ``wrap`` (spectral normalization) applies to
+            every convolution, as to D's.
+    """
+
+    def __init__(self, skip_channels, normalization, **kwargs):
+        super().__init__(**kwargs)
+        self.skip_channels = tuple(skip_channels)
+        self.upsample = layers.UpSampling2D(2, name="upsample")
+        self.stages = [
+            normalization.wrap(layers.Conv2D(filters, 3, padding="same", name=f"verdict_{index}"))
+            for index, filters in enumerate(self.skip_channels)
+        ]
+        self.activation = layers.LeakyReLU(0.2, name="verdict_lrelu")
+        self.to_logits = normalization.wrap(layers.Conv2D(1, 1, dtype="float32", name="verdict_logits"))
+
+    def build(self, input_shape):
+        """`input_shape`: the last feature maps' ``(None, h, w, C)``; the skips' follow from `skip_channels`."""
+        channels = input_shape[-1]
+        for conv, skip in zip(self.stages, self.skip_channels):
+            conv.build((None, None, None, channels + skip))
+            channels = skip
+        self.to_logits.build((None, None, None, channels))
+        self.built = True
+
+    def call(self, feature_maps, skips, training=None):
+        """`skips` are the trunk's maps from coarse to fine, one per stage."""
+        x = feature_maps
+        for conv, skip in zip(self.stages, skips):
+            x = ops.concatenate([self.upsample(x), ops.cast(skip, x.dtype)], axis=-1)
+            x = self.activation(conv(x, training=training))
+        return self.to_logits(x, training=training)
