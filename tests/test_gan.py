@@ -124,11 +124,13 @@ def test_discriminator_step_updates_d_only():
     assert not any(_changed(g_before, model.generator_variables))
 
 
-def _generator_gradients(model, latent, with_mi, balanced=False):
+def _generator_gradients(model, latent, with_mi, balanced=False, reweight=0.0):
     """G's gradient as the inner loop's first iteration defines it (K = 1), and the MI weight.
 
     `balanced`: the MI weight is lambda_mi times the ratio of the gradient
     norms, the adversarial loss's at G's output over the MI loss's at the change.
+    `reweight`: the adversarial gradient at G's output is scaled by 1 +
+    reweight * D's mask of G's output (xAI-GAN).
     """
     variables = model.generator.trainable_variables
     size = model.discriminator.image_size
@@ -141,16 +143,20 @@ def _generator_gradients(model, latent, with_mi, balanced=False):
             training=True,
         )
         previous, current = both[:4], both[4:]
-        fake_logits = model.discriminator(current)["logits"]
+        judged = model.discriminator(current)
+        fake_logits = judged["logits"]
         adversarial = model.loss_fn(tf.zeros_like(fake_logits), fake_logits).g_loss
         change = current - previous
         mi_loss = model.mi_estimator(mask, change).loss
     weight = model.lambda_mi if with_mi else 0.0
     if balanced:
         weight *= float(tf.norm(tape.gradient(adversarial, current)) / tf.norm(tape.gradient(mi_loss, change)))
+    at_output = tape.gradient(adversarial, current) * (1 + reweight * tf.stop_gradient(judged["attention"]))
     gradients = [
         a + weight * m
-        for a, m in zip(tape.gradient(adversarial, variables), tape.gradient(mi_loss, variables))
+        for a, m in zip(
+            tape.gradient(current, variables, output_gradients=at_output), tape.gradient(mi_loss, variables)
+        )
     ]
     return gradients, weight
 
@@ -188,6 +194,22 @@ def test_lambda_mi_decides_whether_the_mi_gradient_reaches_g(lambda_mi, weightin
         not np.allclose(a, b, atol=1e-6) for a, b in zip(expected, adversarial_only)
     ]
     assert any(differs) is (lambda_mi > 0)
+
+
+@pytest.mark.parametrize("reweight", [0.0, 2.0])
+def test_g_gradient_mask_scales_g_gradient_at_its_output_by_d_mask(reweight):
+    model = make_trainer(inner_steps=1, lambda_mi=0.0, estimator="barber_agakov", g_gradient_mask=reweight)
+    model.g_optimizer = keras.optimizers.SGD(1.0)
+    model.g_optimizer.build(model.generator_variables)
+    latent = {"z": tf.random.normal((4, LATENT), seed=2)}
+    expected, _ = _generator_gradients(model, latent, with_mi=False, reweight=reweight)
+    plain, _ = _generator_gradients(model, latent, with_mi=False)
+    before = _snapshot(model.generator.trainable_variables)
+    model._generator_inner_loop(_batch()["images"], latent)
+    updates = [b - v.numpy() for b, v in zip(before, model.generator.trainable_variables)]
+    for update, gradient in zip(updates, expected):
+        np.testing.assert_allclose(update, gradient, rtol=1e-3, atol=1e-5)
+    assert any(not np.allclose(a, b, atol=1e-6) for a, b in zip(expected, plain)) is (reweight > 0)
 
 
 def test_mutual_information_gradient_reaches_the_mask_modulation():

@@ -67,6 +67,11 @@ class AttnGAN(GAN):
             the default here so that trainers saved before this argument load
             as they trained; the configs of `attngan train` default to
             ``"balanced"``.
+        g_gradient_mask: ``a`` of xAI-GAN's reweighting (Nagisetty et al.,
+            2020, "xAI-GAN: Enhancing Generative Adversarial Networks via
+            Explainable AI Systems"): G's gradient at its output is scaled by
+            ``1 + a * m``, m D's mask of those images, so that G changes
+            most where D's decision came from. 0 (the default) turns it off.
         ema_decay, ema_start, terms: as for `keras_attngan.trainers.base.GAN`.
     """
 
@@ -84,6 +89,7 @@ class AttnGAN(GAN):
         d_steps=1,
         mi_pairs=0,
         mi_weighting="fixed",
+        g_gradient_mask=0.0,
         ema_decay=0.0,
         ema_start=0,
         terms=(),
@@ -101,8 +107,9 @@ class AttnGAN(GAN):
             terms=terms,
             **kwargs,
         )
-        if lambda_mi < 0:
-            raise ValueError(f"`lambda_mi` should be >= 0. Received: lambda_mi={lambda_mi!r}")
+        for key, value in (("lambda_mi", lambda_mi), ("g_gradient_mask", g_gradient_mask)):
+            if not value >= 0:
+                raise ValueError(f"`{key}` should be >= 0. Received: {key}={value!r}")
         check_count("mi_pairs", mi_pairs, 0, "samples per batch the MI term reads; 0: all")
         if mi_estimator is None:
             raise ValueError(
@@ -114,6 +121,7 @@ class AttnGAN(GAN):
         self.lambda_mi = float(lambda_mi)
         self.mi_pairs = mi_pairs
         self.mi_weighting = mi_weighting
+        self.g_gradient_mask = float(g_gradient_mask)
 
     def _reported_names(self):
         return super()._reported_names() + [
@@ -171,16 +179,17 @@ class AttnGAN(GAN):
             mi = self.mi_estimator(mask, change, training=True)
             stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
             estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
+        next_mask = ops.stop_gradient(d_out["attention"])
         gradients, q_gradients, stats["mi_weight"] = self._generator_gradients(
-            tape, objective, estimator_objective, current, previous, change
+            tape, objective, estimator_objective, current, previous, change, next_mask
         )
         del tape
         variables = list(self.generator.trainable_variables) + self._term_variables("g")
         self.g_optimizer.apply(gradients + q_gradients, variables + self.estimator_variables)
         stats.update(mask_statistics(mask))
-        return current, stats, (mask, ops.stop_gradient(d_out["attention"]))
+        return current, stats, (mask, next_mask)
 
-    def _generator_gradients(self, tape, objective, estimator_objective, current, previous, change):
+    def _generator_gradients(self, tape, objective, estimator_objective, current, previous, change, output_mask):
         """G's, its terms' and the estimator's gradients, with one backward pass through G.
 
         G's loss reaches G's weights only through its fakes `current` (the
@@ -192,13 +201,17 @@ class AttnGAN(GAN):
         output, seeded with ``dL/dx + w * dL_mi/d(dx)`` on `current` and
         ``-w * dL_mi/d(dx)`` on `previous`: the gradient of
         ``L + w * L_mi``, exactly. The estimator always fits its bound;
-        only `lambda_mi` decides whether G is trained to raise it.
+        only `lambda_mi` decides whether G is trained to raise it. With
+        `g_gradient_mask`, ``dL/dx`` is first scaled by ``1 + a *
+        output_mask`` (D's mask of `current`).
 
         Returns:
             (gradients of G's variables then of the g terms', gradients of
             the estimator's variables, the MI weight).
         """
         at_output, *term_gradients = tape.gradient(objective, [current, *self._term_variables("g")])
+        if self.g_gradient_mask:
+            at_output *= ops.cast(1.0 + self.g_gradient_mask * output_mask, at_output.dtype)
         at_change, *q_gradients = tape.gradient(estimator_objective, [change, *self.estimator_variables])
         weight = ops.zeros(())
         if self.lambda_mi > 0:
@@ -219,6 +232,7 @@ class AttnGAN(GAN):
             lambda_mi=self.lambda_mi,
             mi_pairs=self.mi_pairs,
             mi_weighting=self.mi_weighting,
+            g_gradient_mask=self.g_gradient_mask,
         )
         return config
 
@@ -228,7 +242,7 @@ class AttnGAN(GAN):
         # Trainers saved before each mode was a class were all AttnGANs.
         trainer = trainer_class(config["generator"], config["discriminator"])
         if trainer is not cls:
-            for key in ("mi_estimator", "lambda_mi", "mi_pairs", "mi_weighting"):
+            for key in ("mi_estimator", "lambda_mi", "mi_pairs", "mi_weighting", "g_gradient_mask"):
                 config.pop(key, None)
             return trainer(**config)
         return cls(**config)

@@ -176,6 +176,7 @@ def _attention_options(config):
         lambda_mi=config.train.lambda_mi,
         mi_pairs=config.train.mi_pairs,
         mi_weighting=config.train.mi_weighting,
+        g_gradient_mask=config.train.g_gradient_mask,
     )
 
 

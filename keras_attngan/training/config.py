@@ -99,6 +99,9 @@ def default_config():
     # note 2e). Runs stored before this key trained with "fixed"
     # (experiment._BEFORE_THE_KEY).
     config.train.mi_weighting = "balanced"
+    # xAI-GAN's reweighting (0 = off): G's gradient at its output is scaled
+    # by 1 + g_gradient_mask * D's mask of its images.
+    config.train.g_gradient_mask = 0.0
     # Adversarial loss (keras_attngan.core.losses.LOSSES) and D's penalty
     # (keras_attngan.core.penalties.PENALTIES): weight * penalty joins D's loss,
     # computed every `penalty_every` D updates only and then times

@@ -74,6 +74,7 @@ BOUNDS = {
         f"train.{key}": (lambda v: v >= 0, _AT_LEAST_0)
         for key in (
             "lambda_mi",
+            "g_gradient_mask",
             "penalty_weight",
             "rotation_weight_d",
             "rotation_weight_g",
