@@ -34,7 +34,12 @@ The variants separate what the method changes:
   bfloat16; earlier ``sharp16_balanced_bf16``, 16 pairs);
   `configs/symbols_attn.py` today is ``sharp16_balanced`` (in float32;
   earlier ``balanced``, the whole batch unsharpened), ``sharp16_balanced_mi05``
-  the same with ``lambda_mi = 0.5``.
+  the same with ``lambda_mi = 0.5``;
+- ``verdict``: the dataset's config in float32 with D's per-cell verdict as
+  the mask (``model.mask_source = "verdict"`` and its loss term, U-Net GAN),
+  ``verdict_no_mi`` the same without the MI term; ``xai``: the dataset's
+  config in float32 with G's output gradient reweighted by D's mask
+  (``train.g_gradient_mask = 1``, xAI-GAN), ``xai_no_mi`` without the MI term.
 
 It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -105,8 +110,19 @@ VARIANTS = {
         "train.dtype_policy": "mixed_bfloat16",
     },
 }
+# Mechanisms that feed D's judgement back to G, each on the dataset's
+# default config in float32, alone (no MI term) and with the inner loop's MI
+# term: D's per-cell verdict as the mask (U-Net GAN), and G's output gradient
+# reweighted by D's mask (xAI-GAN).
+VERDICT = {"train.dtype_policy": "float32", "model.mask_source": "verdict", "train.terms": "verdict"}
+VARIANTS.update(
+    verdict=VERDICT,
+    verdict_no_mi={**VERDICT, "train.lambda_mi": 0.0},
+    xai={"train.dtype_policy": "float32", "train.g_gradient_mask": 1.0},
+    xai_no_mi={"train.dtype_policy": "float32", "train.g_gradient_mask": 1.0, "train.lambda_mi": 0.0},
+)
 DATASETS = ("symbols", "digits")
-METRICS = ("fid", "kid", "pr", "mask_usage")
+METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")
 # A table cell: mean ± 95% half-width with a fixed number of decimals.
 _cell = functools.partial(study.format_interval, kind="f")
 # (column title, metric, digits).
@@ -115,6 +131,7 @@ COLUMNS = (
     ("KID", "kid", 3),
     ("precision", "precision", 3),
     ("recall", "recall", 3),
+    ("min class ratio", "coverage/min_ratio", 2),
     ("content sens.", "mask_usage/content_sensitivity", 2),
     ("locality gain", "mask_usage/locality_gain", 2),
     ("MI bound (nats)", "mask_usage/mi_bound", 2),
