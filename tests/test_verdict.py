@@ -13,7 +13,8 @@ from keras_attngan.core.latent import LatentSpec
 from keras_attngan.export import deploy
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
-from keras_attngan.terms.verdict import Verdict
+from keras_attngan.terms import verdict as verdict_module
+from keras_attngan.terms.verdict import Verdict, cutmix_masks
 from keras_attngan.trainers.attention import AttnGAN
 from keras_attngan.training.validation import validate_config
 
@@ -22,10 +23,12 @@ def _images(count=3, size=SIZE, seed=1):
     return np.random.default_rng(seed).uniform(-1, 1, (count, size, size, CHANNELS)).astype(np.float32)
 
 
-def _trainer(weight_d=1.0, weight_g=1.0, loss="non_saturating", jit=False):
+def _trainer(weight_d=1.0, weight_g=1.0, loss="non_saturating", jit=False, **options):
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=True)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="verdict")
-    term = Verdict.from_networks(generator, discriminator, weight_d=weight_d, weight_g=weight_g, name="verdict")
+    term = Verdict.from_networks(
+        generator, discriminator, weight_d=weight_d, weight_g=weight_g, name="verdict", **options
+    )
     model = AttnGAN(
         generator, discriminator, LatentSpec(LATENT), mi_estimator=make_estimator(), seed=0, terms=[term]
     )
@@ -96,10 +99,64 @@ def test_the_relativistic_g_side_reads_the_real_cells():
     np.testing.assert_allclose(g.losses["g_verdict"], 2 * math.log1p(math.exp(3.0)), rtol=1e-6)
 
 
-@pytest.mark.parametrize("key", ["weight_d", "weight_g"])
+@pytest.mark.parametrize("key", ["weight_d", "weight_g", "consistency"])
 def test_negative_weights_are_refused(key):
     with pytest.raises(ValueError, match=f"`{key}` should be >= 0"):
         Verdict(**{key: -1.0})
+
+
+@pytest.mark.parametrize("options, message", [({"cutmix": 1.5}, "`cutmix` should be in"), ({"cutmix_warmup": -1}, "`cutmix_warmup`")])
+def test_bad_cutmix_options_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        Verdict(**options)
+
+
+def test_cutmix_masks_are_boxes_or_their_complements_and_half_real_on_average():
+    masks = cutmix_masks(512, 16, keras.random.SeedGenerator(0)).numpy()[..., 0]
+    assert masks.shape == (512, 16, 16) and set(np.unique(masks)) <= {0.0, 1.0}
+
+    def is_box(ones):  # a box of ones is the outer product of its rows and columns
+        return np.array_equal(ones, np.outer(ones.any(axis=1), ones.any(axis=0)))
+
+    assert all(is_box(mask) or is_box(1 - mask) for mask in masks)
+    assert abs(masks.mean() - 0.5) < 0.05
+
+
+def _mixing_ctx(real_cells, fake_cells, updates=10):
+    def discriminator(images, training=None, return_attention=True):
+        batch = images.shape[0]
+        return {"logits": tf.zeros((batch, 1)), "cell_logits": tf.zeros((batch, 4, 4, 1))}
+
+    return {
+        "real": tf.ones((2, 8, 8, 1)),
+        "fake": -tf.ones((2, 8, 8, 1)),
+        "real_outputs": {"cell_logits": tf.fill((2, 4, 4, 1), real_cells)},
+        "fake_outputs": {"cell_logits": tf.fill((2, 4, 4, 1), fake_cells)},
+        "discriminator": discriminator,
+        "loss": losses.non_saturating,
+        "seed_generator": keras.random.SeedGenerator(0),
+        "d_updates": tf.constant(updates, "int64"),
+    }
+
+
+def test_the_cutmix_terms_on_hand_made_logits(monkeypatch):
+    # The left half real: its cells' target is 1, the right half's 0.
+    left = np.zeros((2, 8, 8, 1), np.float32)
+    left[:, :, :4] = 1.0
+    monkeypatch.setattr(verdict_module, "cutmix_masks", lambda *args: tf.constant(left))
+    term = Verdict(weight_d=1.0, cutmix=1.0, consistency=0.5)
+    # D's zero logits on the mix: log 2 for the global "fake" target and for
+    # every cell; the blend of the real (2) and fake (-2) cells is 2 on the
+    # left and -2 on the right, so the consistency term is 0.5 * 4.
+    np.testing.assert_allclose(term.mixed_loss(_mixing_ctx(2.0, -2.0)), 2 * math.log(2) + 0.5 * 4, rtol=1e-6)
+    np.testing.assert_allclose(term.d_terms(_mixing_ctx(2.0, -2.0)).losses["d_cutmix"], 2 * math.log(2) + 2, rtol=1e-6)
+
+
+def test_the_mix_probability_ramps_up_over_the_warmup():
+    term = Verdict(cutmix=1.0, cutmix_warmup=100)
+    assert float(term.d_terms(_mixing_ctx(0.0, 0.0, updates=0)).losses["d_cutmix"]) == 0.0
+    assert float(term.d_terms(_mixing_ctx(0.0, 0.0, updates=100)).losses["d_cutmix"]) > 0.0
+    assert float(Verdict().d_terms(_mixing_ctx(0.0, 0.0)).losses["d_cutmix"]) == 0.0
 
 
 def test_the_term_needs_a_discriminator_with_the_decoder():
@@ -138,10 +195,11 @@ def test_the_per_cell_g_loss_reaches_g_and_not_d():
         np.testing.assert_array_equal(before, variable.numpy())
 
 
-@pytest.mark.parametrize("loss", ["non_saturating", "relativistic_average"])
-def test_fit_under_xla_reports_the_verdict(loss):
-    model = _trainer(loss=loss, jit=True)
+@pytest.mark.parametrize("loss, cutmix", [("non_saturating", 1.0), ("relativistic_average", 0.0)])
+def test_fit_under_xla_reports_the_verdict(loss, cutmix):
+    model = _trainer(loss=loss, jit=True, cutmix=cutmix)
     history = model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0).history
+    assert (history["d_cutmix"][-1] > 0) is (cutmix > 0)
     for name in ("d_verdict", "g_verdict", "verdict_real", "verdict_fake"):
         assert np.isfinite(history[name][-1])
     assert 0 < history["verdict_real"][-1] < 1
@@ -179,6 +237,7 @@ def test_export_explains_with_the_per_cell_map_in_every_runtime(tmp_path):
         ({"model.mask_source": "verdict", "train.terms": "verdict", "model.verdict_cells": 16}, "model.verdict_cells"),
         ({"model.mask_source": "verdict", "train.terms": "verdict", "model.verdict_cells": 6}, "model.verdict_cells"),
         ({"model.mask_source": "verdict", "train.terms": "verdict", "train.verdict_weight_g": -1.0}, "train.verdict_weight_g"),
+        ({"model.mask_source": "verdict", "train.terms": "verdict", "train.verdict_cutmix": 2.0}, "train.verdict_cutmix"),
     ],
 )
 def test_bad_verdict_configs_are_refused_with_the_key(overrides, key):

@@ -37,6 +37,18 @@ def trunk_taps(trunk, image_size, channels, sizes):
     return keras.Model(trunk.inputs, [taps[size] for size in sizes] + list(trunk.outputs), name="trunk_taps")
 
 
+def upsample(x):
+    """Nearest-neighbour 2x upsampling, by broadcasting.
+
+    Not `layers.UpSampling2D`: the gradient of its repeat (a Tile) reads
+    the repeat counts as values, which XLA cannot compile inside a
+    `tf.cond` (the verdict term's CutMix pass runs in one).
+    """
+    height, width, channels = x.shape[1:]
+    x = x[:, :, None, :, None, :] * ops.ones((1, 1, 2, 1, 2, 1), x.dtype)
+    return ops.reshape(x, (-1, 2 * height, 2 * width, channels))
+
+
 class VerdictDecoder(layers.Layer):
     """From D's last feature maps ``[B, 4, 4, C]`` to logits ``[B, cells, cells, 1]``.
 
@@ -56,7 +68,6 @@ class VerdictDecoder(layers.Layer):
     def __init__(self, skip_channels, normalization, **kwargs):
         super().__init__(**kwargs)
         self.skip_channels = tuple(skip_channels)
-        self.upsample = layers.UpSampling2D(2, name="upsample")
         self.stages = [
             normalization.wrap(layers.Conv2D(filters, 3, padding="same", name=f"verdict_{index}"))
             for index, filters in enumerate(self.skip_channels)
@@ -77,6 +88,6 @@ class VerdictDecoder(layers.Layer):
         """`skips` are the trunk's maps from coarse to fine, one per stage."""
         x = feature_maps
         for conv, skip in zip(self.stages, skips):
-            x = ops.concatenate([self.upsample(x), ops.cast(skip, x.dtype)], axis=-1)
+            x = ops.concatenate([upsample(x), ops.cast(skip, x.dtype)], axis=-1)
             x = self.activation(conv(x, training=training))
         return self.to_logits(x, training=training)

@@ -46,8 +46,8 @@ class LossTerm(keras.layers.Layer):
       (D's on the real batch; in the G step only when the loss reads the
       real logits, as the relativistic one does, else None);
     - the D step also: ``labels`` (the real batch's labels when the data
-      has them, else None: InfoGAN's supervised codes read them), and
-      ``generator``. The G step has none: a term's G loss reaches G only
+      has them, else None: InfoGAN's supervised codes read them),
+      ``generator`` and ``d_updates`` (D's updates so far, for schedules). The G step has none: a term's G loss reaches G only
       through ``fake``, where the trainer starts G's one backward pass
       (`AttnGAN._generator_gradients`);
     - the G step also: ``mask`` (the mask G received, None without a mask

@@ -96,6 +96,7 @@ class DiscriminatorUpdates:
                 "real_outputs": real_outputs,
                 "fake_outputs": fake_outputs,
                 "loss": self.loss_fn,
+                "d_updates": self.d_optimizer.iterations,
                 "paired": self.paired,
                 "latent": fake_latent,
                 "labels": data_labels,

@@ -124,6 +124,12 @@ def default_config():
     # needs it): its weights in D's and G's losses.
     config.train.verdict_weight_d = 1.0
     config.train.verdict_weight_g = 1.0
+    # U-Net GAN's CutMix regularization of the verdict: the probability of a
+    # mixed batch per D update (0 = off), the D updates it ramps up over,
+    # and the weight of the consistency term.
+    config.train.verdict_cutmix = 0.0
+    config.train.verdict_cutmix_warmup = 0
+    config.train.verdict_consistency = 1.0
     # The encoder term ("encoder"): E (conv, or vgg with optional
     # ImageNet weights from `encoder_weights`, a local file) trains with its
     # own Adam on ||E(G(z)) - E(y)||^2; G's loss gains mu1 * |G(z) - y| +
