@@ -41,7 +41,10 @@ The variants separate what the method changes:
   the mask (``model.mask_source = "verdict"`` and its loss term, U-Net GAN),
   ``verdict_no_mi`` the same without the MI term, ``verdict_cutmix`` with
   U-Net GAN's CutMix (probability 0.5, reached over the first 1,000 D
-  updates) and its consistency term; ``xai``: the dataset's
+  updates) and its consistency term, ``verdict_alignment`` with the MI term
+  read by the alignment estimator (D's attention on G's image as the
+  decoder of the mask G was given, EqGAN-SA's idea); ``alignment``: that
+  estimator with Grad-CAM masks (EqGAN-SA's explanation); ``xai``: the dataset's
   config in float32 with G's output gradient reweighted by D's mask
   (``train.g_gradient_mask = 1``, xAI-GAN), ``xai_no_mi`` without the MI term.
 
@@ -117,13 +120,16 @@ VARIANTS = {
 # Mechanisms that feed D's judgement back to G, each on the dataset's
 # default config in float32, alone (no MI term) and with the inner loop's MI
 # term: D's per-cell verdict as the mask (U-Net GAN, with and without its
-# CutMix), and G's output gradient reweighted by D's mask (xAI-GAN).
+# CutMix), the MI term as D's attention recovering the mask (EqGAN-SA), and
+# G's output gradient reweighted by D's mask (xAI-GAN).
 VERDICT = {"train.dtype_policy": "float32", "model.mask_source": "verdict", "train.terms": "verdict"}
 VARIANTS.update(
     inner_loop={"train.dtype_policy": "float32"},
     verdict=VERDICT,
     verdict_no_mi={**VERDICT, "train.lambda_mi": 0.0},
     verdict_cutmix={**VERDICT, "train.verdict_cutmix": 0.5, "train.verdict_cutmix_warmup": 1000},
+    verdict_alignment={**VERDICT, "model.mi_estimator": "alignment"},
+    alignment={"train.dtype_policy": "float32", "model.mask_source": "gradcam", "model.mi_estimator": "alignment"},
     xai={"train.dtype_policy": "float32", "train.g_gradient_mask": 1.0},
     xai_no_mi={"train.dtype_policy": "float32", "train.g_gradient_mask": 1.0, "train.lambda_mi": 0.0},
 )

@@ -212,6 +212,23 @@ def test_g_gradient_mask_scales_g_gradient_at_its_output_by_d_mask(reweight):
     assert any(not np.allclose(a, b, atol=1e-6) for a, b in zip(expected, plain)) is (reweight > 0)
 
 
+def test_the_alignment_term_reaches_g_through_d_attention_and_leaves_d_alone():
+    latent = {"z": tf.random.normal((4, LATENT), seed=2)}
+    updates = {}
+    for lambda_mi in (0.0, 1.0):
+        keras.utils.set_random_seed(0)
+        model = make_trainer("gradcam", inner_steps=1, lambda_mi=lambda_mi, estimator="alignment")
+        model.g_optimizer = keras.optimizers.SGD(1.0)
+        model.g_optimizer.build(model.generator_variables)
+        d_before = _snapshot(model.discriminator.trainable_variables)
+        before = _snapshot(model.generator.trainable_variables)
+        _, stats = model._generator_inner_loop(_batch()["images"], latent)
+        assert not any(_changed(d_before, model.discriminator.trainable_variables))
+        assert np.isfinite(float(stats["mi_bound"]))
+        updates[lambda_mi] = [b - v.numpy() for b, v in zip(before, model.generator.trainable_variables)]
+    assert any(not np.allclose(a, b, atol=1e-7) for a, b in zip(updates[0.0], updates[1.0]))
+
+
 def test_mutual_information_gradient_reaches_the_mask_modulation():
     model = make_trainer(estimator="barber_agakov")
     latent = {"z": tf.random.normal((4, LATENT))}

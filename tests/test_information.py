@@ -164,6 +164,30 @@ def test_bound_rises_toward_its_ceiling_and_stays_near_zero_when_shuffled(kind, 
     assert float(shuffled.bound) < 0.15 * ceiling
 
 
+@pytest.mark.slow
+def test_alignment_bound_rises_when_d_attention_recovers_the_mask_and_not_when_shuffled():
+    """D's attention a monotone distortion of the mask G was given: the calibrated
+    decoder recovers it; attention unrelated to the mask carries nothing."""
+    masks = _masks(32)
+    attention = np.clip(0.8 * masks + 0.1, 0.0, 1.0) ** 2
+    keras.utils.set_random_seed(0)
+    learned = _fit(make_estimator("alignment"), masks, attention, 500)
+    keras.utils.set_random_seed(0)
+    shuffled = _fit(make_estimator("alignment"), masks, attention, 500, shuffle=True)
+    ceiling = float(learned.ceiling)
+    assert float(learned.bound) > 0.3 * ceiling
+    assert float(shuffled.bound) < 0.15 * ceiling
+
+
+def test_alignment_starts_as_the_identity_decoder_of_d_attention():
+    """Untrained, q's location on each cell is D's attention there: attention equal
+    to the mask scores better than attention equal to its complement."""
+    estimator = make_estimator("alignment")
+    masks = _masks(8)
+    assert estimator.reads == "attention"
+    assert float(estimator(masks, masks).loss) < float(estimator(masks, 1.0 - masks).loss)
+
+
 def test_locality_critic_rewards_changes_where_the_mask_is_not_elsewhere():
     estimator = make_estimator("infonce")
     masks = _masks(16)
@@ -191,7 +215,7 @@ def test_save_load_round_trip(kind, tmp_path):
 
 
 def test_bad_estimator_arguments():
-    with pytest.raises(ValueError, match=r"one of \['infonce', 'barber_agakov'\].*'mine'"):
+    with pytest.raises(ValueError, match=r"one of \['infonce', 'barber_agakov', 'alignment'\].*'mine'"):
         build_mi_estimator("mine", SIZE, CHANNELS)
     with pytest.raises(ValueError, match="cell_size.*divide.*16.*Received: cell_size=3"):
         build_mi_estimator("infonce", SIZE, CHANNELS, cell_size=3)

@@ -28,7 +28,7 @@ VERDICT_SOURCES = ("verdict",)
 MASK_NORMALIZATIONS = ("peak", "minmax")
 
 # MI estimator -> the smallest batch it can estimate on.
-MI_ESTIMATORS = {"infonce": 2, "barber_agakov": 1}
+MI_ESTIMATORS = {"infonce": 2, "barber_agakov": 1, "alignment": 1}
 MI_WEIGHTINGS = ("fixed", "balanced")
 MI_CRITICS = ("locality", "learned")
 MI_NEGATIVES = ("changes", "masks")

@@ -99,6 +99,9 @@ class MIEstimator(layers.Layer):
 
     #: The smallest batch the estimator works with.
     min_batch_size = 1
+    #: What the estimator reads beside the mask: ``"change"`` (G's change
+    #: ``dx``) or ``"attention"`` (D's mask of G's new image).
+    reads = "change"
     #: Constructor argument -> key of the `model` config section that sets it.
     CONFIG_KEYS = {}
 
@@ -282,21 +285,27 @@ class BarberAgakov(MIEstimator):
         if not isinstance(levels, int) or levels < 2:
             raise ValueError(f"`levels` should be an integer >= 2. Received: levels={levels!r}")
         self.levels = levels
-        self.change_network = _change_network(self.width, 2, "q")
+        self.change_network = _change_network(self.width, 2, "q") if self.reads == "change" else None
 
     def build(self, mask_shape, change_shape):
-        self.change_network.build(change_shape)
+        if self.change_network is not None:
+            self.change_network.build(change_shape)
         super().build(mask_shape, change_shape)
 
-    def call(self, mask, change):
-        levels = float(self.levels)
-        cells = to_cells(mask[: ops.shape(change)[0]], self.cell_size)
-        level = ops.clip(ops.floor(cells * levels), 0.0, levels - 1.0)
+    def decoder(self, change):
+        """Q's per-cell location in [0, 1] and log scale, each ``[N, cells]``."""
         parameters = self.change_network(change)
         location = ops.sigmoid(to_cells(parameters[..., :1], self.cell_size))
         # Smoothly bounded to [-6, 0] (a hard clip would stop the gradient
         # for good once the network overshoots): scales from 0.0025 to 1.
         log_scale = -6.0 * ops.sigmoid(to_cells(parameters[..., 1:], self.cell_size))
+        return location, log_scale
+
+    def call(self, mask, change):
+        levels = float(self.levels)
+        cells = to_cells(mask[: ops.shape(change)[0]], self.cell_size)
+        level = ops.clip(ops.floor(cells * levels), 0.0, levels - 1.0)
+        location, log_scale = self.decoder(change)
         inverse_scale = ops.exp(-log_scale)
         upper = ((level + 1.0) / levels - location) * inverse_scale
         lower = (level / levels - location) * inverse_scale
@@ -317,6 +326,48 @@ class BarberAgakov(MIEstimator):
         return config
 
 
+@keras.saving.register_keras_serializable(package="keras_attngan")
+class Alignment(BarberAgakov):
+    """Barber & Agakov's bound with D's attention as the decoder: does D see the mask G was given?
+
+    EqGAN-SA (Wang et al., 2022, "Improving GAN Equilibrium by Raising
+    Spatial Awareness") feeds G a spatial map and trains G so that D's
+    Grad-CAM on the result matches it. In the seed's terms that is a
+    mutual-information bound between the mask ``s`` G received and D's mask
+    ``a`` of the image G drew with it: ``I(s; a) >= H(s) + E[log q(s | a)]``,
+    with q read off D's attention instead of a network of the change. Per
+    cell, q is `BarberAgakov`'s truncated, discretized logistic with its
+    location at D's attention on that cell, calibrated by a learned monotone
+    map ``sigmoid(w * logit(a) + b)`` (identity at the start), and one
+    learned scale: only these three numbers are the estimator's, so the
+    bound rises only where D's own attention recovers the mask. G's gradient
+    reaches it through D's attention on G's image (D is not updated in G's
+    step), which is what makes G draw what D attends to where the mask
+    points. ``bound`` and ``ceiling`` are `BarberAgakov`'s, in nats per mask.
+
+    Args:
+        levels: number of equal intervals of [0, 1] a mask value is read at.
+        **kwargs: `MIEstimator` arguments (``width`` is unused).
+    """
+
+    reads = "attention"
+
+    def __init__(self, levels=8, **kwargs):
+        super().__init__(levels=levels, **kwargs)
+        # (w, b) of the calibration; the scale's logit.
+        self.calibration = self.add_weight(
+            shape=(2,), initializer=keras.initializers.Constant([1.0, 0.0]), name="calibration"
+        )
+        self.scale_logit = self.add_weight(shape=(), initializer="zeros", name="scale_logit")
+
+    def decoder(self, attention):
+        cells = ops.clip(to_cells(attention, self.cell_size), 1e-4, 1.0 - 1e-4)
+        logit = ops.log(cells) - ops.log1p(-cells)
+        location = ops.sigmoid(self.calibration[0] * logit + self.calibration[1])
+        log_scale = -6.0 * ops.sigmoid(self.scale_logit) * ops.ones_like(location)
+        return location, log_scale
+
+
 def _log_sigmoid_difference(a, b):
     """``log(sigmoid(a) - sigmoid(b))`` for ``a > b``, stable in both tails.
 
@@ -327,7 +378,7 @@ def _log_sigmoid_difference(a, b):
     )
 
 
-MI_ESTIMATORS = {"infonce": InfoNCE, "barber_agakov": BarberAgakov}
+MI_ESTIMATORS = {"infonce": InfoNCE, "barber_agakov": BarberAgakov, "alignment": Alignment}
 
 
 def _norm(gradient):
@@ -378,7 +429,9 @@ def balanced_weight(lambda_mi, adversarial_gradient, mi_gradient):
         lambda_mi: the MI term's share of G's gradient at its output.
         adversarial_gradient: G's loss's gradient with respect to G's output
             (the adversarial loss and any loss terms).
-        mi_gradient: the MI loss's gradient with respect to the change ``dx``.
+        mi_gradient: the MI loss's gradient with respect to G's output (for
+            an estimator of the change ``dx``, its gradient at ``dx`` on the
+            paired samples, zero on the others).
     """
     mi_norm = _norm(mi_gradient)
     ratio = ops.where(mi_norm > 0, _norm(adversarial_gradient) / ops.maximum(mi_norm, 1e-30), 0.0)

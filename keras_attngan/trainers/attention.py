@@ -175,13 +175,16 @@ class AttnGAN(GAN):
             objective = scaled_loss(self.g_optimizer, objective)
             # The first `pairs` masks caused the changes; the estimator may
             # read the others as negatives.
-            change = current[: ops.shape(previous)[0]] - previous
-            mi = self.mi_estimator(mask, change, training=True)
+            pairs = ops.shape(previous)[0]
+            evidence = current[:pairs] - previous
+            if self.mi_estimator.reads == "attention":
+                evidence = d_out["attention"][:pairs]
+            mi = self.mi_estimator(mask, evidence, training=True)
             stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
             estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
         next_mask = ops.stop_gradient(d_out["attention"])
         gradients, q_gradients, stats["mi_weight"] = self._generator_gradients(
-            tape, objective, estimator_objective, current, previous, change, next_mask
+            tape, objective, estimator_objective, current, previous, next_mask
         )
         del tape
         variables = list(self.generator.trainable_variables) + self._term_variables("g")
@@ -189,17 +192,19 @@ class AttnGAN(GAN):
         stats.update(mask_statistics(mask))
         return current, stats, (mask, next_mask)
 
-    def _generator_gradients(self, tape, objective, estimator_objective, current, previous, change, output_mask):
+    def _generator_gradients(self, tape, objective, estimator_objective, current, previous, output_mask):
         """G's, its terms' and the estimator's gradients, with one backward pass through G.
 
         G's loss reaches G's weights only through its fakes `current` (the
         terms read them as ``ctx["fake"]``), and the MI loss only through
-        the change ``current[:pairs] - previous``. So the gradients at G's
-        output are taken first (one pass through D and the terms, one
-        through the estimator), the MI weight is read from them (`balanced`
-        needs no pass of its own), and G is differentiated once, from its
-        output, seeded with ``dL/dx + w * dL_mi/d(dx)`` on `current` and
-        ``-w * dL_mi/d(dx)`` on `previous`: the gradient of
+        `current` and `previous` (the change ``current[:pairs] -
+        previous``, or D's attention on `current` for an estimator that
+        reads it). So the gradients at G's outputs are taken first (one
+        pass through D and the terms, one through the estimator, and D
+        again for the attention), the MI weight is read from them
+        (`balanced` needs no pass of its own), and G is differentiated
+        once, from its outputs, seeded with ``dL/dx + w * dL_mi/dx`` on
+        `current` and ``w * dL_mi/dx_prev`` on `previous`: the gradient of
         ``L + w * L_mi``, exactly. The estimator always fits its bound;
         only `lambda_mi` decides whether G is trained to raise it. With
         `g_gradient_mask`, ``dL/dx`` is first scaled by ``1 + a *
@@ -212,16 +217,19 @@ class AttnGAN(GAN):
         at_output, *term_gradients = tape.gradient(objective, [current, *self._term_variables("g")])
         if self.g_gradient_mask:
             at_output *= ops.cast(1.0 + self.g_gradient_mask * output_mask, at_output.dtype)
-        at_change, *q_gradients = tape.gradient(estimator_objective, [change, *self.estimator_variables])
+        mi_at_current, mi_at_previous, *q_gradients = tape.gradient(
+            estimator_objective,
+            [current, previous, *self.estimator_variables],
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
+        )
         weight = ops.zeros(())
         if self.lambda_mi > 0:
-            weight = self.weight_mi(self.lambda_mi, at_output, at_change)
-        pull = ops.cast(weight, at_change.dtype) * at_change
-        unpaired = ops.zeros_like(current[ops.shape(change)[0] :])
+            weight = self.weight_mi(self.lambda_mi, at_output, mi_at_current)
+        weight = ops.cast(weight, at_output.dtype)
         generator_gradients = tape.gradient(
             [current, previous],
             self.generator.trainable_variables,
-            output_gradients=[at_output + ops.concatenate([pull, unpaired], axis=0), -pull],
+            output_gradients=[at_output + weight * mi_at_current, weight * mi_at_previous],
         )
         return generator_gradients + term_gradients, q_gradients, weight
 
