@@ -114,6 +114,19 @@ def training_variants(quick, only=None):
                     None,
                 )
             )
+    # The mechanisms that feed D's judgement back to G, on the `symbols` default
+    # (Grad-CAM, 16 pairs): the per-cell verdict as the mask (with CutMix, with
+    # the alignment estimator), the alignment estimator, the gradient reweighting.
+    verdict = {"model.mask_source": "verdict", "train.terms": "verdict", "train.mi_pairs": 16}
+    gradcam = {"model.mask_source": "gradcam", "train.mi_pairs": 16}
+    for name, overrides in () if quick else (
+        ("verdict K=1 mi_pairs=16", verdict),
+        ("verdict K=1 mi_pairs=16 cutmix", {**verdict, "train.verdict_cutmix": 0.5}),
+        ("verdict K=1 mi_pairs=16 alignment", {**verdict, "model.mi_estimator": "alignment"}),
+        ("gradcam K=1 mi_pairs=16 alignment", {**gradcam, "model.mi_estimator": "alignment"}),
+        ("gradcam K=1 mi_pairs=16 xai", {**gradcam, "train.g_gradient_mask": 1.0}),
+    ):
+        variants.append((name, overrides, None))
     for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
         if source != "gradcam":
             variants.append(

@@ -48,7 +48,9 @@ def test_the_decoder_gives_a_logit_per_cell_on_every_architecture(architecture, 
     assert outputs["cell_logits"].dtype == "float32"
     # The decoder adds its own variables and shares none of the trunk's.
     plain = Discriminator(32, CHANNELS, width=4, attention="gradcam", architecture=architecture)
-    assert len(discriminator.trainable_variables) == len(plain.trainable_variables) + 2 * (1 + int(math.log2(cells // 4)))
+    stages = int(math.log2(cells // 4))
+    # Per stage a 1x1 projection and a 3x3 convolution, then the logits: kernels and biases.
+    assert len(discriminator.trainable_variables) == len(plain.trainable_variables) + 2 * (2 * stages + 1)
 
 
 @pytest.mark.parametrize("cells", [4, 12, 32])

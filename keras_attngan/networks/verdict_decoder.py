@@ -52,10 +52,15 @@ def upsample(x):
 class VerdictDecoder(layers.Layer):
     """From D's last feature maps ``[B, 4, 4, C]`` to logits ``[B, cells, cells, 1]``.
 
-    Each stage doubles the resolution (nearest neighbour), concatenates the
-    trunk's feature maps of that resolution (the U-Net skip) and applies a
-    3x3 convolution with LeakyReLU 0.2 of the skip's width; a 1x1
-    convolution gives the logits, in float32.
+    Each stage projects the coarse maps to the skip's channels with a 1x1
+    convolution (at the coarse resolution, where it is cheap), doubles the
+    resolution (nearest neighbour), adds the trunk's feature maps of that
+    resolution (the U-Net skip, added rather than concatenated), and
+    applies LeakyReLU 0.2 and a 3x3 convolution to a quarter of the
+    skip's channels, with LeakyReLU again; a 1x1 convolution gives the
+    logits, in float32. Light by design: a decoder as wide as the trunk
+    (a 3x3 convolution on the concatenation at the skip's width) tripled
+    the FLOPs of a train step (`benchmarks/README.md`, *Speed*).
 
     Args:
         skip_channels: the channels of the trunk's maps at each stage's
@@ -68,8 +73,12 @@ class VerdictDecoder(layers.Layer):
     def __init__(self, skip_channels, normalization, **kwargs):
         super().__init__(**kwargs)
         self.skip_channels = tuple(skip_channels)
+        self.projections = [
+            normalization.wrap(layers.Conv2D(filters, 1, name=f"verdict_project_{index}"))
+            for index, filters in enumerate(self.skip_channels)
+        ]
         self.stages = [
-            normalization.wrap(layers.Conv2D(filters, 3, padding="same", name=f"verdict_{index}"))
+            normalization.wrap(layers.Conv2D(max(filters // 4, 1), 3, padding="same", name=f"verdict_{index}"))
             for index, filters in enumerate(self.skip_channels)
         ]
         self.activation = layers.LeakyReLU(0.2, name="verdict_lrelu")
@@ -78,16 +87,17 @@ class VerdictDecoder(layers.Layer):
     def build(self, input_shape):
         """`input_shape`: the last feature maps' ``(None, h, w, C)``; the skips' follow from `skip_channels`."""
         channels = input_shape[-1]
-        for conv, skip in zip(self.stages, self.skip_channels):
-            conv.build((None, None, None, channels + skip))
-            channels = skip
+        for projection, conv, skip in zip(self.projections, self.stages, self.skip_channels):
+            projection.build((None, None, None, channels))
+            conv.build((None, None, None, skip))
+            channels = max(skip // 4, 1)
         self.to_logits.build((None, None, None, channels))
         self.built = True
 
     def call(self, feature_maps, skips, training=None):
         """`skips` are the trunk's maps from coarse to fine, one per stage."""
         x = feature_maps
-        for conv, skip in zip(self.stages, skips):
-            x = ops.concatenate([upsample(x), ops.cast(skip, x.dtype)], axis=-1)
-            x = self.activation(conv(x, training=training))
+        for projection, conv, skip in zip(self.projections, self.stages, skips):
+            x = upsample(projection(x, training=training)) + ops.cast(skip, x.dtype)
+            x = self.activation(conv(self.activation(x), training=training))
         return self.to_logits(x, training=training)
