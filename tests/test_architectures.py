@@ -262,3 +262,26 @@ def test_a_projection_discriminator_without_labels_is_refused():
     with pytest.raises(ValueError, match=r"model.num_classes.*has 0 \(0: unlabelled"):
         check_labels(config, unlabelled)
     check_labels(config, types.SimpleNamespace(num_classes=config.model.num_classes))
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "resnet"])
+@pytest.mark.parametrize("upsampling", ["default", "transposed", "resize", "subpixel"])
+def test_every_upsampling_doubles_g_resolution_on_every_architecture(architecture, upsampling):
+    generator = build_generator(LATENT, 32, CHANNELS, width=4, architecture=architecture, upsampling=upsampling)
+    latent = {"z": np.zeros((2, LATENT), "float32"), "mask": np.ones((2, 32, 32, 1), "float32")}
+    assert generator(latent).shape == (2, 32, 32, CHANNELS)
+    kinds = {type(layer).__name__ for layer in generator.layers}
+    chosen = {"default": {"dcgan": "transposed", "resnet": "resize"}[architecture]}.get(upsampling, upsampling)
+    assert ("Conv2DTranspose" in kinds) is (chosen == "transposed")
+    assert ("DepthToSpace" in kinds) is (chosen == "subpixel")
+
+
+def test_the_default_upsampling_keeps_the_layers_of_existing_models():
+    generator = build_generator(LATENT, 32, CHANNELS, width=4)
+    assert type(generator.get_layer("up_1")).__name__ == "Conv2DTranspose"
+    assert type(generator.get_layer("to_image")).__name__ == "Conv2DTranspose"
+
+
+def test_an_unknown_upsampling_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"\['transposed', 'resize', 'subpixel'\].*'bilinear'"):
+        build_generator(LATENT, 32, CHANNELS, width=4, upsampling="bilinear")

@@ -14,6 +14,7 @@ from keras_attngan.metrics import METRICS
 from keras_attngan.networks.architectures import ARCHITECTURES
 from keras_attngan.networks.encoder import ENCODERS
 from keras_attngan.networks.normalizations import NORMALIZATIONS
+from keras_attngan.networks.upsampling import UPSAMPLINGS
 from keras_attngan.terms import TERMS
 from keras_attngan.training.distribute import STRATEGIES
 
@@ -30,6 +31,7 @@ def test_every_choice_list_is_its_registry_in_order():
     assert choices.MI_NEGATIVES == tuple(InfoNCE.NEGATIVES)
     assert choices.MASK_NORMALIZATIONS == tuple(MASK_NORMALIZATIONS)
     assert choices.ARCHITECTURES == tuple(ARCHITECTURES)
+    assert choices.UPSAMPLINGS == tuple(UPSAMPLINGS)
     assert choices.TERMS == tuple(TERMS)
     assert choices.ENCODERS == tuple(ENCODERS)
     assert choices.LIPSCHITZ == tuple(LIPSCHITZ)

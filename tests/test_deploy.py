@@ -3,6 +3,7 @@
 import logging
 import os
 
+import keras
 import numpy as np
 import pytest
 from conftest import CHANNELS, LATENT, SIZE, make_trainer
@@ -157,6 +158,24 @@ def test_plain_model_exports_and_matches(tmp_path):
         np.testing.assert_allclose(deployment.runner(artifact)({"z": z})["images"], expected, atol=1e-5)
     ones = deployment.runner("onnx", "explain")({"images": expected})["attention"]
     np.testing.assert_array_equal(ones, 1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("upsampling", ["resize", "subpixel"])
+def test_generators_of_every_upsampling_export_and_match(tmp_path, upsampling):
+    from keras_attngan.core.latent import LatentSpec
+    from keras_attngan.networks.discriminator import Discriminator
+    from keras_attngan.networks.generator import build_generator
+    from keras_attngan.trainers.base import GAN
+
+    generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=False, upsampling=upsampling)
+    model = GAN(generator, Discriminator(SIZE, CHANNELS, width=8, attention="none"), LatentSpec(LATENT), seed=0)
+    model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    deployment = deploy.Deployment(deploy.export(model, str(tmp_path), "tflite,onnx", "float32"))
+    z = np.random.default_rng(2).standard_normal((2, LATENT)).astype(np.float32)
+    expected = generator({"z": z}).numpy()
+    for artifact in deployment.artifacts():
+        np.testing.assert_allclose(deployment.runner(artifact)({"z": z})["images"], expected, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -34,6 +34,8 @@ MI_CRITICS = ("locality", "learned")
 MI_NEGATIVES = ("changes", "masks")
 
 ARCHITECTURES = ("dcgan", "sndcgan", "resnet")
+# How G doubles its resolution; "default" is each architecture's own.
+UPSAMPLINGS = ("transposed", "resize", "subpixel")
 
 
 class Normalization:

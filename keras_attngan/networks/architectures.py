@@ -3,8 +3,10 @@
 An architecture supplies two pieces; everything the attention method needs
 stays in the networks that use them:
 
-- ``generator(z, stages, channels, width, normalization, condition)``
-  builds G's layers on the functional input z and returns the tanh image.
+- ``generator(z, stages, channels, width, normalization, condition,
+  upsampling)`` builds G's layers on the functional input z and returns
+  the tanh image, doubling the resolution with the `upsampling` entry
+  (``"default"``: the architecture's own, `Architecture.default_upsampling`).
   It calls ``condition(x, name)`` wherever it normalizes a feature map:
   `keras_attngan.networks.generator.build_generator` supplies it, and it
   applies G's normalization (with the labels of a class-conditional G) and
@@ -26,14 +28,8 @@ from keras import layers
 
 from keras_attngan.core.choices import BASE_SIZE, num_stages
 from keras_attngan.core.registry import lookup
-
-
-def _conv(normalization, filters, kernel_size, name, strides=1, use_bias=True, transpose=False):
-    """A (transposed) convolution, wrapped by `normalization` (spectral normalization)."""
-    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
-    return normalization.wrap(
-        conv(filters, kernel_size, strides=strides, padding="same", use_bias=use_bias, name=name)
-    )
+from keras_attngan.networks.layers import convolution
+from keras_attngan.networks.upsampling import get_upsampling
 
 
 def _normalized(normalization, name):
@@ -55,7 +51,21 @@ def _to_image(x):
     return layers.Activation("tanh", dtype="float32", name="images")(x)
 
 
-class DCGAN:
+class Architecture:
+    """What every architecture shares: how its G upsamples (`keras_attngan.networks.upsampling`).
+
+    Attributes:
+        default_upsampling: the upsampling of ``upsampling="default"``.
+    """
+
+    default_upsampling = "transposed"
+
+    def upsampling(self, name):
+        """The `keras_attngan.networks.upsampling` entry `name`, ``default``: this architecture's own."""
+        return get_upsampling(self.default_upsampling if name == "default" else name)
+
+
+class DCGAN(Architecture):
     """DCGAN (Radford et al., 2016): strided (transposed) 4x4 convolutions.
 
     G: z -> dense 4x4 -> [transposed conv 2x, normalization, ReLU] per stage
@@ -63,18 +73,19 @@ class DCGAN:
     as in DCGAN), LeakyReLU 0.2] per stage down to 4x4.
     """
 
-    def generator(self, z, stages, channels, width, normalization, condition):
+    def generator(self, z, stages, channels, width, normalization, condition, upsampling="default"):
+        upsample = self.upsampling(upsampling)
         filters = width * 2 ** (stages - 1)
         x = _project(z, filters, normalization)
         x = layers.ReLU(name="relu_0")(condition(x, "0"))
         for stage in range(1, stages):
             filters //= 2
-            x = _conv(
-                normalization, filters, 4, f"up_{stage}", strides=2, use_bias=False, transpose=True
-            )(x)
+            x = upsample(normalization, filters, f"up_{stage}", use_bias=False)(x)
             x = layers.ReLU(name=f"relu_{stage}")(condition(x, str(stage)))
-        x = _conv(normalization, channels, 4, "to_image", strides=2, transpose=True)(x)
+        x = upsample(normalization, channels, "to_image")(x)
         return _to_image(x)
+
+
 
     def discriminator_trunk(self, image_size, channels, width, normalization):
         stages = num_stages(image_size)
@@ -83,7 +94,7 @@ class DCGAN:
                 layer
                 for stage in range(stages)
                 for layer in (
-                    _conv(normalization, width * 2**stage, 4, f"down_{stage}", strides=2),
+                    convolution(normalization, width * 2**stage, 4, f"down_{stage}", strides=2),
                     *(_normalized(normalization, f"norm_{stage}") if stage else []),
                     layers.LeakyReLU(0.2, name=f"lrelu_{stage}"),
                 )
@@ -114,7 +125,7 @@ class SNDCGAN(DCGAN):
                 layer
                 for index, (filters, kernel, strides, name) in enumerate(convolutions)
                 for layer in (
-                    _conv(normalization, filters, kernel, name, strides=strides),
+                    convolution(normalization, filters, kernel, name, strides=strides),
                     *(_normalized(normalization, f"norm_{name}") if index else []),
                     layers.LeakyReLU(0.1, name=f"lrelu_{name}"),
                 )
@@ -123,7 +134,7 @@ class SNDCGAN(DCGAN):
         )
 
 
-class ResNet:
+class ResNet(Architecture):
     """The ResNet GAN of Miyato et al. (2018, appendix B.4) and compare_gan (32x32 and 64x64).
 
     G: z -> dense 4x4 -> one up-block per stage -> normalization, ReLU, 3x3
@@ -139,28 +150,30 @@ class ResNet:
     explain D through them), as in DCGAN.
     """
 
-    def generator(self, z, stages, channels, width, normalization, condition):
+    default_upsampling = "resize"
+
+    def generator(self, z, stages, channels, width, normalization, condition, upsampling="default"):
+        upsample = self.upsampling(upsampling)
         filters = width * 2 ** (stages - 1)
         x = _project(z, filters, normalization)
         for stage in range(stages):
             out = max(filters // 2, width)
             shortcut = layers.UpSampling2D(name=f"up_{stage}_skip_upsample")(x)
-            shortcut = _conv(normalization, out, 1, f"up_{stage}_skip")(shortcut)
+            shortcut = convolution(normalization, out, 1, f"up_{stage}_skip")(shortcut)
             h = layers.ReLU(name=f"up_{stage}_relu_a")(condition(x, f"{stage}a"))
-            h = layers.UpSampling2D(name=f"up_{stage}_upsample")(h)
-            h = _conv(normalization, out, 3, f"up_{stage}_conv_a")(h)
+            h = upsample(normalization, out, f"up_{stage}_conv_a")(h)
             h = layers.ReLU(name=f"up_{stage}_relu_b")(condition(h, f"{stage}b"))
-            h = _conv(normalization, out, 3, f"up_{stage}_conv_b")(h)
+            h = convolution(normalization, out, 3, f"up_{stage}_conv_b")(h)
             x = layers.Add(name=f"up_{stage}")([shortcut, h])
             filters = out
         x = layers.ReLU(name="relu_out")(condition(x, "out"))
-        return _to_image(_conv(normalization, channels, 3, "to_image")(x))
+        return _to_image(convolution(normalization, channels, 3, "to_image")(x))
 
     def discriminator_trunk(self, image_size, channels, width, normalization):
         images = keras.Input((image_size, image_size, channels), name="images")
 
         def conv(x, filters, kernel, name):
-            x = _conv(normalization, filters, kernel, name)(x)
+            x = convolution(normalization, filters, kernel, name)(x)
             for layer in _normalized(normalization, f"{name}_norm"):
                 x = layer(x)
             return x
@@ -176,9 +189,9 @@ class ResNet:
             h = layers.AveragePooling2D(2, name=f"{name}_pool")(h)
             if stage == 0:
                 shortcut = layers.AveragePooling2D(2, name=f"{name}_skip_pool")(x)
-                shortcut = _conv(normalization, filters, 1, f"{name}_skip")(shortcut)
+                shortcut = convolution(normalization, filters, 1, f"{name}_skip")(shortcut)
             else:
-                shortcut = _conv(normalization, filters, 1, f"{name}_skip")(x)
+                shortcut = convolution(normalization, filters, 1, f"{name}_skip")(x)
                 shortcut = layers.AveragePooling2D(2, name=f"{name}_skip_pool")(shortcut)
             x = layers.Add(name=name)([shortcut, h])
         return keras.Model(images, layers.ReLU(name="relu_out")(x), name="trunk")

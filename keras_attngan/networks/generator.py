@@ -21,6 +21,7 @@ def build_generator(
     normalization="batch",
     num_classes=0,
     code_dim=0,
+    upsampling="default",
 ):
     """Builds G, a functional model called as ``G({"z": z, "mask": s, "label": y, "codes": c})``.
 
@@ -48,6 +49,9 @@ def build_generator(
         code_dim: size of InfoGAN's codes input ``"codes"`` ``[B, code_dim]``
             (`keras_attngan.core.latent.LatentSpec.encode`); 0 builds G without
             it. The codes join z at G's input, as in Chen et al. (2016).
+        upsampling: how G doubles its resolution, a key of
+            `keras_attngan.networks.upsampling.UPSAMPLINGS`, or
+            ``"default"`` (the architecture's own).
 
     Returns:
         A `keras.Model` from a dict of inputs to ``[B, S, S, channels]``.
@@ -74,5 +78,5 @@ def build_generator(
         return x
 
     first = keras.layers.Concatenate(name="z_codes")([z, inputs["codes"]]) if code_dim else z
-    images = body.generator(first, stages, channels, width, norm, condition)
+    images = body.generator(first, stages, channels, width, norm, condition, upsampling)
     return keras.Model(inputs, images, name=name)

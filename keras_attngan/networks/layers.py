@@ -100,3 +100,58 @@ class DynamicUpsampling(keras.layers.Layer):
         config = super().get_config()
         config.update(factor=self.factor, interpolation=self.interpolation)
         return config
+
+
+@keras.saving.register_keras_serializable(package="keras_attngan")
+class DepthToSpace(keras.layers.Layer):
+    """Sub-pixel shuffle (Shi et al., 2016): ``[B, h, w, C * f**2]`` -> ``[B, h * f, w * f, C]``."""
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, inputs):
+        return tf.nn.depth_to_space(inputs, self.factor)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        scaled = [None if side is None else side * self.factor for side in (height, width)]
+        return (batch, *scaled, channels // self.factor**2)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor)
+        return config
+
+
+def convolution(normalization, filters, kernel_size, name, strides=1, use_bias=True, transpose=False):
+    """A (transposed) "same" convolution, wrapped by `normalization` (spectral normalization)."""
+    conv = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+    return normalization.wrap(
+        conv(filters, kernel_size, strides=strides, padding="same", use_bias=use_bias, name=name)
+    )
+
+
+def upsample_nearest(x):
+    """Nearest-neighbour 2x upsampling: depth-to-space of four copies of the channels.
+
+    Not `layers.UpSampling2D`, a repeat: the gradient of its Tile reads the
+    repeat counts as values, which XLA cannot compile inside a `tf.cond`
+    (the verdict term's CutMix pass), and its output loses the channel
+    dimension in the serving graph, where LiteRT then refuses the next
+    convolution. A concatenation and a depth-to-space are builtins of LiteRT
+    and ONNX, and differentiable under XLA.
+    """
+    return tf.nn.depth_to_space(ops.concatenate([x] * 4, axis=-1), 2)
+
+
+@keras.saving.register_keras_serializable(package="keras_attngan")
+class NearestUpsampling(keras.layers.Layer):
+    """`upsample_nearest` as a layer, for functional models."""
+
+    def call(self, inputs):
+        return upsample_nearest(inputs)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, *[None if side is None else 2 * side for side in (height, width)], channels)

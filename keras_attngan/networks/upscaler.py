@@ -14,6 +14,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from keras_attngan.networks.layers import DepthToSpace
+
 SCALES = (2, 4)
 # Keys' cubic convolution coefficient of `tf.image.resize(method="bicubic")`
 # with half-pixel centers (TensorFlow's ResizeBicubic).
@@ -99,28 +101,6 @@ class BicubicUpsampling(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(factor=self.factor, channels=self.channels)
-        return config
-
-
-@keras.saving.register_keras_serializable(package="keras_attngan")
-class DepthToSpace(keras.layers.Layer):
-    """Sub-pixel shuffle (Shi et al., 2016): ``[B, h, w, C * f**2]`` -> ``[B, h * f, w * f, C]``."""
-
-    def __init__(self, factor, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = int(factor)
-
-    def call(self, inputs):
-        return tf.nn.depth_to_space(inputs, self.factor)
-
-    def compute_output_shape(self, input_shape):
-        batch, height, width, channels = input_shape
-        scaled = [None if side is None else side * self.factor for side in (height, width)]
-        return (batch, *scaled, channels // self.factor**2)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(factor=self.factor)
         return config
 
 

@@ -216,6 +216,7 @@ def build_networks(config, latent):
             normalization=model_cfg.g_normalization,
             num_classes=model_cfg.num_classes,
             code_dim=latent.code_dim,
+            upsampling=model_cfg.g_upsampling,
         )
     discriminator = Discriminator(
         size,

@@ -51,6 +51,9 @@ def default_config():
     # one's normalization; num_classes > 0 makes the GAN class-conditional
     # (G with conditional batch norm, D with a projection head).
     config.model.architecture = "dcgan"
+    # How G doubles its resolution (keras_attngan.networks.upsampling):
+    # "transposed", "resize", "subpixel", or "default" (the architecture's own).
+    config.model.g_upsampling = "default"
     config.model.g_normalization = "batch"
     config.model.d_normalization = "none"
     config.model.num_classes = 0

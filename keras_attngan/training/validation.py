@@ -33,6 +33,7 @@ ONE_OF = {
     "model.mask_source": list(choices.MASK_SOURCES),
     "model.mask_normalization": sorted(choices.MASK_NORMALIZATIONS),
     "model.architecture": list(choices.ARCHITECTURES),
+    "model.g_upsampling": ["default", *choices.UPSAMPLINGS],
     "model.g_normalization": list(choices.NORMALIZATIONS),
     "model.d_normalization": list(choices.NORMALIZATIONS),
     "model.mi_estimator": sorted(choices.MI_ESTIMATORS),
