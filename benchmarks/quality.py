@@ -46,7 +46,10 @@ The variants separate what the method changes:
   decoder of the mask G was given, EqGAN-SA's idea); ``alignment``: that
   estimator with Grad-CAM masks (EqGAN-SA's explanation); ``xai``: the dataset's
   config in float32 with G's output gradient reweighted by D's mask
-  (``train.g_gradient_mask = 1``, xAI-GAN), ``xai_no_mi`` without the MI term.
+  (``train.g_gradient_mask = 1``, xAI-GAN), ``xai_no_mi`` without the MI term;
+- ``baseline_resize``, ``baseline_subpixel``: the plain GAN with G upsampling by
+  resize-convolution or sub-pixel convolution (``model.g_upsampling``) instead
+  of transposed convolutions.
 
 It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -131,6 +134,8 @@ VARIANTS.update(
     verdict_alignment={**VERDICT, "model.mi_estimator": "alignment"},
     alignment={"train.dtype_policy": "float32", "model.mask_source": "gradcam", "model.mi_estimator": "alignment"},
     xai={"train.dtype_policy": "float32", "train.g_gradient_mask": 1.0},
+    baseline_resize={**VARIANTS["baseline"], "model.g_upsampling": "resize"},
+    baseline_subpixel={**VARIANTS["baseline"], "model.g_upsampling": "subpixel"},
     xai_no_mi={"train.dtype_policy": "float32", "train.g_gradient_mask": 1.0, "train.lambda_mi": 0.0},
 )
 DATASETS = ("symbols", "digits")
