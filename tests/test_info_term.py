@@ -18,7 +18,9 @@ from keras_attngan.terms.infogan import (
     categorical_nll,
     clustering_information,
     gaussian_nll,
+    invariant_information,
     labelled_fraction_mask,
+    nuisance_transform,
 )
 
 
@@ -142,7 +144,7 @@ def test_clustering_finds_the_groups_of_the_real_data_and_none_in_noise(separate
 def test_clustering_trains_q_on_the_real_images_in_d_step():
     model = _info_trainer(weight_clustering=1.0)
     term, real = model.terms[0], _images(8)
-    assert term.clustered_codes == ["digit"] and "q_real_information" in term.reported
+    assert term.unsupervised_codes == ["digit"] and "q_real_information" in term.reported
     latent = model.latent.sample(8, model.seed_generator)
     context = {"discriminator": model.discriminator, "real": real, "fake": real, "latent": latent}
     with tf.GradientTape() as tape:
@@ -156,11 +158,91 @@ def test_clustering_trains_q_on_the_real_images_in_d_step():
     np.testing.assert_allclose(stats["q_clustering"], -stats["q_real_information"], rtol=1e-5)
     # Off by default; a supervised code is not clustered.
     default = _info_trainer()
-    assert default.terms[0].clustered_codes == []
+    assert "q_clustering" not in default.terms[0].reported
     assert "q_clustering" not in default.terms[0].d_terms({**context, "discriminator": default.discriminator}).losses
-    assert _info_trainer(weight_clustering=1.0, supervised_code="digit").terms[0].clustered_codes == []
+    assert _info_trainer(weight_clustering=1.0, supervised_code="digit").terms[0].unsupervised_codes == []
     with pytest.raises(ValueError, match=r"train\.info_weight_clustering.*-1"):
         Information(_spec(), 5, weight_clustering=-1.0)
+
+
+def test_invariant_information_known_values():
+    sharp = 50.0 * np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+    # Each image and its copy in the same category, the categories balanced: log K.
+    np.testing.assert_allclose(invariant_information(sharp, sharp), math.log(3), atol=1e-4)
+    # The views are exchangeable (the joint is symmetrized): a copy whose
+    # categories swap two of them carries as much, a cyclic shift less.
+    np.testing.assert_allclose(invariant_information(sharp, sharp[:, [1, 0, 2]]), math.log(3), atol=1e-4)
+    assert float(invariant_information(sharp, sharp[:, [1, 2, 0]])) < math.log(3) - 0.5
+    # Independent assignments (every pair of categories as likely): none.
+    a = 50.0 * np.eye(3, dtype=np.float32)[np.repeat([0, 1, 2], 3)]
+    b = 50.0 * np.eye(3, dtype=np.float32)[np.tile([0, 1, 2], 3)]
+    np.testing.assert_allclose(invariant_information(a, b), 0.0, atol=1e-4)
+    # Uniform assignments carry nothing either.
+    np.testing.assert_allclose(invariant_information(np.zeros((4, 3)), np.zeros((4, 3))), 0.0, atol=1e-6)
+
+
+def test_the_nuisance_transform_is_seeded_and_keeps_what_it_moves():
+    images = _images(6)
+    first = nuisance_transform(images, keras.random.SeedGenerator(3)).numpy()
+    again = nuisance_transform(images, keras.random.SeedGenerator(3)).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == images.shape and not np.allclose(first, images)
+    # No rotation, scale or shift: the identity.
+    same = nuisance_transform(images, keras.random.SeedGenerator(3), degrees=0.0, scale=0.0, shift=0.0)
+    np.testing.assert_allclose(same, images, atol=1e-5)
+
+
+def test_invariant_clustering_separates_two_shapes_under_the_nuisance_and_pairs_no_unrelated_images():
+    """A linear Q on centred pixels trained on IIC alone: a vertical and a horizontal
+    bar, each seen under random rotations, scales and shifts, fall in two categories
+    (information log 2); the assignments of two unrelated batches share none."""
+    size = 16
+    shapes = np.zeros((2, size, size, 1), np.float32)
+    shapes[0, 4:12, 7:9] = 1.0
+    shapes[1, 7:9, 4:12] = 1.0
+    kinds = np.tile([0, 1], 32)
+    images = shapes[kinds] * 2.0 - 1.0
+    mean = images.mean(axis=0)
+
+    def flat(batch):
+        return tf.reshape(batch - mean, (64, -1))
+
+    head = keras.layers.Dense(2)
+    head.build((None, size * size))
+    optimizer = keras.optimizers.Adam(0.05)
+    seed = keras.random.SeedGenerator(0)
+    for _ in range(60):
+        augmented = nuisance_transform(images, seed)
+        with tf.GradientTape() as tape:
+            loss = -invariant_information(head(flat(images)), head(flat(augmented)))
+        optimizer.apply(tape.gradient(loss, head.trainable_variables), head.trainable_variables)
+    np.testing.assert_allclose(-float(loss), math.log(2), atol=0.01)
+    assigned = np.argmax(head(flat(images)).numpy(), axis=-1)
+    assert max(np.mean(assigned == kinds), np.mean(assigned != kinds)) == 1.0
+    rng = np.random.default_rng(0)
+    unrelated = [rng.uniform(-1, 1, (64, size * size)).astype(np.float32) for _ in range(2)]
+    assert float(invariant_information(head(unrelated[0]), head(unrelated[1]))) < 0.02
+
+
+def test_invariance_trains_q_on_the_real_images_in_d_step():
+    model = _info_trainer(weight_invariant=1.0)
+    term, real = model.terms[0], _images(8)
+    assert {"q_invariant", "q_invariant_information"} <= set(term.reported)
+    latent = model.latent.sample(8, model.seed_generator)
+    context = {
+        "discriminator": model.discriminator, "real": real, "fake": real, "latent": latent,
+        "seed_generator": model.seed_generator,
+    }
+    with tf.GradientTape() as tape:
+        loss = term.d_terms(context).losses["q_invariant"]
+    trunk = [v for v in model.discriminator.trainable_variables if "trunk" in v.path]
+    gradients = tape.gradient(loss, term.q.trainable_variables + trunk + model.generator.trainable_variables)
+    assert all(g is not None for g in gradients[: len(term.q.trainable_variables) + len(trunk)])
+    assert all(g is None for g in gradients[len(term.q.trainable_variables) + len(trunk) :])  # not G
+    stats = model._discriminator_step(real, real, fake_latent=latent)
+    np.testing.assert_allclose(stats["q_invariant"], -stats["q_invariant_information"], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"train\.info_weight_invariant.*-1"):
+        Information(_spec(), 5, weight_invariant=-1.0)
 
 
 def test_label_fraction_marks_a_fixed_share_of_the_images():

@@ -62,6 +62,57 @@ def clustering_information(logits):
     return marginal_entropy - conditional
 
 
+def invariant_information(logits, augmented_logits):
+    """IIC's objective (Ji et al., 2019, equation 3): ``I(y; y')`` of two views' assignments.
+
+    ``P = mean_x Q(y | x) Q(y' | x')^T``, the joint distribution of the
+    categories of an image x and of its augmented copy x', symmetrized; the
+    information ``sum P log(P / (P_y P_y'))`` is log K when each image and its
+    copy fall in the same category and the K categories are used equally, and
+    0 when the two assignments are independent. Maximizing it makes the
+    categories invariant to the augmentation and balanced without a separate
+    entropy term. In nats.
+    """
+    p = ops.softmax(ops.cast(logits, "float32"), axis=-1)
+    q = ops.softmax(ops.cast(augmented_logits, "float32"), axis=-1)
+    joint = ops.matmul(ops.transpose(p), q) / ops.cast(ops.shape(p)[0], "float32")
+    joint = ops.maximum(0.5 * (joint + ops.transpose(joint)), 1e-12)
+    rows = ops.sum(joint, axis=1, keepdims=True)
+    cols = ops.sum(joint, axis=0, keepdims=True)
+    return ops.sum(joint * (ops.log(joint) - ops.log(rows) - ops.log(cols)))
+
+
+def nuisance_transform(images, seed_generator, degrees=10.0, scale=0.1, shift=2.0):
+    """A random similarity transform per image: rotation, scale, shift (IIC's augmentation).
+
+    Each image is rotated by up to `degrees` about its centre, scaled by a
+    factor within ``1 +- scale`` and shifted by up to `shift` pixels in each
+    direction, all drawn from `seed_generator` (the trainer's), with the
+    border pixels extended outward.
+    """
+    batch, size = ops.shape(images)[0], images.shape[1]
+    draws = keras.random.uniform((batch, 4), minval=-1.0, maxval=1.0, seed=seed_generator)
+    angle = draws[:, 0] * (math.pi * degrees / 180.0)
+    factor = 1.0 + scale * draws[:, 1]
+    cos, sin = ops.cos(angle) / factor, ops.sin(angle) / factor
+    centre = (size - 1) / 2.0
+    # The output pixel (x, y) reads the input at the inverse transform of it.
+    transform = ops.stack(
+        [
+            cos,
+            sin,
+            centre - cos * centre - sin * centre - shift * draws[:, 2],
+            -sin,
+            cos,
+            centre + sin * centre - cos * centre - shift * draws[:, 3],
+            ops.zeros_like(cos),
+            ops.zeros_like(cos),
+        ],
+        axis=1,
+    )
+    return ops.image.affine_transform(ops.cast(images, "float32"), transform, fill_mode="nearest")
+
+
 def labelled_fraction_mask(images, fraction, seed=0):
     """Which examples of a batch count as labelled: a fixed `fraction` of all images.
 
@@ -113,6 +164,13 @@ class Information(LossTerm):
     merged others (benchmarks/README.md, *InfoGAN control*). Q's categories
     of the real data are then what the code's values must draw.
 
+    Invariant categories: with `weight_invariant` > 0, D's step also
+    maximizes, for each unsupervised categorical code, IIC's information
+    between Q's categories of each real image and of a copy under a random
+    rotation, scale and shift (`invariant_information`,
+    `nuisance_transform`; Ji et al., 2019): the categories become what
+    survives the nuisance, which for digits is the class.
+
     Cost: one more D pass on the fakes in each D update and each G
     iteration (Q reads its own pass, as the rotation term does), and with
     supervision or clustering one on the real batch in each D update.
@@ -123,14 +181,16 @@ class Information(LossTerm):
     with supervision ``q_supervised`` (the weighted real-image term) and
     ``q_accuracy`` (on the labelled real images of the batch), with
     clustering ``q_clustering`` (the weighted term) and ``q_real_information``
-    (`clustering_information` on the real batch, summed over the codes).
+    (`clustering_information` on the real batch, summed over the codes),
+    with invariance ``q_invariant`` (the weighted term) and
+    ``q_invariant_information`` (`invariant_information`, summed over the codes).
 
     Args:
         latent: the trainer's `keras_attngan.LatentSpec` (or its config),
             with at least one code.
         feature_dim: size of D's ``features``.
         weight_categorical, weight_continuous, weight_supervised,
-            weight_clustering: >= 0.
+            weight_clustering, weight_invariant: >= 0.
         supervised_code: name of the categorical code the labels supervise;
             "" for none.
         label_fraction: in (0, 1]: the share of real images whose label is used.
@@ -142,6 +202,7 @@ class Information(LossTerm):
         "weight_continuous": "info_weight_continuous",
         "weight_supervised": "info_weight_supervised",
         "weight_clustering": "info_weight_clustering",
+        "weight_invariant": "info_weight_invariant",
         "supervised_code": "info_supervised_code",
         "label_fraction": "info_label_fraction",
         "width": "info_q_width",
@@ -156,6 +217,7 @@ class Information(LossTerm):
         weight_continuous=0.1,
         weight_supervised=1.0,
         weight_clustering=0.0,
+        weight_invariant=0.0,
         supervised_code="",
         label_fraction=1.0,
         width=128,
@@ -174,6 +236,7 @@ class Information(LossTerm):
             ("info_weight_continuous", weight_continuous),
             ("info_weight_supervised", weight_supervised),
             ("info_weight_clustering", weight_clustering),
+            ("info_weight_invariant", weight_invariant),
         ):
             if not value >= 0:
                 raise ValueError(f"`train.{key}` should be >= 0. Received: train.{key}={value!r}")
@@ -193,6 +256,7 @@ class Information(LossTerm):
         self.weight_continuous = float(weight_continuous)
         self.weight_supervised = float(weight_supervised)
         self.weight_clustering = float(weight_clustering)
+        self.weight_invariant = float(weight_invariant)
         self.supervised_code = supervised_code
         self.label_fraction = float(label_fraction)
         self.width = int(width)
@@ -208,15 +272,15 @@ class Information(LossTerm):
             names.append("info_accuracy")
         if self.supervised_code:
             names += ["q_supervised", "q_accuracy"]
-        if self.clustered_codes:
+        if self.weight_clustering and self.unsupervised_codes:
             names += ["q_clustering", "q_real_information"]
+        if self.weight_invariant and self.unsupervised_codes:
+            names += ["q_invariant", "q_invariant_information"]
         return tuple(names)
 
     @property
-    def clustered_codes(self):
-        """The categorical codes Q clusters the real images with: the unsupervised ones."""
-        if not self.weight_clustering:
-            return []
+    def unsupervised_codes(self):
+        """The categorical codes no labels supervise: those Q clusters the real images with."""
         return [c.name for c in self.latent.categorical if c.name != self.supervised_code]
 
     @classmethod
@@ -277,17 +341,26 @@ class Information(LossTerm):
                 "`train.info_supervised_code` needs labelled data: the batches carry no "
                 f"labels. Received: train.info_supervised_code={self.supervised_code!r}"
             )
-        if self.supervised_code or self.clustered_codes:
-            # One pass on the real batch serves both.
+        clustered = self.unsupervised_codes if self.weight_clustering or self.weight_invariant else []
+        if self.supervised_code or clustered:
+            # One pass on the real batch serves all three.
             q_real = self.predict(ctx["discriminator"], ctx["real"])
         if self.supervised_code:
             cross_entropy, q_accuracy = self.supervised(q_real, ctx["real"], ctx["labels"])
             losses["q_supervised"] = self.weight_supervised * cross_entropy
             metrics["q_accuracy"] = q_accuracy
-        if self.clustered_codes:
-            information = sum(clustering_information(q_real["logits"][n]) for n in self.clustered_codes)
+        if clustered and self.weight_clustering:
+            information = sum(clustering_information(q_real["logits"][n]) for n in clustered)
             losses["q_clustering"] = -self.weight_clustering * information
             metrics["q_real_information"] = information
+        if clustered and self.weight_invariant:
+            augmented = nuisance_transform(ctx["real"], ctx["seed_generator"])
+            q_augmented = self.predict(ctx["discriminator"], ops.cast(augmented, ctx["real"].dtype))
+            information = sum(
+                invariant_information(q_real["logits"][n], q_augmented["logits"][n]) for n in clustered
+            )
+            losses["q_invariant"] = -self.weight_invariant * information
+            metrics["q_invariant_information"] = information
         return Contribution(losses, metrics)
 
     def g_terms(self, ctx):
@@ -305,6 +378,7 @@ class Information(LossTerm):
             weight_continuous=self.weight_continuous,
             weight_supervised=self.weight_supervised,
             weight_clustering=self.weight_clustering,
+            weight_invariant=self.weight_invariant,
             supervised_code=self.supervised_code,
             label_fraction=self.label_fraction,
             width=self.width,

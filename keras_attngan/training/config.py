@@ -164,6 +164,9 @@ def default_config():
     config.train.info_weight_continuous = 0.1
     config.train.info_weight_supervised = 1.0
     config.train.info_weight_clustering = 0.0
+    # IIC (Ji et al., 2019): Q's categories of each real image and of a
+    # randomly rotated, scaled and shifted copy share maximal information.
+    config.train.info_weight_invariant = 0.0
     config.train.info_supervised_code = ""
     config.train.info_label_fraction = 1.0
     config.train.info_q_width = 128

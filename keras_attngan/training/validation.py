@@ -89,6 +89,7 @@ BOUNDS = {
             "info_weight_continuous",
             "info_weight_supervised",
             "info_weight_clustering",
+            "info_weight_invariant",
         )
     },
     "train.ema_decay": (lambda v: 0 <= v < 1, "in [0, 1) (0 = off)"),
