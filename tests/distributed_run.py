@@ -5,7 +5,8 @@ tests run this script in fresh processes:
 
     python tests/distributed_run.py mirrored OUT.npz
         trains the same config on one device and mirrored over two logical
-        CPU devices (the same global batch) and writes both final states;
+        CPU devices (the same global batch) and writes both final states
+        (MASK_SOURCE=verdict: with D's per-cell verdict as the mask);
     python tests/distributed_run.py multi_worker WORKDIR
         trains the config with `train.strategy=multi_worker` (TF_CONFIG set
         by the caller) in WORKDIR.
@@ -59,6 +60,9 @@ def mirrored(out):
         config = tiny_config(
             **{"data.channels": 3, "train.strategy": strategy, "train.steps_per_execution": 1}
         )
+        # MASK_SOURCE=verdict: D's per-cell verdict and its loss term.
+        if os.environ.get("MASK_SOURCE") == "verdict":
+            config.model.mask_source, config.train.terms = "verdict", "verdict"
         # InfoNCE contrasts each example with the others of its replica's
         # batch, so it changes with the replica count by design; the
         # per-example Barber-Agakov bound makes the step comparable.

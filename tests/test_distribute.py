@@ -33,10 +33,15 @@ def test_unknown_strategy_lists_the_valid_ones():
 
 
 @pytest.mark.slow
-def test_mirrored_on_two_devices_equals_one_device(tmp_path):
+@pytest.mark.parametrize("source", ["learned", "verdict"])
+def test_mirrored_on_two_devices_equals_one_device(tmp_path, source):
     out = tmp_path / "states.npz"
     result = subprocess.run(
-        [sys.executable, SCRIPT, "mirrored", str(out)], env=_env(), capture_output=True, text=True, timeout=300
+        [sys.executable, SCRIPT, "mirrored", str(out)],
+        env=_env(MASK_SOURCE=source),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     with np.load(out) as states:
