@@ -191,7 +191,7 @@ class Discriminator(keras.Model):
                 f"`verdict_cells` should be {self._cells[0]} * 2**n with n >= 1, at most "
                 f"image_size / 2 = {self.image_size // 2}. Received: verdict_cells={self.verdict_cells!r}"
             )
-        taps = trunk_taps(self.trunk, self.image_size, self.channels, sizes)
+        taps = trunk_taps(self.trunk, sizes)
         # Not tracked: its layers are the trunk's, which D already saves.
         object.__setattr__(self, "_taps", taps)
         return VerdictDecoder([tap.shape[-1] for tap in taps.outputs[:-1]], norm, name="verdict")

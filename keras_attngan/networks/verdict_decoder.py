@@ -16,8 +16,8 @@ from keras import layers, ops
 from keras_attngan.networks.layers import upsample_nearest
 
 
-def trunk_taps(trunk, image_size, channels, sizes):
-    """A model from images to the trunk's feature maps at each of `sizes`, then its output.
+def trunk_taps(trunk, sizes):
+    """A model from images to the built trunk's feature maps at each of `sizes`, then its output.
 
     The map taken at a size is the output of the trunk's last layer of that
     resolution, the deepest features before the next downsampling, whatever
@@ -26,8 +26,6 @@ def trunk_taps(trunk, image_size, channels, sizes):
     Raises:
         ValueError: the trunk has no layer of one of `sizes`.
     """
-    if not trunk.built:
-        trunk.build((None, image_size, image_size, channels))
     taps = {}
     for layer in trunk.layers:
         size = layer.output.shape[1]
