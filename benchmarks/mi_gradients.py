@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
+from keras_attngan.core import first_masks  # noqa: E402
 from keras_attngan.trainers import recurrence  # noqa: E402
 from keras_attngan.training import experiment  # noqa: E402
 
@@ -44,7 +45,7 @@ def measure(path, batch_size=64, seed=0):
         key: tf.constant(value)
         for key, value in model.latent.inputs_numpy(batch_size, seed).items()
     }
-    uniform = recurrence.uniform_mask(batch_size, discriminator.image_size)
+    uniform = first_masks.uniform_mask(batch_size, discriminator.image_size)
     _, outputs = recurrence.mask_step(generator, discriminator, latent, uniform, True)
     mask = ops.stop_gradient(outputs["attention"])
     with tf.GradientTape(persistent=True) as tape:

@@ -47,6 +47,10 @@ The variants separate what the method changes:
   estimator with Grad-CAM masks (EqGAN-SA's explanation); ``xai``: the dataset's
   config in float32 with G's output gradient reweighted by D's mask
   (``train.g_gradient_mask = 1``, xAI-GAN), ``xai_no_mi`` without the MI term;
+- ``blobs_alignment``: EqGAN-SA's whole recipe: the first mask drawn from a
+  prior of blobs (``model.first_mask = "blobs"``), Grad-CAM masks, the
+  alignment estimator; ``verdict_no_mi_blobs``: ``verdict_no_mi`` with the
+  first mask from that prior;
 - ``baseline_resize``, ``baseline_subpixel``: the plain GAN with G upsampling by
   resize-convolution or sub-pixel convolution (``model.g_upsampling``) instead
   of transposed convolutions.
@@ -137,6 +141,13 @@ VARIANTS.update(
     baseline_resize={**VARIANTS["baseline"], "model.g_upsampling": "resize"},
     baseline_subpixel={**VARIANTS["baseline"], "model.g_upsampling": "subpixel"},
     xai_no_mi={"train.dtype_policy": "float32", "train.g_gradient_mask": 1.0, "train.lambda_mi": 0.0},
+    blobs_alignment={
+        "train.dtype_policy": "float32",
+        "model.mask_source": "gradcam",
+        "model.mi_estimator": "alignment",
+        "model.first_mask": "blobs",
+    },
+    verdict_no_mi_blobs={**VERDICT, "train.lambda_mi": 0.0, "model.first_mask": "blobs"},
 )
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import CHANNELS, SIZE, make_trainer, real_dataset
+from conftest import CHANNELS, LATENT, SIZE, make_trainer, real_dataset
 from keras import ops
 from tensorboard.backend.event_processing import event_accumulator
 
@@ -271,3 +271,22 @@ def test_inner_loop_columns_are_labelled_and_overlays_captioned(tmp_path):
     assert drawn["overlays"].shape == captioned.shape
     top = captioned.shape[0] - (2 * 66 + 2)
     np.testing.assert_array_equal(drawn["overlays"][:top], captioned[:top])
+
+
+def test_the_inner_loop_picture_of_a_prior_starts_at_its_mask(tmp_path):
+    from keras_attngan.core.first_masks import FIRST_MASKS
+    from keras_attngan.core.latent import LatentSpec
+
+    latent = LatentSpec(LATENT, prior_dim=FIRST_MASKS["blobs"].noise_dim)
+    model = make_trainer(inner_steps=2, first_mask="blobs", latent=latent)
+    pictures = callbacks.AttentionImages(str(tmp_path), str(tmp_path), str(tmp_path), num_images=4)
+    pictures.set_model(model)
+    pictures.on_train_begin()
+    drawn, masks = pictures.pictures()
+    # No x_0: the prior's mask needs no image, so the rows are s1 x1 s2 x2.
+    expected = images.grid(
+        np.zeros((4 * 4, SIZE, SIZE, 3), np.uint8), columns=4, labels=["s1", "x1", "s2", "x2"]
+    )
+    assert drawn["inner_loop"].shape == expected.shape
+    strip = images.label_height(2)
+    np.testing.assert_array_equal(drawn["inner_loop"][:strip], expected[:strip])

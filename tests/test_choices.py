@@ -6,6 +6,7 @@ import sys
 
 from keras_attngan.apps.evaluation import EXTRACTORS
 from keras_attngan.core import choices, losses, penalties
+from keras_attngan.core.first_masks import FIRST_MASKS
 from keras_attngan.core.lipschitz import LIPSCHITZ
 from keras_attngan.core.mask_sources import MASK_NORMALIZATIONS, MASK_SOURCES
 from keras_attngan.core.mutual_information import MI_ESTIMATORS, MI_WEIGHTINGS, InfoNCE
@@ -44,6 +45,7 @@ def test_the_facts_the_config_check_reads_are_the_registries_facts():
     assert choices.MASK_SOURCES == {name: source.uses_mask for name, source in MASK_SOURCES.items()}
     assert choices.VERDICT_SOURCES == tuple(name for name, source in MASK_SOURCES.items() if source.needs_decoder)
     assert choices.MI_ESTIMATORS == {name: e.min_batch_size for name, e in MI_ESTIMATORS.items()}
+    assert choices.FIRST_MASKS == {name: first.noise_dim for name, first in FIRST_MASKS.items()}
     assert list(choices.NORMALIZATIONS) == list(NORMALIZATIONS)
     for name, normalization in NORMALIZATIONS.items():
         facts = choices.NORMALIZATIONS[name]

@@ -57,6 +57,7 @@ def test_smoke_is_small():
         ("data.image_size", 24, r"`data.image_size`.*Received: data.image_size=24"),
         ("data.batch_size", 0, r"data.batch_size.*Received: data.batch_size=0"),
         ("model.mask_source", "shap", r"model.mask_source.*'learned'.*Received: model.mask_source='shap'"),
+        ("model.first_mask", "real", r"model.first_mask.*'recurrence', 'blobs'.*Received: model.first_mask='real'"),
         ("train.loss", "ragan", r"train.loss.*'minimax', 'non_saturating'.*Received: train.loss='ragan'"),
         ("train.penalty", "gp", r"train.penalty.*\['dragan', 'l2', 'none', 'r1', 'wgan_gp'\].*Received: train.penalty='gp'"),
         ("train.penalty_weight", -1.0, r"train.penalty_weight.*>= 0.*Received: train.penalty_weight=-1.0"),

@@ -179,6 +179,22 @@ def test_generators_of_every_upsampling_export_and_match(tmp_path, upsampling):
 
 
 @pytest.mark.slow
+def test_a_model_with_a_mask_prior_serves_alike_in_every_runtime(tmp_path):
+    from keras_attngan.core.first_masks import FIRST_MASKS
+    from keras_attngan.core.latent import LatentSpec
+
+    latent = LatentSpec(LATENT, prior_dim=FIRST_MASKS["blobs"].noise_dim)
+    model = make_trainer(inner_steps=2, first_mask="blobs", latent=latent)
+    deployment = deploy.Deployment(deploy.export(model, str(tmp_path), "tflite,onnx", "float32"))
+    inputs = latent.inputs_numpy(3, 4)
+    expected = model.synthesize({k: keras.ops.convert_to_tensor(v) for k, v in inputs.items()})["images"]
+    for artifact in deployment.artifacts():
+        np.testing.assert_allclose(deployment.runner(artifact)(inputs)["images"], expected, atol=1e-5)
+    results, errors = verification.parity(deployment, deployment.artifacts()[1:], count=4)
+    assert not errors and set(results) == {"onnx", "tflite/float32"}
+
+
+@pytest.mark.slow
 def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypatch):
     real_convert = tflite.convert
 

@@ -339,6 +339,7 @@ def test_a_config_saved_with_latent_dim_still_loads():
     config = make_trainer().get_config()
     assert config.pop("latent")["config"] == {
         "noise_dim": LATENT, "num_classes": 0, "noise_distribution": "normal", "categorical": [], "continuous": [],
+        "prior_dim": 0,
     }  # fmt: skip
     restored = AttnGAN.from_config({**config, "latent_dim": LATENT})
     assert restored.latent.noise_dim == LATENT

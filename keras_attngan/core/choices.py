@@ -26,6 +26,9 @@ MASK_SOURCES = {"learned": True, "gradcam": True, "saliency": True, "verdict": T
 # the 'verdict' loss term trains it.
 VERDICT_SOURCES = ("verdict",)
 MASK_NORMALIZATIONS = ("peak", "minmax")
+# Where the inner loop's first mask comes from -> the uniform numbers per
+# sample it is drawn from (the latent input "prior"; 1 + 3 per blob).
+FIRST_MASKS = {"recurrence": 0, "blobs": 13}
 
 # MI estimator -> the smallest batch it can estimate on.
 MI_ESTIMATORS = {"infonce": 2, "barber_agakov": 1, "alignment": 1}

@@ -18,6 +18,9 @@ import numpy as np
 from keras_attngan.core.errors import refuse as _fail
 
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
+# The latent key of the uniform numbers a first-mask prior draws its mask from
+# (`keras_attngan.core.first_masks`); G never receives it.
+PRIOR = "prior"
 CONTINUOUS_PRIORS = ("uniform", "normal")
 
 
@@ -121,7 +124,10 @@ class LatentSpec:
     class-conditional GAN a class label drawn uniformly (the fake labels of
     Miyato and Koyama, 2018); and InfoGAN's codes (Chen et al., 2016), which
     G receives as the one input ``"codes"``. The spec returns a dict of G
-    inputs, so the trainer is the same with or without codes.
+    inputs, so the trainer is the same with or without codes; for an
+    attention model whose first mask is drawn from a prior
+    (`keras_attngan.core.first_masks`), the dict also holds that prior's
+    uniform numbers, ``"prior"``, which the first mask reads and G does not.
 
     Args:
         noise_dim: size of z.
@@ -129,9 +135,13 @@ class LatentSpec:
         categorical: `CategoricalCode`s (or their configs).
         continuous: `ContinuousCode`s (or their configs).
         noise_distribution: ``"normal"`` or ``"uniform"``.
+        prior_dim: uniform numbers in [0, 1) per sample under ``"prior"``
+            (0: none).
     """
 
-    def __init__(self, noise_dim, num_classes=0, categorical=(), continuous=(), noise_distribution="normal"):
+    def __init__(
+        self, noise_dim, num_classes=0, categorical=(), continuous=(), noise_distribution="normal", prior_dim=0
+    ):
         if not isinstance(noise_dim, int) or noise_dim < 1:
             raise ValueError(
                 f"`latent_dim` should be a positive integer. Received: latent_dim={noise_dim!r}"
@@ -143,7 +153,10 @@ class LatentSpec:
             )
         if noise_distribution not in NOISE_DISTRIBUTIONS:
             _fail("model.noise_distribution", noise_distribution, f"one of {list(NOISE_DISTRIBUTIONS)}")
+        if not isinstance(prior_dim, int) or prior_dim < 0:
+            raise ValueError(f"`prior_dim` should be an integer >= 0. Received: prior_dim={prior_dim!r}")
         self.noise_dim = noise_dim
+        self.prior_dim = prior_dim
         self.num_classes = num_classes
         self.noise_distribution = noise_distribution
         self.categorical = [c if isinstance(c, CategoricalCode) else CategoricalCode(**c) for c in categorical]
@@ -154,13 +167,17 @@ class LatentSpec:
 
     @classmethod
     def from_model_config(cls, model):
-        """The spec of a config's ``model`` section (``latent_dim``, codes, ``num_classes``)."""
+        """The spec of a config's ``model`` section (``latent_dim``, codes, ``num_classes``, the first mask's prior)."""
+        from keras_attngan.core import choices
+
+        attends = choices.MASK_SOURCES.get(model.mask_source, False)
         return cls(
             model.latent_dim,
             model.num_classes,
             parse_categorical(model.categorical_codes),
             parse_continuous(model.continuous_codes, tuple(model.continuous_range)),
             model.noise_distribution,
+            choices.FIRST_MASKS.get(model.first_mask, 0) if attends else 0,
         )
 
     @property
@@ -195,7 +212,9 @@ class LatentSpec:
         Returns:
             ``{"z": [batch_size, noise_dim] float32}``, plus ``"label"``:
             int32 ``[batch_size]`` uniform in [0, num_classes) with classes,
-            plus ``"codes"``: float32 ``[batch_size, code_dim]`` with codes.
+            plus ``"codes"``: float32 ``[batch_size, code_dim]`` with codes,
+            plus ``"prior"``: float32 ``[batch_size, prior_dim]`` uniform in
+            [0, 1) with a prior.
         """
         # Keras (and TensorFlow) load at the first sample, not on import: the
         # config check builds specs before the command line imports TensorFlow.
@@ -230,6 +249,8 @@ class LatentSpec:
                 for c in self.continuous
             }
             latent["codes"] = self.encode(categories, values)
+        if self.prior_dim:
+            latent[PRIOR] = keras.random.uniform((batch_size, self.prior_dim), seed=seed)
         return latent
 
     def sample_numpy(self, num, seed):
@@ -260,7 +281,8 @@ class LatentSpec:
         ``default_rng(seed).standard_normal``, as exports before the codes
         drew it); a class-conditional model's labels are
         uniform over its classes, from a second stream of the same seed, so
-        adding labels changes no z.
+        adding labels changes no z; a first-mask prior's numbers come from a
+        third.
 
         Args:
             num: rows.
@@ -272,8 +294,9 @@ class LatentSpec:
 
         Returns:
             ``{"z"}`` float32 ``[num, noise_dim]``, plus ``"codes"`` float32
-            ``[num, code_dim]`` with codes and ``"label"`` int32 ``[num]`` with
-            classes: the names of the export's and G's inputs.
+            ``[num, code_dim]`` with codes, ``"label"`` int32 ``[num]`` with
+            classes and ``"prior"`` float32 ``[num, prior_dim]`` with a
+            prior: the names of the export's inputs.
         """
         z, drawn_categories, drawn_values = self.sample_numpy(num, seed)
         inputs = {"z": z}
@@ -287,6 +310,8 @@ class LatentSpec:
             else:
                 labels = np.full(num, label)
             inputs["label"] = labels.astype(np.int32)
+        if self.prior_dim:
+            inputs[PRIOR] = np.random.default_rng([seed, 2]).uniform(size=(num, self.prior_dim)).astype(np.float32)
         return inputs
 
     def encode(self, categories, values):
@@ -321,6 +346,7 @@ class LatentSpec:
             "categorical": [c.get_config() for c in self.categorical],
             "continuous": [c.get_config() for c in self.continuous],
             "noise_distribution": self.noise_distribution,
+            "prior_dim": self.prior_dim,
         }
 
     @classmethod

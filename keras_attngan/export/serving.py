@@ -13,13 +13,16 @@ training). Signatures, all with a dynamic batch dimension B:
 - ``serving_default``: ``z [B, latent_dim]`` (and, for a model with InfoGAN
   codes, ``codes [B, code_dim]``: `keras_attngan.core.latent.LatentSpec.encode`,
   whose layout the metadata's ``latent`` gives; for a class-conditional
-  model, ``label`` int32 ``[B]`` in [0, num_classes)) -> ``images [B, S, S,
-  C]`` in [-1, 1] and ``images_uint8`` (0-255), after K mask refinements, as
-  during training.
+  model, ``label`` int32 ``[B]`` in [0, num_classes); for a model whose first
+  mask is drawn from a prior, ``prior [B, prior_dim]``, uniform numbers in
+  [0, 1) the prior draws it from: `keras_attngan.core.first_masks`) ->
+  ``images [B, S, S, C]`` in [-1, 1] and ``images_uint8`` (0-255), after K
+  mask refinements, as during training.
 - ``sample``: ``seed`` (int64 scalar), ``count`` (int32 scalar) -> ``images``,
   ``images_uint8`` and the ``z`` drawn (``tf.random.stateless_normal``; with
-  codes, labels or uniform noise, z, ``codes`` and ``label`` drawn from the
-  latent spec's priors), so a client needs no noise of its own.
+  codes, labels, a first-mask prior or uniform noise, z, ``codes``,
+  ``label`` and ``prior`` drawn from the latent spec), so a client needs no
+  noise of its own.
 - ``generate``: G's own inputs (``z``, ``mask [B, S, S, 1]`` when the model
   has a mask source, ``codes`` when it has codes, ``label`` when it is
   class-conditional) -> ``images``, ``images_uint8``.
@@ -52,6 +55,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_attngan.core.latent import PRIOR
 from keras_attngan.export import versioning
 from keras_attngan.trainers.recurrence import labelled, synthesize
 
@@ -151,6 +155,8 @@ def _latent_specs(latent):
         specs.append(tf.TensorSpec([None, latent.code_dim], tf.float32, name="codes"))
     if latent.num_classes:
         specs.append(tf.TensorSpec([None], tf.int32, name="label"))
+    if latent.prior_dim:
+        specs.append(tf.TensorSpec([None, latent.prior_dim], tf.float32, name=PRIOR))
     return specs
 
 
@@ -185,7 +191,7 @@ def _sampler(latent, serve_rows, seed_generator):
 class ServingModule(tf.Module):
     """The tf.Module behind the exported signatures."""
 
-    def __init__(self, generator, discriminator, latent, inner_steps):
+    def __init__(self, generator, discriminator, latent, inner_steps, first_mask=None):
         super().__init__(name="attngan")
         num_classes = latent.num_classes
         # The tf.Variables under Keras' variables are tracked, not the Keras
@@ -200,7 +206,7 @@ class ServingModule(tf.Module):
         # a seed generator whose state it sets from the request's seed: one
         # sampler for training and serving, and the same seed gives the same
         # draw. Normal z alone keeps the stateless draw of the first exports.
-        if latent.code_dim or num_classes or latent.noise_distribution != "normal":
+        if latent.code_dim or num_classes or latent.prior_dim or latent.noise_distribution != "normal":
             seed_generator = keras.random.SeedGenerator(0)
             self.code_seed_state = seed_generator.state.value
         size, channels = discriminator.image_size, discriminator.channels
@@ -214,7 +220,7 @@ class ServingModule(tf.Module):
             return {spec.name: _checked(value, spec, num_classes) for spec, value in zip(specs, inputs)}
 
         def serve_rows(inputs):
-            return _images_out(synthesize(generator, discriminator, inputs, inner_steps)["images"])
+            return _images_out(synthesize(generator, discriminator, inputs, inner_steps, first_mask=first_mask)["images"])
 
         def serve(*inputs):
             return _nonempty(serve_rows, checked(latent_specs, inputs))
@@ -337,6 +343,7 @@ def save(model, path, config=None, mask_dir=None):
         "image_size": discriminator.image_size,
         "channels": discriminator.channels,
         "mask_source": discriminator.attention,
+        "first_mask": model.first_mask.name if model.first_mask else None,
         "inner_steps": model.inner_steps,
         "train_steps": int(model.train_steps.numpy()),
         "image_range": [-1.0, 1.0],
@@ -347,7 +354,9 @@ def save(model, path, config=None, mask_dir=None):
     if model.paired:
         module = UpscaleModule(model.inference_generator, discriminator)
     else:
-        module = ServingModule(model.inference_generator, discriminator, model.latent, model.inner_steps)
+        module = ServingModule(
+            model.inference_generator, discriminator, model.latent, model.inner_steps, model.first_mask
+        )
     # Saving copies the asset files into the SavedModel's assets/.
     with tempfile.TemporaryDirectory() as sources:
         with open(os.path.join(sources, METADATA_FILE), "w") as f:

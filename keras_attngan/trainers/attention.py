@@ -5,16 +5,12 @@ import tensorflow as tf
 from keras import ops
 
 from keras_attngan.core.errors import check_count
+from keras_attngan.core.first_masks import FIRST_MASKS, uniform_mask
 from keras_attngan.core.mask_statistics import mask_statistics
 from keras_attngan.core.mutual_information import MI_WEIGHTINGS
 from keras_attngan.core.registry import lookup
 from keras_attngan.trainers.base import GAN, deserialized
-from keras_attngan.trainers.recurrence import (
-    generate_pair,
-    labelled,
-    mask_step,
-    uniform_mask,
-)
+from keras_attngan.trainers.recurrence import generate_pair, labelled, mask_step
 from keras_attngan.trainers.replicas import scaled_loss
 from keras_attngan.trainers.super_resolution import SuperResolutionGAN
 
@@ -26,8 +22,9 @@ class AttnGAN(GAN):
     Each `train_step`:
 
     1. samples z once and holds it constant through the inner loop;
-    2. runs the generator inner loop K times. It starts from the uniform mask:
-       ``x_prev = G(z, 1)``, ``s = D(x_prev)``'s attention. Each
+    2. runs the generator inner loop K times. It starts from the first mask
+       (`first_mask`; the seed's: ``s = D(G(z, 1))``'s attention), with the
+       uniform mask as the one the previous image was drawn with. Each
        iteration synthesizes ``x_cur = G(z, s)`` and minimizes
        ``adversarial(D(x_cur)) + lambda_mi * mi.loss``, where ``mi`` is the
        `mi_estimator`'s variational lower bound on the mutual information
@@ -72,6 +69,10 @@ class AttnGAN(GAN):
             Explainable AI Systems"): G's gradient at its output is scaled by
             ``1 + a * m``, m D's mask of those images, so that G changes
             most where D's decision came from. 0 (the default) turns it off.
+        first_mask: where the first mask comes from, a key of
+            `keras_attngan.core.first_masks.FIRST_MASKS`: ``"recurrence"``
+            (the seed's) or ``"blobs"`` (a prior, drawn from the latent
+            input ``"prior"``: `latent` must have its ``prior_dim``).
         ema_decay, ema_start, terms: as for `keras_attngan.trainers.base.GAN`.
     """
 
@@ -90,6 +91,7 @@ class AttnGAN(GAN):
         mi_pairs=0,
         mi_weighting="fixed",
         g_gradient_mask=0.0,
+        first_mask="recurrence",
         ema_decay=0.0,
         ema_start=0,
         terms=(),
@@ -117,6 +119,12 @@ class AttnGAN(GAN):
                 f"Received: attention={discriminator.attention!r}, mi_estimator=None"
             )
         self.weight_mi = lookup(MI_WEIGHTINGS, mi_weighting, "mi_weighting")
+        self.first_mask = lookup(FIRST_MASKS, first_mask, "first_mask")()
+        if latent.prior_dim != self.first_mask.noise_dim:
+            raise ValueError(
+                f"`latent.prior_dim` should be {self.first_mask.noise_dim}, the numbers first_mask="
+                f"{first_mask!r} draws its mask from. Received: latent.prior_dim={latent.prior_dim}"
+            )
         self.mi_estimator = mi_estimator
         self.lambda_mi = float(lambda_mi)
         self.mi_pairs = mi_pairs
@@ -161,9 +169,12 @@ class AttnGAN(GAN):
         """
         previous_mask, mask = state
         if mask is None:
-            # The first mask is D's on the uniform-mask output.
-            _, outputs = mask_step(self.generator, self.discriminator, latent, previous_mask, True)
-            mask = ops.stop_gradient(outputs["attention"])
+
+            def draw(start):
+                image, outputs = mask_step(self.generator, self.discriminator, latent, start, True)
+                return image, outputs["attention"]
+
+            mask = ops.stop_gradient(self.first_mask(latent, self.discriminator.image_size, draw)[0])
         # Persistent: the gradients at G's output are read before G's own
         # (`_generator_gradients`).
         with tf.GradientTape(persistent=True) as tape:
@@ -241,6 +252,7 @@ class AttnGAN(GAN):
             mi_pairs=self.mi_pairs,
             mi_weighting=self.mi_weighting,
             g_gradient_mask=self.g_gradient_mask,
+            first_mask=self.first_mask.name,
         )
         return config
 
@@ -250,7 +262,7 @@ class AttnGAN(GAN):
         # Trainers saved before each mode was a class were all AttnGANs.
         trainer = trainer_class(config["generator"], config["discriminator"])
         if trainer is not cls:
-            for key in ("mi_estimator", "lambda_mi", "mi_pairs", "mi_weighting", "g_gradient_mask"):
+            for key in ("mi_estimator", "lambda_mi", "mi_pairs", "mi_weighting", "g_gradient_mask", "first_mask"):
                 config.pop(key, None)
             return trainer(**config)
         return cls(**config)

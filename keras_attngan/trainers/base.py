@@ -101,6 +101,9 @@ class GAN(GeneratorUpdates, DiscriminatorUpdates, keras.Model):
     attends = False
     # Whether G's inputs are paired with targets (the encoder term reads it).
     paired = False
+    # Where the mask recurrence starts (`keras_attngan.core.first_masks`;
+    # None: the seed's recurrence), for a mode whose G takes a mask.
+    first_mask = None
 
     def __init__(
         self,
@@ -266,12 +269,12 @@ class GAN(GeneratorUpdates, DiscriminatorUpdates, keras.Model):
         """Synthesizes images from latent inputs (with K mask refinements where D attends)."""
         if not isinstance(latent, dict):
             latent = self._as_latent(latent)
-        return synthesize(self.inference_generator, self.discriminator, latent, self.inner_steps, training)["images"]
+        return self.synthesize(latent, training=training)["images"]
 
-    def synthesize(self, latent, steps=None):
-        """`keras_attngan.trainers.recurrence.synthesize` with `inference_generator` and D; steps defaults to K."""
+    def synthesize(self, latent, steps=None, training=False):
+        """`keras_attngan.trainers.recurrence.synthesize` with `inference_generator`, D and the first mask; steps defaults to K."""
         steps = self.inner_steps if steps is None else steps
-        return synthesize(self.inference_generator, self.discriminator, latent, steps)
+        return synthesize(self.inference_generator, self.discriminator, latent, steps, training, self.first_mask)
 
     def _update_ema(self, step):
         """Averages G's weights after train step `step` (0-based); a copy before `ema_start`."""
@@ -322,7 +325,9 @@ class GAN(GeneratorUpdates, DiscriminatorUpdates, keras.Model):
         d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent, data_labels[0])]
         for update in range(1, self.d_steps):
             latent = self._fake_latent(data, update, batch_size)
-            fake = synthesize(self.generator, self.discriminator, latent, self.inner_steps, training=True)["images"]
+            fake = synthesize(
+                self.generator, self.discriminator, latent, self.inner_steps, True, self.first_mask
+            )["images"]
             d_stats.append(
                 self._discriminator_step(
                     reals[update], ops.stop_gradient(fake), labels[update], latent, data_labels[update]

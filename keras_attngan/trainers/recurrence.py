@@ -6,14 +6,18 @@ callbacks: ``x_0 = G(z, 1)``, ``s_k = D(x_{k-1})``'s attention, ``x_k = G(z, s_k
 
 from keras import ops
 
+from keras_attngan.core.first_masks import Recurrence, uniform_mask
+from keras_attngan.core.latent import PRIOR
 
-def uniform_mask(batch_size, size):
-    """The mask that weights all parts equally, where the recurrence starts."""
-    return ops.ones((batch_size, size, size, 1))
+
+def generator_inputs(latent):
+    """G's inputs of a latent dict: all but the first mask's ``"prior"``, which G never sees."""
+    return {key: value for key, value in latent.items() if key != PRIOR}
 
 
 def generate(generator, latent, mask, training=False):
     """``x = G(z, s)``, or ``G(z)`` without a mask source (`mask` None)."""
+    latent = generator_inputs(latent)
     return generator(latent if mask is None else {**latent, "mask": mask}, training=training)
 
 
@@ -39,7 +43,9 @@ def generate_pair(generator, latent, mask_a, mask_b, pairs=None, training=False)
         ``G(z[:pairs], s_a[:pairs])`` and ``G(z, s_b)``.
     """
     first = slice(None) if pairs is None else slice(None, pairs)
-    both = {key: ops.concatenate([value[first], value], axis=0) for key, value in latent.items()}
+    both = {
+        key: ops.concatenate([value[first], value], axis=0) for key, value in generator_inputs(latent).items()
+    }
     both["mask"] = ops.concatenate([mask_a[first], ops.cast(mask_b, mask_a.dtype)], axis=0)
     images = generator(both, training=training)
     split = ops.shape(mask_a[first])[0]
@@ -70,42 +76,53 @@ def mask_step(generator, discriminator, latent, mask, training=False):
     return images, outputs
 
 
-def synthesize(generator, discriminator, latent, steps, training=False):
+def synthesize(generator, discriminator, latent, steps, training=False, first_mask=None):
     """Synthesizes images the way the inner loop trains G to.
 
-    ``x_0 = G(z, uniform mask)``, then for k = 1..steps ``s_k = D(x_{k-1})``'s
-    attention and ``x_k = G(z, s_k)``. With mask source ``none`` this is
-    ``G(z)``.
+    ``s_1`` is the first mask (`keras_attngan.core.first_masks`; the seed's:
+    D's attention on ``x_0 = G(z, uniform mask)``), then for k = 1..steps
+    ``x_k = G(z, s_k)`` and, but for the last, ``s_{k+1} = D(x_k)``'s
+    attention. With mask source ``none`` this is ``G(z)``.
 
     Args:
         generator: G.
         discriminator: D.
-        latent: dict of G's latent inputs, e.g. ``{"z": z}``.
+        latent: dict of G's latent inputs, e.g. ``{"z": z}`` (and
+            ``"prior"`` for a first mask drawn from a prior).
         steps: number of mask refinements K (0 gives the uniform-mask image).
         training: Keras training flag for both networks.
+        first_mask: a `keras_attngan.core.first_masks.FirstMask`; None is the
+            seed's recurrence.
 
     Returns:
         ``{"images": x_K, "masks": [B, K, S, S, 1] (s_1..s_K),
         "trajectory": [B, K + 1, S, S, C] (x_0..x_K)}``; without a mask
-        source, masks and trajectory hold only what exists (no masks).
+        source, masks and trajectory hold only what exists (no masks); a
+        first mask from a prior draws no ``x_0``, so its trajectory is
+        ``x_1..x_K``.
     """
     if not discriminator.mask_source.uses_mask:
         images = generate(generator, latent, None, training)
         return {"images": images, "trajectory": images[:, None]}
-    mask = uniform_mask(ops.shape(latent["z"])[0], discriminator.image_size)
-    masks, trajectory = [], []
-    for _ in range(steps):
+    if steps == 0:
+        mask = uniform_mask(ops.shape(latent["z"])[0], discriminator.image_size)
+        images = generate(generator, latent, mask, training)
+        return {"images": images, "trajectory": images[:, None]}
+
+    def draw(mask):
         images, outputs = mask_step(generator, discriminator, latent, mask, training)
-        mask = outputs["attention"]
+        return images, outputs["attention"]
+
+    mask, first_image = (first_mask or Recurrence())(latent, discriminator.image_size, draw)
+    masks, trajectory = [mask], [] if first_image is None else [first_image]
+    for _ in range(steps - 1):
+        images, mask = draw(mask)
         masks.append(mask)
         trajectory.append(images)
     # x_K: D's verdict on the last image is not needed.
     images = generate(generator, latent, mask, training)
     trajectory.append(images)
-    outputs = {"images": images, "trajectory": ops.stack(trajectory, axis=1)}
-    if masks:
-        outputs["masks"] = ops.stack(masks, axis=1)
-    return outputs
+    return {"images": images, "trajectory": ops.stack(trajectory, axis=1), "masks": ops.stack(masks, axis=1)}
 
 
 def labelled(labels):

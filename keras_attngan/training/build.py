@@ -177,6 +177,7 @@ def _attention_options(config):
         mi_pairs=config.train.mi_pairs,
         mi_weighting=config.train.mi_weighting,
         g_gradient_mask=config.train.g_gradient_mask,
+        first_mask=config.model.first_mask,
     )
 
 

@@ -65,6 +65,10 @@ def default_config():
     # The cells per side of D's per-cell verdict (mask_source "verdict";
     # keras_attngan.networks.verdict_decoder): 8, 16, ... up to image_size / 2.
     config.model.verdict_cells = 8
+    # Where the inner loop's first mask comes from (keras_attngan.core.first_masks):
+    # "recurrence" (D's attention on G's uniform-mask image) or "blobs" (a
+    # prior of random Gaussian blobs, which needs no G and D pass).
+    config.model.first_mask = "recurrence"
     # The MI term: estimator (keras_attngan.core.mutual_information.MI_ESTIMATORS), its
     # critic and its negatives (infonce: the other "changes", or every mask
     # of the batch, "masks"), the cells both maps are read on, the levels a

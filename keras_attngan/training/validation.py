@@ -32,6 +32,7 @@ SCALES = (0, 2, 4)
 ONE_OF = {
     "model.mask_source": list(choices.MASK_SOURCES),
     "model.mask_normalization": sorted(choices.MASK_NORMALIZATIONS),
+    "model.first_mask": list(choices.FIRST_MASKS),
     "model.architecture": list(choices.ARCHITECTURES),
     "model.g_upsampling": ["default", *choices.UPSAMPLINGS],
     "model.g_normalization": list(choices.NORMALIZATIONS),

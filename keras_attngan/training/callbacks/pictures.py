@@ -66,12 +66,15 @@ class AttentionImages(EveryNSteps):
             steps = masks["inner_loop"].shape[1]
             rows = min(8, self.num_images)
             cells = []
+            # x_0 exists where the first mask was D's on it (not for a prior).
+            start = trajectory.shape[1] - steps
             for row in range(rows):
-                cells.append(images_lib.to_uint8(trajectory[row, :1], rgb=True))
+                if start:
+                    cells.append(images_lib.to_uint8(trajectory[row, :1], rgb=True))
                 for k in range(steps):
                     cells.append(images_lib.colorize(masks["inner_loop"][row, k : k + 1]))
-                    cells.append(images_lib.to_uint8(trajectory[row, k + 1 : k + 2], rgb=True))
-            labels = ["x0"] + [f"{kind}{k}" for k in range(1, steps + 1) for kind in "sx"]
+                    cells.append(images_lib.to_uint8(trajectory[row, start + k : start + k + 1], rgb=True))
+            labels = ["x0"] * start + [f"{kind}{k}" for k in range(1, steps + 1) for kind in "sx"]
             pictures["inner_loop"] = images_lib.grid(
                 np.concatenate(cells), columns=len(labels), labels=labels
             )
