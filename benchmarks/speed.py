@@ -116,7 +116,8 @@ def training_variants(quick, only=None):
             )
     # The mechanisms that feed D's judgement back to G, on the `symbols` default
     # (Grad-CAM, 16 pairs): the per-cell verdict as the mask (with CutMix, with
-    # the alignment estimator), the alignment estimator, the gradient reweighting.
+    # the alignment estimator), the alignment estimator, the gradient reweighting,
+    # and the first mask drawn from a prior instead of D's pass on G(z, 1).
     verdict = {"model.mask_source": "verdict", "train.terms": "verdict", "train.mi_pairs": 16}
     gradcam = {"model.mask_source": "gradcam", "train.mi_pairs": 16}
     for name, overrides in () if quick else (
@@ -125,6 +126,12 @@ def training_variants(quick, only=None):
         ("verdict K=1 mi_pairs=16 alignment", {**verdict, "model.mi_estimator": "alignment"}),
         ("gradcam K=1 mi_pairs=16 alignment", {**gradcam, "model.mi_estimator": "alignment"}),
         ("gradcam K=1 mi_pairs=16 xai", {**gradcam, "train.g_gradient_mask": 1.0}),
+        ("gradcam K=1 mi_pairs=16 blobs", {**gradcam, "model.first_mask": "blobs"}),
+        (
+            "gradcam K=1 mi_pairs=16 blobs alignment",
+            {**gradcam, "model.first_mask": "blobs", "model.mi_estimator": "alignment"},
+        ),
+        ("verdict K=1 mi_pairs=16 blobs", {**verdict, "model.first_mask": "blobs"}),
     ):
         variants.append((name, overrides, None))
     for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
