@@ -1,14 +1,14 @@
 """Does InfoGAN's code control what it should? (Chen et al., 2016, section 7)
 
-    python benchmarks/infogan.py                                  # 3 seeds x 2 experiments, resumable
+    python benchmarks/infogan.py                                  # 3 seeds x 3 experiments, resumable
     python benchmarks/infogan.py --experiments digits --seeds 1 --steps 200   # a short look
     python benchmarks/infogan.py --seeds 1 --first-seed 2   # seed 2 only, e.g. beside a run on another core
 
-Each run trains `configs/{digits,symbols}_infogan.py` from scratch with
-`keras_attngan.training.loop.train` for the config's `train.steps` (or `--steps`),
-then measures its export:
+Each run trains `configs/{digits,symbols,colored_digits}_infogan.py` from scratch
+with `keras_attngan.training.loop.train` for the config's `train.steps` (or
+`--steps`), then measures its export:
 
-- categorical control (both experiments): for each value k of the first
+- categorical control (every experiment): for each value k of the first
   categorical code, `--num` images are synthesized with the code fixed to k
   (the rest from the priors, `attngan synthesize --category k`); the
   domain classifier of the data set (`keras_attngan.metrics.domain_classifier`,
@@ -28,9 +28,27 @@ then measures its export:
   correlation| of each code with each predicted factor
   (`continuous_code_correlation`) and, for the colour, which has no order,
   the correlation ratio eta (`correlation_ratio`, on the same [0, 1] scale).
+- continuous control (digits, colored_digits): the data set gives no
+  factors, so `--num` images drawn with all codes from their priors are
+  measured themselves (`keras_attngan.metrics.control.digit_factors`):
+  stroke thickness (twice the ink mass over the mass a one-pixel erosion
+  removes) and slant (the shear mu11 / mu02 of the ink's second moments);
+  the table is |Spearman| of each code with each (`DIGIT_FACTORS`).
 
-Every finished run writes ``RESULTS/records/EXPERIMENT-SEED.json`` and a
-rerun skips it, so the measurement can be stopped and continued;
+Reference rows (every experiment): how well the classes can be found without
+a GAN. Each of `CLUSTERINGS` (k-means; spectral clustering on a
+nearest-neighbours graph) clusters the raw pixels of the real images the runs
+train on into as many clusters as the data set has classes, and its clusters
+are matched to the classes as the code values are (Hungarian,
+`categorical_code_accuracy`), for each of `REFERENCE_SEEDS` (seed s: the
+images of the run of seed s, and the clustering's seed). They sit in the
+summary's first table beside the runs' Hungarian accuracy: an unsupervised
+categorical code that does not beat them has found less of the classes than
+pixel distances do.
+
+Every finished run writes ``RESULTS/records/EXPERIMENT-SEED.json``, each
+reference ``RESULTS/records/EXPERIMENT-CLUSTERING.json`` (all its seeds), and a
+rerun skips them, so the measurement can be stopped and continued;
 ``--remeasure`` measures the finished runs' exports (in ``--workdir``) again
 without training, for a metric added after they ran. The summary
 (mean and standard deviation over seeds) goes to ``RESULTS/summary.json``
@@ -54,10 +72,20 @@ sys.path.insert(0, ROOT)
 
 from keras_attngan.apps import study  # noqa: E402
 
-EXPERIMENTS = {"digits": "configs.digits_infogan", "symbols": "configs.symbols_infogan"}
+EXPERIMENTS = {
+    "digits": "configs.digits_infogan",
+    "symbols": "configs.symbols_infogan",
+    "colored_digits": "configs.colored_digits_infogan",
+}
 # The known factors of `symbols`: regressed, and the one classified (it has no order).
 FACTORS = ("rotation", "thickness", "scale", "x", "y")
 COLOUR = "colour"
+# Sources whose continuous control is measured on the images (`digit_factors`), and its factors.
+DIGIT_SOURCES = ("digits", "colored_digits")
+DIGIT_FACTORS = ("thickness", "slant")
+# The reference rows' seeds, fixed so that a process running some of the runs' seeds
+# (`--first-seed`) computes the same references as any other.
+REFERENCE_SEEDS = (0, 1, 2)
 # Training steps of the judge. A 95% (99%) accuracy goal needs a judge more accurate than
 # that: the FID extractor's 600 steps reach 0.94-0.97 held out on digits, 2000 reach 0.997.
 JUDGE_STEPS = 2000
@@ -68,6 +96,29 @@ def judge(source, image_size):
     from keras_attngan.metrics import get_domain_classifier
 
     return get_domain_classifier(source, image_size, steps=JUDGE_STEPS)
+
+
+def _kmeans(num_clusters, seed):
+    from sklearn.cluster import KMeans
+
+    # scikit-learn's long-standing default of 10 restarts (the best inertia is kept).
+    return KMeans(num_clusters, n_init=10, random_state=seed)
+
+
+def _spectral(num_clusters, seed):
+    from sklearn.cluster import SpectralClustering
+
+    # A nearest-neighbours graph, not the default RBF kernel, whose width would have to be
+    # tuned to each data set's pixel distances; clusters may then take any shape.
+    return SpectralClustering(num_clusters, affinity="nearest_neighbors", random_state=seed)
+
+
+# Clusterings of the raw pixels for the reference rows: name -> (label, factory of
+# (number of clusters, seed) -> a scikit-learn estimator with `fit_predict`).
+CLUSTERINGS = {
+    "kmeans": ("k-means", _kmeans),
+    "spectral": ("spectral clustering", _spectral),
+}
 
 
 def largest_divisor(number, at_most):
@@ -111,6 +162,94 @@ def factor_readers(image_size, num=3000, seed=1):
     return regressors, r2, classifier, float(classifier.score(features[split:], colour[split:]))
 
 
+def pixel_clustering(source, image_size, seeds=REFERENCE_SEEDS, num_examples=None):
+    """Matched accuracy of each of `CLUSTERINGS` on the raw pixels of `source`'s real images.
+
+    Seed s loads the images the run of seed s trains on (`load_source` with
+    that seed: the subset when `num_examples` is set, the hues of
+    `colored_digits`) and seeds the clustering. The images are flattened in
+    [-1, 1], one cluster per class, and clusters are matched to classes by
+    `categorical_code_accuracy`, as the runs' code values are.
+
+    Args:
+        source: a labelled `data.source`.
+        image_size: the runs' image size.
+        seeds: one accuracy per seed.
+        num_examples: the runs' `data.num_examples` (None: all images).
+
+    Returns:
+        dict: clustering name -> list of accuracies in [0, 1], one per seed.
+    """
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
+    from keras_attngan.metrics import real_data
+    from keras_attngan.metrics.control import categorical_code_accuracy
+
+    accuracies = {name: [] for name in CLUSTERINGS}
+    for seed in seeds:
+        data = real_data.load_real(source, image_size=image_size, num_examples=num_examples, seed=seed)
+        images, labels = real_data.arrays(data)
+        pixels = images.reshape(len(images), -1).astype(np.float64)
+        for name, (_, make) in CLUSTERINGS.items():
+            # One thread, as the runs take one core each: on matrices this small, k-means'
+            # BLAS and OpenMP threads contend with each other and lose several times over.
+            with threadpool_limits(1):
+                clusters = make(data.num_classes, seed).fit_predict(pixels)
+            accuracies[name].append(categorical_code_accuracy(clusters, labels)["accuracy"])
+    return accuracies
+
+
+def reference_path(results, name, clustering):
+    return os.path.join(results, study.RECORDS, f"{name}-{clustering}.json")
+
+
+def references(name, data, results, seeds=REFERENCE_SEEDS):
+    """The reference records of experiment `name`: read back, or computed and written.
+
+    Args:
+        name: the experiment.
+        data: ``{"source", "image_size", "num_examples"}`` of its runs.
+        results: the results directory.
+        seeds: see `pixel_clustering`.
+
+    Returns:
+        list of records ``{"name", "reference", "data", "seeds", "accuracy"}``,
+        one per clustering, ``accuracy`` one value per seed.
+
+    Raises:
+        ValueError: a record there was made on other data or seeds.
+    """
+    done = {}
+    for clustering in CLUSTERINGS:
+        path = reference_path(results, name, clustering)
+        if os.path.exists(path):
+            with open(path) as f:
+                record = json.load(f)
+            if record["data"] != data or record["seeds"] != list(seeds):
+                raise ValueError(f"{path} was made on other data or seeds; use another --results.")
+            done[clustering] = record
+    if len(done) < len(CLUSTERINGS):
+        accuracies = pixel_clustering(data["source"], data["image_size"], seeds, data["num_examples"])
+        for clustering in CLUSTERINGS:
+            if clustering not in done:
+                done[clustering] = {"name": name, "reference": clustering, "data": data,
+                                    "seeds": list(seeds), "accuracy": accuracies[clustering]}
+                study.write_json(reference_path(results, name, clustering), done[clustering])
+    return [done[clustering] for clustering in CLUSTERINGS]
+
+
+def _factor_correlation(code, factor):
+    """`continuous_code_correlation` over the images the factor is defined on (those with
+    ink); None when too few are, or the factor or code does not vary there."""
+    from keras_attngan.metrics.control import continuous_code_correlation
+
+    defined = np.isfinite(factor)
+    code, factor = np.asarray(code)[defined], factor[defined]
+    if len(code) < 3 or np.ptp(code) == 0 or np.ptp(factor) == 0:
+        return None
+    return continuous_code_correlation(code, factor)
+
+
 def measure(export_path, source, image_size, num, seed=0):
     """The control metrics of one export (see the module docstring)."""
     from keras_attngan.apps import synthesis
@@ -120,6 +259,7 @@ def measure(export_path, source, image_size, num, seed=0):
         categorical_code_accuracy,
         continuous_code_correlation,
         correlation_ratio,
+        digit_factors,
     )
 
     spec = LatentSpec.from_config(loading.load_metadata(export_path)["latent"])
@@ -148,6 +288,14 @@ def measure(export_path, source, image_size, num, seed=0):
                 **{name: continuous_code_correlation(values[code], p) for name, p in predicted.items()},
                 COLOUR: correlation_ratio(values[code], colour),
             }
+            for code in values
+        }
+    if source in DIGIT_SOURCES and spec.continuous:
+        images, _ = synthesis.from_export(export_path, num, seed=seed + 1000)
+        _, _, values = spec.sample_numpy(num, seed + 1000)  # the codes `generate` drew
+        factors = digit_factors(images.astype(np.float32) / 127.5 - 1)
+        result["code_factor_correlation"] = {
+            code: {name: _factor_correlation(values[code], factors[name]) for name in DIGIT_FACTORS}
             for code in values
         }
     return result
@@ -202,6 +350,16 @@ def summarize(records):
     }
 
 
+def summarize_references(records):
+    """Per experiment and clustering: its seeds and the accuracy's mean and sd over them."""
+    table = {}
+    for record in sorted(records, key=lambda r: (r["name"], list(CLUSTERINGS).index(r["reference"]))):
+        table.setdefault(record["name"], {})[record["reference"]] = {
+            "seeds": record["seeds"], "accuracy": study.interval(record["accuracy"])
+        }
+    return table
+
+
 def _cell(stat):
     if stat is None:
         return "-"
@@ -210,36 +368,53 @@ def _cell(stat):
     return f"{stat['mean']:.3f} ± {stat['sd']:.3f}"
 
 
-def markdown(table, budgets):
-    """Two tables: categorical control per experiment, code-by-factor correlations on symbols.
+def markdown(table, budgets, reference_table=None):
+    """Categorical control per experiment with the reference rows, then per experiment with
+    continuous codes a table of code-by-factor correlations.
 
-    `budgets` maps each experiment of `table` to its budget (steps, num).
+    `budgets` maps each experiment of `table` to its budget (steps, num);
+    `reference_table` is `summarize_references`'s.
     """
+    reference_table = reference_table or {}
     lines = [
-        "Mean ± sd over seeds.",
+        ("Mean ± sd over seeds. Rows \"on pixels\": clusterings of the real images' raw pixels, "
+         "matched to the classes as the code values are."),
         "",
-        "| experiment | steps | images per code value | seeds | classifier held-out acc. | "
-        "Hungarian acc. | direct acc. |",
+        ("| experiment | steps | images per code value | seeds | classifier held-out acc. | "
+         "Hungarian acc. | direct acc. |"),
         "|---|---:|---:|---|---:|---:|---:|",
     ]
+    for name in dict.fromkeys([*table, *reference_table]):
+        if name in table:
+            m = table[name]["metrics"]
+            lines.append(
+                f"| {name} | {budgets[name]['steps']} | {budgets[name]['num']} | {len(table[name]['seeds'])} | "
+                f"{_cell(m.get('classifier_held_out_accuracy'))} | "
+                f"{_cell(m.get('categorical_accuracy'))} | {_cell(m.get('direct_accuracy'))} |"
+            )
+        for clustering, row in reference_table.get(name, {}).items():
+            label = CLUSTERINGS[clustering][0] if clustering in CLUSTERINGS else clustering
+            lines.append(f"| {name}: {label} on pixels | - | - | {len(row['seeds'])} | - | "
+                         f"{_cell(row['accuracy'])} | - |")
     for name, row in table.items():
-        m = row["metrics"]
-        lines.append(
-            f"| {name} | {budgets[name]['steps']} | {budgets[name]['num']} | {len(row['seeds'])} | "
-            f"{_cell(m.get('classifier_held_out_accuracy'))} | "
-            f"{_cell(m.get('categorical_accuracy'))} | {_cell(m.get('direct_accuracy'))} |"
-        )
-    symbols = table.get("symbols", {}).get("metrics", {})
-    codes = sorted({k.split("/")[1] for k in symbols if k.startswith("code_factor_correlation/")})
-    if codes:
-        factors = (*FACTORS, COLOUR)
-        lines += ["", f"symbols: |Spearman| of each continuous code with each predicted factor ({COLOUR}: eta)",
-                  "", "| code | " + " | ".join(factors) + " |", "|---|" + "---:|" * len(factors)]
+        metrics = row["metrics"]
+        keys = [k.split("/") for k in metrics if k.startswith("code_factor_correlation/")]
+        if not keys:
+            continue
+        codes = sorted({k[1] for k in keys})
+        factors = list(dict.fromkeys(k[2] for k in keys))
+        readers = any(k.startswith("regressor_r2/") for k in metrics)
+        title = (f"{name}: |Spearman| of each continuous code with each predicted factor ({COLOUR}: eta)"
+                 if readers else
+                 f"{name}: |Spearman| of each continuous code with each factor measured on the images")
+        lines += ["", title, "", "| code | " + " | ".join(factors) + " |", "|---|" + "---:|" * len(factors)]
         for code in codes:
-            cells = [_cell(symbols.get(f"code_factor_correlation/{code}/{f}")) for f in factors]
+            cells = [_cell(metrics.get(f"code_factor_correlation/{code}/{f}")) for f in factors]
             lines.append(f"| {code} | " + " | ".join(cells) + " |")
-        scores = [_cell(symbols.get(f"regressor_r2/{f}")) for f in FACTORS] + [_cell(symbols.get("colour_accuracy"))]
-        lines.append(f"| (readers' held-out R^2; {COLOUR}: accuracy) | " + " | ".join(scores) + " |")
+        if readers:
+            scores = [_cell(metrics.get(f"regressor_r2/{f}")) for f in FACTORS]
+            scores.append(_cell(metrics.get("colour_accuracy")))
+            lines.append(f"| (readers' held-out R^2; {COLOUR}: accuracy) | " + " | ".join(scores) + " |")
     return "\n".join(lines)
 
 
@@ -274,6 +449,11 @@ def main(argv=None):
     for name, config in configs.items():  # every config before any training
         validate_config(run_config(config, 0, budgets[name]["steps"], overrides))
     os.makedirs(os.path.join(args.results, study.RECORDS), exist_ok=True)
+    reference_records = []
+    for name, config in configs.items():  # cheap: seconds per seed, before any training
+        data = run_config(config, 0, budgets[name]["steps"], overrides).data
+        data = {"source": data.source, "image_size": data.image_size, "num_examples": data.num_examples}
+        reference_records += references(name, data, args.results)
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name, config in configs.items():
             steps = budgets[name]["steps"]
@@ -294,12 +474,14 @@ def main(argv=None):
             record = run_one(name, config, seed, steps, overrides, args.num, workdir)
             study.write_json(path, record)
             print(record, flush=True)
-    records = [r for r in study.load_records(args.results) if r["budget"] == budgets.get(r["name"])]
+    records = [r for r in study.load_records(args.results)
+               if "reference" not in r and r["budget"] == budgets.get(r["name"])]
     table = summarize(records)
+    reference_table = summarize_references(reference_records)
     command = "python benchmarks/infogan.py " + " ".join(argv if argv is not None else sys.argv[1:])
     study.write_json(os.path.join(args.results, "summary.json"),
-                     {"command": command, "budgets": budgets, "table": table})
-    text = markdown(table, budgets)
+                     {"command": command, "budgets": budgets, "table": table, "references": reference_table})
+    text = markdown(table, budgets, reference_table)
     with open(os.path.join(args.results, "summary.md"), "w") as f:
         f.write(f"`{command}`\n\n{text}\n")
     print(text)

@@ -150,25 +150,79 @@ def test_infogan_summary_tables():
 
     def record(name, seed, accuracy, correlation=None):
         metrics = {"classifier_held_out_accuracy": 0.9, "categorical_accuracy": accuracy, "direct_accuracy": 0.1}
-        if correlation is not None:
+        if correlation is not None and name == "symbols":
             metrics["regressor_r2"] = dict.fromkeys(infogan.FACTORS, 0.5)
             metrics["colour_accuracy"] = 0.75
             metrics["code_factor_correlation"] = {"c1": dict.fromkeys((*infogan.FACTORS, "colour"), correlation)}
+        elif correlation is not None:  # measured on the images; None where a factor was undefined
+            metrics["code_factor_correlation"] = {
+                "c1": dict(zip(infogan.DIGIT_FACTORS, (correlation, None), strict=True)),
+                "c2": dict.fromkeys(infogan.DIGIT_FACTORS, 1 - correlation),
+            }
         return {"name": name, "seed": seed, "metrics": metrics}
 
-    records = [record("digits", 0, 0.5), record("digits", 1, 0.7), record("symbols", 0, 0.9, 0.25)]
+    def reference(name, clustering, accuracy):
+        return {"name": name, "reference": clustering, "data": {}, "seeds": [0, 1], "accuracy": accuracy}
+
+    records = [record("digits", 0, 0.5, 0.2), record("digits", 1, 0.7, 0.4), record("symbols", 0, 0.9, 0.25)]
     table = infogan.summarize(records)
     assert table["digits"]["seeds"] == [0, 1]
     assert abs(table["digits"]["metrics"]["categorical_accuracy"]["mean"] - 0.6) < 1e-9
-    text = infogan.markdown(table, {"digits": {"steps": 10, "num": 5}, "symbols": {"steps": 20, "num": 5}})
+    references = infogan.summarize_references(
+        [reference("digits", "spectral", [0.8, 0.8]), reference("digits", "kmeans", [0.7, 0.9]),
+         reference("colored_digits", "kmeans", [0.2, 0.2])]
+    )
+    assert list(references["digits"]) == list(infogan.CLUSTERINGS)  # the registry's order
+    assert references["digits"]["kmeans"]["accuracy"]["mean"] == pytest.approx(0.8)
+    text = infogan.markdown(table, {"digits": {"steps": 10, "num": 5}, "symbols": {"steps": 20, "num": 5}},
+                            references)
     assert "| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |" in text
+    lines = text.splitlines()
+    # The references follow their experiment's row, in the Hungarian accuracy's column.
+    start = lines.index("| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |")
+    assert lines[start + 1:start + 3] == [
+        "| digits: k-means on pixels | - | - | 2 | - | 0.800 ± 0.141 | - |",
+        "| digits: spectral clustering on pixels | - | - | 2 | - | 0.800 ± 0.000 | - |",
+    ]
+    # An experiment with references and no finished run yet still shows them.
+    assert "| colored_digits: k-means on pixels | - | - | 2 | - | 0.200 ± 0.000 | - |" in text
     assert "| symbols | 20 | 5 | 1 | 0.900 | 0.900 | 0.100 |" in text
     assert "| code | rotation | thickness | scale | x | y | colour |" in text
     assert "| c1 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 |" in text
     assert "| (readers' held-out R^2; colour: accuracy) | 0.500 | 0.500 | 0.500 | 0.500 | 0.500 | 0.750 |" in text
+    assert "digits: |Spearman| of each continuous code with each factor measured on the images" in text
+    assert "| code | thickness | slant |" in text
+    assert "| c1 | 0.300 ± 0.141 | - |" in text
+    assert "| c2 | 0.700 ± 0.141 | 0.700 ± 0.141 |" in text
+    assert text.count("readers' held-out") == 1  # digits' factors are measured, not read
 
 
-@pytest.mark.slow  # two tiny trainings and two domain classifiers: about two minutes
+def test_infogan_references_are_written_once_and_kept(tmp_path):
+    import infogan
+
+    data = {"source": "digits", "image_size": 8, "num_examples": 300}
+    (tmp_path / "records").mkdir()
+    records = infogan.references("digits", data, str(tmp_path), seeds=(0, 1))
+    assert [r["reference"] for r in records] == list(infogan.CLUSTERINGS)
+    for record in records:
+        assert record["name"] == "digits" and record["data"] == data and record["seeds"] == [0, 1]
+        # Far above the 0.1 of chance: pixel distances alone find much of the digits' classes.
+        assert len(record["accuracy"]) == 2 and all(0.5 < a <= 1 for a in record["accuracy"])
+    paths = [infogan.reference_path(str(tmp_path), "digits", c) for c in infogan.CLUSTERINGS]
+    mtimes = [os.path.getmtime(p) for p in paths]
+    assert infogan.references("digits", data, str(tmp_path), seeds=(0, 1)) == records
+    assert mtimes == [os.path.getmtime(p) for p in paths]  # read back, not computed again
+    # A clustering missing from the records is computed alone, with the same values.
+    os.remove(paths[1])
+    assert infogan.references("digits", data, str(tmp_path), seeds=(0, 1)) == records
+    assert os.path.getmtime(paths[0]) == mtimes[0]
+    with pytest.raises(ValueError, match="other data or seeds"):
+        infogan.references("digits", {**data, "image_size": 16}, str(tmp_path), seeds=(0, 1))
+    with pytest.raises(ValueError, match="other data or seeds"):
+        infogan.references("digits", data, str(tmp_path), seeds=(0,))
+
+
+@pytest.mark.slow  # three tiny trainings and three domain classifiers: minutes
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_infogan_tiny_run_is_resumable(tmp_path):
     import infogan
@@ -178,10 +232,23 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
             "--set", "data.num_examples=128", "--set", "data.batch_size=16",
             "--set", "model.g_width=8", "--set", "model.d_width=8"]
     table = infogan.main(args)
-    assert set(table) == {"digits", "symbols"}
+    assert set(table) == set(infogan.EXPERIMENTS)
     assert set(table["symbols"]["metrics"]) >= {"categorical_accuracy", "code_factor_correlation/c1/x"}
+    assert set(table["colored_digits"]["metrics"]) >= {"categorical_accuracy"}
+    for name in infogan.DIGIT_SOURCES:  # measured on the images: present, or None (dropped) if undefined
+        for key, value in table[name]["metrics"].items():
+            if key.startswith("code_factor_correlation/"):
+                assert key.split("/")[2] in infogan.DIGIT_FACTORS and 0 <= value["mean"] <= 1
     records = sorted(os.listdir(tmp_path / "results" / "records"))
-    assert records == ["digits-0.json", "symbols-0.json"]
+    assert records == sorted(
+        [f"{name}-0.json" for name in infogan.EXPERIMENTS]
+        + [f"{name}-{c}.json" for name in infogan.EXPERIMENTS for c in infogan.CLUSTERINGS]
+    )
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text())
+    for name in infogan.EXPERIMENTS:
+        assert set(summary["references"][name]) == set(infogan.CLUSTERINGS)
+        assert summary["references"][name]["kmeans"]["accuracy"]["n"] == len(infogan.REFERENCE_SEEDS)
+    assert "| digits: k-means on pixels | - | - | 3 |" in (tmp_path / "results" / "summary.md").read_text()
     mtimes = [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
     infogan.main(args)  # everything done: nothing is trained again
     assert mtimes == [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]

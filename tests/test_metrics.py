@@ -34,6 +34,7 @@ from keras_attngan.metrics import (
     mmd2_unbiased,
     reference_statistics,
 )
+from keras_attngan.metrics.control import digit_factors
 from keras_attngan.metrics.suite import parse_metrics
 
 # --- FID -------------------------------------------------------------------
@@ -229,6 +230,58 @@ def test_correlation_ratio_known_values_and_an_unordered_factor():
     assert correlation_ratio(rng.permutation(code), colour) < 0.2
     with pytest.raises(ValueError, match="groups"):
         correlation_ratio(code, colour.astype(np.float32))
+
+
+def _bar(width, shear=0.0, length=24, size=32, supersample=8):
+    """A bright bar on black in [-1, 1], ``[S, S, 1]``: `width` pixels wide, `length` tall,
+    centred, drawn as ``x = centre + shear * y`` (y upwards), anti-aliased by supersampling."""
+    centres = (np.arange(size * supersample) + 0.5) / supersample
+    row, column = np.meshgrid(centres, centres, indexing="ij")
+    axis = size / 2 + shear * (size / 2 - row)
+    inside = (np.abs(column - axis) < width / 2) & (np.abs(row - size / 2) < length / 2)
+    coverage = inside.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
+    return (2 * coverage - 1)[..., None]
+
+
+def test_digit_factors_slant_is_the_shear_of_the_stroke():
+    slant = digit_factors(np.stack([_bar(3, shear) for shear in (0.0, 0.3, -0.2, 0.5)]))["slant"]
+    assert abs(slant[0]) < 1e-6
+    np.testing.assert_allclose(slant[1:], [0.3, -0.2, 0.5], atol=0.01)
+
+
+def test_digit_factors_thickness_doubles_with_the_stroke():
+    thickness = digit_factors(np.stack([_bar(3), _bar(6), _bar(3, shear=0.4)]))["thickness"]
+    # About the width in pixels; the stroke's ends make it grow a little less than in proportion.
+    assert 2.5 < thickness[0] < 3.5
+    assert 1.7 < thickness[1] / thickness[0] < 2.2
+    assert thickness[2] == pytest.approx(thickness[0], rel=0.1)  # slant is not thickness
+
+
+def test_digit_factors_read_the_ink_in_any_colour_and_none_without_it():
+    grey = np.stack([_bar(4, 0.2), -np.ones((32, 32, 1))])
+    # colored_digits: intensity times a colour of full value, so the brightest channel is the ink.
+    coloured = (grey + 1) * np.array([0.2, 1.0, 0.5]) - 1
+    for name, values in digit_factors(grey).items():
+        assert np.isnan(values[1])  # no ink, no stroke
+        assert digit_factors(coloured)[name][0] == pytest.approx(values[0])
+    # A faint haze over the background is not ink.
+    hazy = digit_factors(np.maximum(grey[:1], -0.85))
+    assert hazy["slant"][0] == pytest.approx(0.2, abs=0.01)
+    assert hazy["thickness"][0] == pytest.approx(digit_factors(grey[:1])["thickness"][0])
+    with pytest.raises(ValueError, match="images"):
+        digit_factors(grey[..., 0])
+
+
+def test_digit_factors_follow_a_code_that_draws_them():
+    rng = np.random.default_rng(5)
+    code = rng.uniform(-1, 1, 200)
+    sheared = digit_factors(np.stack([_bar(3, 0.4 * c) for c in code]))
+    assert continuous_code_correlation(code, sheared["slant"]) > 0.99
+    assert continuous_code_correlation(rng.permutation(code), sheared["slant"]) < 0.2
+    assert continuous_code_correlation(code, sheared["thickness"]) < 0.2
+    thickened = digit_factors(np.stack([_bar(4 + 2 * c) for c in code]))
+    assert continuous_code_correlation(code, thickened["thickness"]) > 0.99
+    assert continuous_code_correlation(rng.permutation(code), thickened["thickness"]) < 0.2
 
 
 # --- Faithfulness ---------------------------------------------------------------------
