@@ -2,12 +2,15 @@
 
     python benchmarks/deploy.py                      # about 5 minutes on 2 CPU cores
     python benchmarks/deploy.py --quick --out /tmp/deploy.json   # a smoke run
+    python benchmarks/deploy.py --set model.first_mask=blobs --out /tmp/blobs.json   # another model
 
 Exports the default model of `configs/symbols_attn.py` (32x32x3, latent 64,
-widths 64, learned mask, K = 1) with every format and TFLite quantization
-(`keras_attngan.export.deploy.export`), then times ``serving_default`` (z -> images,
-the K mask refinements included: G, D, G) through each artifact's
-`Deployment.runner`, the interface users call (input checks included):
+widths 64, its mask source, K = 1; `--set` changes it) with every format and
+TFLite quantization (`keras_attngan.export.deploy.export`), then times
+``serving_default`` (z -> images, the K mask refinements included: G, D, G
+with the seed's first mask, G alone with a prior's and K = 1) through each
+artifact's `Deployment.runner`, the interface users call (input checks
+included):
 
 - latency at batch 1: median and p99 over `--calls` calls per round, and the
   GFLOP/s that median achieves (the FLOPs of one image counted by TF's
@@ -35,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import count_flops, make_config, write_report  # noqa: E402
 
-from keras_attngan.core.latent import LatentSpec  # noqa: E402
+from keras_attngan.apps.study import parse_overrides  # noqa: E402
 from keras_attngan.export import (
     deploy,
     onnx,  # noqa: E402
@@ -53,17 +56,22 @@ def parse(argv):
     parser.add_argument("--repeats", type=int, default=5, help="rounds")
     parser.add_argument("--threads", type=int, default=2, help="LiteRT and ONNX Runtime threads")
     parser.add_argument("--quick", action="store_true", help="16x16, small widths: a smoke run")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="a config override of the exported model, e.g. model.first_mask=blobs (repeatable)",
+    )
     parser.add_argument("--out", default=os.path.join(HERE, "results", "deploy.json"))
     return parser.parse_args(argv)
 
 
-def build_model(quick):
-    overrides = {"data.image_size": 16, "model.g_width": 8, "model.d_width": 8} if quick else {}
+def build_model(quick, overrides):
+    if quick:
+        overrides = {"data.image_size": 16, "model.g_width": 8, "model.d_width": 8, **overrides}
     config = make_config(**overrides)
     config.data.channels = 3
     model = build_trainer(config)
     # Builds the networks' weights (the trainer builds them on first use).
-    model.synthesize({"z": tf.zeros((1, config.model.latent_dim))})
+    model.synthesize(model.latent.sample(1, 0))
     return model, config
 
 
@@ -77,13 +85,13 @@ def time_round(run, inputs, calls):
     return np.array(seconds)
 
 
-def measure(deployment, artifacts, latent_dim, args):
+def measure(deployment, artifacts, latent, args):
     runners = {
         artifact: deployment.runner(artifact, "serving_default", num_threads=args.threads)
         for artifact in artifacts
     }
-    one = LatentSpec(latent_dim).inputs_numpy(1, seed=0)
-    batch = LatentSpec(latent_dim).inputs_numpy(64, seed=1)
+    one = latent.inputs_numpy(1, seed=0)
+    batch = latent.inputs_numpy(64, seed=1)
     for run in runners.values():  # warm-up: first calls allocate and plan
         for _ in range(5):
             run(one)
@@ -134,9 +142,10 @@ def main(argv=None):
     args = parse(argv)
     if args.quick:
         args.calls, args.batches, args.repeats = min(args.calls, 20), min(args.batches, 2), min(args.repeats, 1)
-    model, config = build_model(args.quick)
-    latent_spec = tf.TensorSpec([1, config.model.latent_dim], tf.float32)
-    flops = count_flops(lambda z: model.synthesize({"z": z})["images"], latent_spec)
+    model, config = build_model(args.quick, parse_overrides(args.set))
+    one = model.latent.inputs_numpy(1, seed=0)
+    latent_spec = {name: tf.TensorSpec(value.shape, value.dtype) for name, value in one.items()}
+    flops = count_flops(lambda latent: model.synthesize(latent)["images"], latent_spec)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as base:
         start = time.perf_counter()
@@ -147,7 +156,7 @@ def main(argv=None):
         export_seconds = time.perf_counter() - start
         deployment = deploy.Deployment(path)
         report = deploy.load_report(path)
-        results = measure(deployment, deployment.artifacts(), config.model.latent_dim, args)
+        results = measure(deployment, deployment.artifacts(), model.latent, args)
     fastest = min(results, key=lambda a: results[a]["latency_b1"]["median_ms"])
     float_paths = ["savedmodel", "tflite/float32", "onnx"]
     fastest_float = min(float_paths, key=lambda a: results[a]["latency_b1"]["median_ms"])
@@ -169,6 +178,9 @@ def main(argv=None):
             "d_width": config.model.d_width,
             "inner_steps": config.train.inner_steps,
             "mask_source": config.model.mask_source,
+            "first_mask": config.model.first_mask,
+            "g_upsampling": config.model.g_upsampling,
+            "overrides": args.set,
         },
         "settings": vars(args),
         "onnx_opset": onnx.OPSET,

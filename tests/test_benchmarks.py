@@ -36,8 +36,10 @@ def test_deploy_quick_run_writes_results(tmp_path):
     import deploy
 
     out = tmp_path / "deploy.json"
-    deploy.main(["--quick", "--out", str(out)])
+    # A model whose requests carry the first mask's prior: every runner takes it.
+    deploy.main(["--quick", "--set", "model.first_mask=blobs", "--out", str(out)])
     report = json.loads(out.read_text())
+    assert report["model"]["first_mask"] == "blobs"
     artifacts = ["savedmodel", "onnx", "tflite/dynamic_int8", "tflite/float16", "tflite/float32", "tflite/int8"]
     # Full int8 may abort on the default's Grad-CAM division (keras_attngan.export.deploy); then it is named.
     assert set(report["failures"]) <= {"tflite/int8"}
