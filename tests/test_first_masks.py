@@ -96,3 +96,33 @@ def test_the_export_takes_the_prior_and_serves_what_the_model_synthesizes(blob_m
     assert sampled[PRIOR].shape == (2, BLOBS)
     again = loaded.signatures["serving_default"](z=sampled["z"], prior=sampled[PRIOR])["images"]
     np.testing.assert_allclose(sampled["images"], again, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_mask_usage_reads_a_model_with_a_prior_in_memory_and_exported(blob_model, tmp_path):
+    from keras_attngan.apps.evaluation import load_subject
+    from keras_attngan.metrics.suite import MetricOptions, mask_usage_of
+    from keras_attngan.training.subject import subject_from_model
+
+    options = MetricOptions(mask_usage_num=8, mask_usage_cell_size=4)
+    in_memory = mask_usage_of(subject_from_model(blob_model), 0, options)
+    exported = mask_usage_of(load_subject(serving.save_version(blob_model, str(tmp_path / "export"))), 0, options)
+    # The metrics give the mask themselves: the prior draws nothing, and both subjects agree.
+    for name in ("content_sensitivity", "locality_gain"):
+        assert np.isfinite(in_memory[name])
+        np.testing.assert_allclose(exported[name], in_memory[name], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_run_with_the_prior_logs_its_masks_and_exports_the_prior_input(tmp_path):
+    from conftest import tiny_config
+
+    from keras_attngan.export import loading
+    from keras_attngan.training.loop import train
+
+    train(tiny_config(**{"model.first_mask": "blobs"}), str(tmp_path))
+    export = loading.resolve_export(str(tmp_path / "export"))
+    inputs = tf.saved_model.load(export).signatures["serving_default"].structured_input_signature[1]
+    assert inputs[PRIOR].shape.as_list() == [None, BLOBS]
+    assert loading.load_metadata(export)["first_mask"] == "blobs"
+    assert (tmp_path / "samples" / "inner_loop.png").exists()

@@ -21,6 +21,11 @@ NOISE_DISTRIBUTIONS = ("normal", "uniform")
 # The latent key of the uniform numbers a first-mask prior draws its mask from
 # (`keras_attngan.core.first_masks`); G never receives it.
 PRIOR = "prior"
+
+
+def generator_inputs(latent):
+    """G's inputs of a latent dict: all but the first mask's ``"prior"``, which G never sees."""
+    return {key: value for key, value in latent.items() if key != PRIOR}
 CONTINUOUS_PRIORS = ("uniform", "normal")
 
 

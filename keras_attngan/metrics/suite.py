@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_attngan.core import images as images_lib
+from keras_attngan.core.latent import generator_inputs
 from keras_attngan.metrics import real_data
 from keras_attngan.metrics._validation import check_images_compatible
 from keras_attngan.metrics.extractors import embed
@@ -438,6 +439,8 @@ def mask_usage_of(subject, seed=0, options=None):
     explain = as_explainer(subject.discriminator)
     latent = subject.latent.inputs_numpy(options.mask_usage_num, seed)
     labels = latent.get("label")
+    # The mask is given, so a first-mask prior's numbers have nothing to draw.
+    latent = generator_inputs(latent)
     return mask_usage(
         lambda mask: subject.generate_with_mask(latent, mask),
         lambda images: np.asarray(explain(tf.constant(images, tf.float32), labels)["attention"]),

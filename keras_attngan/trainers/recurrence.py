@@ -7,12 +7,7 @@ callbacks: ``x_0 = G(z, 1)``, ``s_k = D(x_{k-1})``'s attention, ``x_k = G(z, s_k
 from keras import ops
 
 from keras_attngan.core.first_masks import Recurrence, uniform_mask
-from keras_attngan.core.latent import PRIOR
-
-
-def generator_inputs(latent):
-    """G's inputs of a latent dict: all but the first mask's ``"prior"``, which G never sees."""
-    return {key: value for key, value in latent.items() if key != PRIOR}
+from keras_attngan.core.latent import generator_inputs
 
 
 def generate(generator, latent, mask, training=False):
