@@ -60,7 +60,7 @@ def parse(argv):
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="a config override of the exported model, e.g. model.first_mask=blobs (repeatable)",
     )
-    parser.add_argument("--out", default=os.path.join(HERE, "results", "deploy.json"))
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "deploy_quiet", "default.json"))
     return parser.parse_args(argv)
 
 
