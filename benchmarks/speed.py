@@ -287,6 +287,8 @@ def main(argv=None):
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+            # Other work on the machine while timing: 1-, 5- and 15-minute load.
+            "load_average_before": os.getloadavg(),
         },
         "peak_gflop_per_s": peak,
         "conv_peak_gflop_per_s": conv_peak,
@@ -297,6 +299,7 @@ def main(argv=None):
     report["training"] = measure_training(
         args.steps, args.repeats, args.quick, conv_peak, args.variants, parse_overrides(args.set)
     )
+    report["machine"]["load_average_after"] = os.getloadavg()
     write_report(report, args.out, tables(report))
     return report
 
