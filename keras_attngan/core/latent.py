@@ -18,6 +18,7 @@ import numpy as np
 from keras_attngan.core.errors import refuse as _fail
 
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
+CONTINUOUS_PRIORS = ("uniform", "normal")
 # The latent key of the uniform numbers a first-mask prior draws its mask from
 # (`keras_attngan.core.first_masks`); G never receives it.
 PRIOR = "prior"
@@ -26,7 +27,6 @@ PRIOR = "prior"
 def generator_inputs(latent):
     """G's inputs of a latent dict: all but the first mask's ``"prior"``, which G never sees."""
     return {key: value for key, value in latent.items() if key != PRIOR}
-CONTINUOUS_PRIORS = ("uniform", "normal")
 
 
 class CategoricalCode:
