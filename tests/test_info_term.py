@@ -245,6 +245,50 @@ def test_invariance_trains_q_on_the_real_images_in_d_step():
         Information(_spec(), 5, weight_invariant=-1.0)
 
 
+@pytest.mark.parametrize("weight", ["weight_clustering", "weight_invariant"])
+def test_separate_heads_keep_the_real_image_terms_off_the_trunk_and_the_continuous_layer(weight):
+    model = _info_trainer(**{weight: 1.0, "separate_heads": True})
+    term, real = model.terms[0], _images(8)
+    q = term.q
+    assert q.separate and q.hidden_continuous is not None
+    latent = model.latent.sample(8, model.seed_generator)
+    context = {
+        "discriminator": model.discriminator, "real": real, "fake": real, "latent": latent,
+        "seed_generator": model.seed_generator,
+    }
+    name = {"weight_clustering": "q_clustering", "weight_invariant": "q_invariant"}[weight]
+    trunk = [v for v in model.discriminator.trainable_variables if "trunk" in v.path]
+    categorical = q.hidden.trainable_variables + q.out.trainable_variables
+    continuous = q.hidden_continuous.trainable_variables + q.out_continuous.trainable_variables
+    with tf.GradientTape() as tape:
+        loss = term.d_terms(context).losses[name]
+    gradients = tape.gradient(loss, categorical + continuous + trunk)
+    assert all(g is not None and np.any(g.numpy()) for g in gradients[: len(categorical)])
+    # None or zeros (Q's outputs are sliced from one concatenation).
+    assert all(g is None or not np.any(g.numpy()) for g in gradients[len(categorical) :])
+    # The fakes' information loss still trains the trunk and both layers.
+    with tf.GradientTape() as tape:
+        loss = term.d_terms(context).losses["d_info"]
+    assert all(g is not None for g in tape.gradient(loss, categorical + continuous + trunk))
+
+
+def test_separate_heads_give_each_kind_of_code_its_own_layer_and_round_trip():
+    shared = QHead(5, {"digit": 3}, ["width", "tilt"], width=4)
+    separate = QHead(5, {"digit": 3}, ["width", "tilt"], width=4, separate=True)
+    features = tf.random.normal((6, 5), seed=2)
+    before = separate(features)
+    # Zeroing the continuous layer moves the continuous outputs only.
+    for variable in separate.out_continuous.trainable_variables:
+        variable.assign(tf.zeros_like(variable))
+    after = separate(features)
+    np.testing.assert_allclose(after["logits"]["digit"], before["logits"]["digit"])
+    np.testing.assert_allclose(after["mean"]["width"], 0.0)
+    assert {k: v.shape for k, v in shared(features)["logits"].items()} == {"digit": (6, 3)}
+    restored = QHead.from_config(separate.get_config())
+    assert restored.separate and restored.hidden_continuous is not None
+    assert QHead(5, {}, ["width"], width=4, separate=True).hidden is None
+
+
 def test_label_fraction_marks_a_fixed_share_of_the_images():
     images = _images(4000, seed=3)
     labelled = labelled_fraction_mask(images, 0.25).numpy()

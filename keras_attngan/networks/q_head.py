@@ -16,33 +16,57 @@ class QHead(keras.layers.Layer):
     D's ``features``, then per categorical code K logits, and per continuous
     code the mean and log-std of a factored Gaussian. Float32 throughout:
     the outputs feed softmaxes and exponentials under mixed precision too.
+    With `separate`, the categorical and the continuous codes each read D's
+    features through a hidden layer of their own, so that what trains the
+    categories alone (a clustering of the real images) leaves the continuous
+    codes' layer as their own loss makes it.
 
     Args:
         feature_dim: size of D's ``features``.
         categorical: ``{name: K}`` of the categorical codes.
         continuous: names of the continuous codes.
-        width: units of the hidden layer.
+        width: units of the hidden layer (of each, with `separate`).
+        separate: one hidden layer per kind of code instead of a shared one.
 
     Call returns:
         ``{"logits": {name: [B, K]}, "mean": {name: [B]}, "log_std": {name: [B]}}``.
     """
 
-    def __init__(self, feature_dim, categorical, continuous, width=128, **kwargs):
+    def __init__(self, feature_dim, categorical, continuous, width=128, separate=False, **kwargs):
         super().__init__(dtype="float32", **{k: v for k, v in kwargs.items() if k != "dtype"})
         self.feature_dim = int(feature_dim)
         self.categorical = dict(categorical)
         self.continuous = list(continuous)
         self.width = int(width)
-        self.hidden = layers.Dense(self.width, dtype="float32", name="q_hidden")
-        self.hidden.build((None, self.feature_dim))
-        outputs = sum(self.categorical.values()) + 2 * len(self.continuous)
-        self.out = layers.Dense(outputs, dtype="float32", name="q_out")
-        self.out.build((None, self.width))
+        self.separate = bool(separate)
+        categorical_outputs = sum(self.categorical.values())
+        continuous_outputs = 2 * len(self.continuous)
+        # The shared layers keep their names and attributes (checkpoints read them).
+        shared_outputs = categorical_outputs if self.separate else categorical_outputs + continuous_outputs
+        self.hidden, self.out = self._branch("q_hidden", "q_out", shared_outputs)
+        self.hidden_continuous = self.out_continuous = None
+        if self.separate:
+            self.hidden_continuous, self.out_continuous = self._branch(
+                "q_continuous_hidden", "q_continuous_out", continuous_outputs
+            )
         self.built = True
 
+    def _branch(self, hidden_name, out_name, outputs):
+        """A built (hidden, out) pair of Dense layers; (None, None) for no outputs."""
+        if not outputs:
+            return None, None
+        hidden = layers.Dense(self.width, dtype="float32", name=hidden_name)
+        hidden.build((None, self.feature_dim))
+        out = layers.Dense(outputs, dtype="float32", name=out_name)
+        out.build((None, self.width))
+        return hidden, out
+
     def call(self, features):
-        hidden = ops.leaky_relu(self.hidden(ops.cast(features, "float32")), 0.2)
-        flat = self.out(hidden)
+        features = ops.cast(features, "float32")
+        branches = [(self.hidden, self.out), (self.hidden_continuous, self.out_continuous)]
+        flat = ops.concatenate(
+            [out(ops.leaky_relu(hidden(features), 0.2)) for hidden, out in branches if hidden is not None], axis=-1
+        )
         result, start = {"logits": {}, "mean": {}, "log_std": {}}, 0
         for name, size in self.categorical.items():
             result["logits"][name] = flat[:, start : start + size]
@@ -60,5 +84,6 @@ class QHead(keras.layers.Layer):
             categorical=self.categorical,
             continuous=self.continuous,
             width=self.width,
+            separate=self.separate,
         )
         return config

@@ -193,6 +193,8 @@ class Information(LossTerm):
             weight_clustering, weight_invariant: >= 0.
         supervised_code: name of the categorical code the labels supervise;
             "" for none.
+        separate_heads: one Q hidden layer per kind of code, and the
+            real-image terms stopped at D's features.
         label_fraction: in (0, 1]: the share of real images whose label is used.
         width: units of Q's hidden layer.
     """
@@ -206,6 +208,7 @@ class Information(LossTerm):
         "supervised_code": "info_supervised_code",
         "label_fraction": "info_label_fraction",
         "width": "info_q_width",
+        "separate_heads": "info_separate_heads",
     }
     player = "d"
 
@@ -221,6 +224,7 @@ class Information(LossTerm):
         supervised_code="",
         label_fraction=1.0,
         width=128,
+        separate_heads=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -260,8 +264,14 @@ class Information(LossTerm):
         self.supervised_code = supervised_code
         self.label_fraction = float(label_fraction)
         self.width = int(width)
+        self.separate_heads = bool(separate_heads)
         self.q = QHead(
-            feature_dim, categorical, [c.name for c in self.latent.continuous], width, name="q_head"
+            feature_dim,
+            categorical,
+            [c.name for c in self.latent.continuous],
+            width,
+            separate=self.separate_heads,
+            name="q_head",
         )
         self.built = True
 
@@ -290,9 +300,13 @@ class Information(LossTerm):
         features = discriminator(ops.zeros((1, size, size, channels)), return_attention=False)
         return cls(latent, int(features["features"].shape[-1]), **options)
 
+    def features(self, discriminator, images):
+        """D's ``features`` of `images`, in training mode as the step runs D."""
+        return discriminator(images, training=True, return_attention=False)["features"]
+
     def predict(self, discriminator, images):
-        """Q's outputs on `images` (through D's trunk, in training mode as the step runs D)."""
-        return self.q(discriminator(images, training=True, return_attention=False)["features"])
+        """Q's outputs on `images` (through D's trunk)."""
+        return self.q(self.features(discriminator, images))
 
     def fake_terms(self, discriminator, fake, codes):
         """(Weighted L_I, the bound, Q's categorical accuracy) on fakes drawn with `codes`."""
@@ -344,20 +358,24 @@ class Information(LossTerm):
         clustered = self.unsupervised_codes if self.weight_clustering or self.weight_invariant else []
         if self.supervised_code or clustered:
             # One pass on the real batch serves all three.
-            q_real = self.predict(ctx["discriminator"], ctx["real"])
+            features = self.features(ctx["discriminator"], ctx["real"])
+            q_real = self.q(features)
+            q_clustered = self.q(ops.stop_gradient(features)) if self.separate_heads else q_real
         if self.supervised_code:
             cross_entropy, q_accuracy = self.supervised(q_real, ctx["real"], ctx["labels"])
             losses["q_supervised"] = self.weight_supervised * cross_entropy
             metrics["q_accuracy"] = q_accuracy
         if clustered and self.weight_clustering:
-            information = sum(clustering_information(q_real["logits"][n]) for n in clustered)
+            information = sum(clustering_information(q_clustered["logits"][n]) for n in clustered)
             losses["q_clustering"] = -self.weight_clustering * information
             metrics["q_real_information"] = information
         if clustered and self.weight_invariant:
-            augmented = nuisance_transform(ctx["real"], ctx["seed_generator"])
-            q_augmented = self.predict(ctx["discriminator"], ops.cast(augmented, ctx["real"].dtype))
+            augmented = self.features(
+                ctx["discriminator"], ops.cast(nuisance_transform(ctx["real"], ctx["seed_generator"]), ctx["real"].dtype)
+            )
+            q_augmented = self.q(ops.stop_gradient(augmented) if self.separate_heads else augmented)
             information = sum(
-                invariant_information(q_real["logits"][n], q_augmented["logits"][n]) for n in clustered
+                invariant_information(q_clustered["logits"][n], q_augmented["logits"][n]) for n in clustered
             )
             losses["q_invariant"] = -self.weight_invariant * information
             metrics["q_invariant_information"] = information
@@ -379,6 +397,7 @@ class Information(LossTerm):
             weight_supervised=self.weight_supervised,
             weight_clustering=self.weight_clustering,
             weight_invariant=self.weight_invariant,
+            separate_heads=self.separate_heads,
             supervised_code=self.supervised_code,
             label_fraction=self.label_fraction,
             width=self.width,

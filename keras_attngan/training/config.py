@@ -171,6 +171,10 @@ def default_config():
     # IIC (Ji et al., 2019): Q's categories of each real image and of a
     # randomly rotated, scaled and shifted copy share maximal information.
     config.train.info_weight_invariant = 0.0
+    # Q's categorical and continuous codes with hidden layers of their own, and
+    # the two real-image terms above kept off D's trunk, so that clustering
+    # the categories leaves the continuous codes' factors in D's features.
+    config.train.info_separate_heads = False
     config.train.info_supervised_code = ""
     config.train.info_label_fraction = 1.0
     config.train.info_q_width = 128
