@@ -220,7 +220,8 @@ class ServingModule(tf.Module):
             return {spec.name: _checked(value, spec, num_classes) for spec, value in zip(specs, inputs)}
 
         def serve_rows(inputs):
-            return _images_out(synthesize(generator, discriminator, inputs, inner_steps, first_mask=first_mask)["images"])
+            images = synthesize(generator, discriminator, inputs, inner_steps, first_mask=first_mask)["images"]
+            return _images_out(images)
 
         def serve(*inputs):
             return _nonempty(serve_rows, checked(latent_specs, inputs))

@@ -272,7 +272,10 @@ class GAN(GeneratorUpdates, DiscriminatorUpdates, keras.Model):
         return self.synthesize(latent, training=training)["images"]
 
     def synthesize(self, latent, steps=None, training=False):
-        """`keras_attngan.trainers.recurrence.synthesize` with `inference_generator`, D and the first mask; steps defaults to K."""
+        """`keras_attngan.trainers.recurrence.synthesize` with `inference_generator`, D and the first mask.
+
+        `steps` defaults to K.
+        """
         steps = self.inner_steps if steps is None else steps
         return synthesize(self.inference_generator, self.discriminator, latent, steps, training, self.first_mask)
 
