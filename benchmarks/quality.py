@@ -50,7 +50,9 @@ The variants separate what the method changes:
 - ``blobs_alignment``: EqGAN-SA's whole recipe: the first mask drawn from a
   prior of blobs (``model.first_mask = "blobs"``), Grad-CAM masks, the
   alignment estimator; ``verdict_no_mi_blobs``: ``verdict_no_mi`` with the
-  first mask from that prior;
+  first mask from that prior; ``baseline_verdict``: the plain GAN (G without
+  a mask) with D's per-cell verdict and its loss term, U-Net GAN's D alone,
+  the control that tells a gain of the mask from a gain of D's loss;
 - ``baseline_resize``, ``baseline_subpixel``: the plain GAN with G upsampling by
   resize-convolution or sub-pixel convolution (``model.g_upsampling``) instead
   of transposed convolutions.
@@ -148,6 +150,7 @@ VARIANTS.update(
         "model.first_mask": "blobs",
     },
     verdict_no_mi_blobs={**VERDICT, "train.lambda_mi": 0.0, "model.first_mask": "blobs"},
+    baseline_verdict={**VARIANTS["baseline"], "train.terms": "verdict"},
 )
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")

@@ -164,8 +164,41 @@ def test_the_mix_probability_ramps_up_over_the_warmup():
 def test_the_term_needs_a_discriminator_with_the_decoder():
     generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=True)
     discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="gradcam")
-    with pytest.raises(ValueError, match="only the 'verdict' mask source builds"):
+    with pytest.raises(ValueError, match="build D with `verdict_decoder=True` or the 'verdict' mask source"):
         Verdict.from_networks(generator, discriminator)
+
+
+def _plain_trainer():
+    """The plain GAN (G without a mask) with U-Net GAN's D: the control of the verdict source."""
+    from keras_attngan.trainers.base import GAN
+
+    generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=False)
+    discriminator = Discriminator(SIZE, CHANNELS, width=8, attention="none", verdict_decoder=True)
+    term = Verdict.from_networks(generator, discriminator, name="verdict")
+    model = GAN(generator, discriminator, LatentSpec(LATENT), seed=0, terms=[term])
+    model.compile(keras.optimizers.Adam(1e-3, 0.5), keras.optimizers.Adam(1e-3, 0.5), steps_per_execution=2)
+    return model
+
+
+def test_the_plain_gan_trains_the_decoder_with_the_term():
+    model = _plain_trainer()
+    outputs = model.discriminator(_images())
+    assert outputs["cell_logits"].shape == (3, 8, 8, 1)
+    before = _decoder_weights(model)
+    history = model.fit(real_dataset(), steps_per_epoch=2, epochs=1, verbose=0).history
+    assert all(not np.allclose(a, b) for a, b in zip(before, _decoder_weights(model)))
+    assert np.isfinite(history["g_verdict"][-1]) and 0 < history["verdict_real"][-1] < 1
+
+
+def test_the_plain_gans_decoder_survives_save_and_load(tmp_path):
+    model = _plain_trainer()
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    images = _images()
+    np.testing.assert_allclose(
+        restored.discriminator(images)["cell_logits"], model.discriminator(images)["cell_logits"], atol=1e-5
+    )
 
 
 def _decoder_weights(model):
@@ -235,7 +268,7 @@ def test_export_explains_with_the_per_cell_map_in_every_runtime(tmp_path):
     "overrides, key",
     [
         ({"model.mask_source": "verdict"}, "train.terms"),
-        ({"train.terms": "verdict"}, "train.terms"),
+        ({"train.terms": "verdict", "model.verdict_cells": 6}, "model.verdict_cells"),
         ({"model.mask_source": "verdict", "train.terms": "verdict", "model.verdict_cells": 16}, "model.verdict_cells"),
         ({"model.mask_source": "verdict", "train.terms": "verdict", "model.verdict_cells": 6}, "model.verdict_cells"),
         ({"model.mask_source": "verdict", "train.terms": "verdict", "train.verdict_weight_g": -1.0}, "train.verdict_weight_g"),
@@ -251,5 +284,13 @@ def test_a_verdict_config_trains_from_the_cli_path(tmp_path):
     from keras_attngan.training.loop import train
 
     config = tiny_config(**{"model.mask_source": "verdict", "train.terms": "verdict"})
+    validate_config(config)
+    train(config, str(tmp_path))
+
+
+def test_a_plain_gan_with_the_verdict_term_trains_from_the_cli_path(tmp_path):
+    from keras_attngan.training.loop import train
+
+    config = tiny_config(**{"model.mask_source": "none", "train.terms": "verdict"})
     validate_config(config)
     train(config, str(tmp_path))

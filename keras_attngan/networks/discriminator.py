@@ -73,7 +73,8 @@ class Discriminator(keras.Model):
     it where its evidence is (independent sigmoid gates all saturate at 1 and
     explain nothing). The raw map is ``w / max(w) = exp(l - max l)``.
 
-    A source that ``needs_decoder`` (``verdict``) gets the per-cell verdict
+    A source that ``needs_decoder`` (``verdict``), or ``verdict_decoder=True``
+    with any source (the plain GAN with U-Net GAN's D), gets the per-cell verdict
     decoder of U-Net GAN (Schonfeld et al., 2020;
     `keras_attngan.networks.verdict_decoder`): real/fake logits on
     ``verdict_cells`` x ``verdict_cells`` cells, from the last feature maps
@@ -109,7 +110,9 @@ class Discriminator(keras.Model):
             (``spectral`` also wraps the classifier and the projection).
         num_classes: number of labels of a projection D (0: unconditional).
         verdict_cells: the verdict decoder's cells per side, 8, 16, ... up to
-            half the image size (only with a source that ``needs_decoder``).
+            half the image size (only with the decoder).
+        verdict_decoder: builds the verdict decoder whatever the source (a
+            source that ``needs_decoder`` always has it).
 
     Call arguments:
         images: ``[B, S, S, channels]`` in [-1, 1].
@@ -130,6 +133,7 @@ class Discriminator(keras.Model):
         normalization="none",
         num_classes=0,
         verdict_cells=8,
+        verdict_decoder=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -169,7 +173,8 @@ class Discriminator(keras.Model):
         self.trunk.build(input_shape)
         self._cells = tuple(self.trunk.compute_output_shape(input_shape)[1:])
         self.verdict_cells = verdict_cells
-        self.verdict = self._verdict_decoder(norm) if self.mask_source.needs_decoder else None
+        has_decoder = self.mask_source.needs_decoder or verdict_decoder
+        self.verdict = self._verdict_decoder(norm) if has_decoder else None
         # phi(x) is the flattened cells, so embed(y) is one vector over them per class.
         self.projection = (
             norm.wrap(layers.Embedding(num_classes, int(np.prod(self._cells)), name="projection"))
@@ -318,5 +323,6 @@ class Discriminator(keras.Model):
             normalization=self.normalization,
             num_classes=self.num_classes,
             verdict_cells=self.verdict_cells,
+            verdict_decoder=self.verdict is not None,
         )
         return config

@@ -103,15 +103,16 @@ class Verdict(LossTerm):
 
     @classmethod
     def from_networks(cls, generator, discriminator, latent=None, **options):
-        """The term for a D with a verdict decoder (``model.mask_source = "verdict"``).
+        """The term for a D with a verdict decoder (built for the term, or by the ``verdict`` mask source).
 
         Raises:
             ValueError: D has no verdict decoder.
         """
         if getattr(discriminator, "verdict", None) is None:
             raise ValueError(
-                "The 'verdict' term trains D's per-cell verdict decoder, which only the "
-                f"'verdict' mask source builds. Received: attention={discriminator.attention!r}"
+                "The 'verdict' term trains D's per-cell verdict decoder; build D with "
+                "`verdict_decoder=True` or the 'verdict' mask source. "
+                f"Received: attention={discriminator.attention!r}"
             )
         return cls(**options)
 

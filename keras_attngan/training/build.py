@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_attngan import data as data_lib
+from keras_attngan.core import choices
 from keras_attngan.core.latent import LatentSpec
 from keras_attngan.core.mask_sources import MASK_SOURCES
 from keras_attngan.core.mutual_information import MI_ESTIMATORS, build_mi_estimator
@@ -230,6 +231,7 @@ def build_networks(config, latent):
         normalization=model_cfg.d_normalization,
         num_classes=model_cfg.num_classes,
         verdict_cells=model_cfg.verdict_cells,
+        verdict_decoder="verdict" in choices.parse_terms(config.train.terms),
         name="discriminator",
     )
     return generator, discriminator

@@ -214,19 +214,10 @@ def _check_mutual_information(config):
 
 
 def _check_verdict_source(config):
-    """A verdict mask: its cells come from D's trunk, and the 'verdict' term trains them."""
-    data, model, train = config.data, config.model, config.train
+    """A verdict mask: the 'verdict' term trains D's per-cell verdict, which is the mask."""
+    model, train = config.model, config.train
     if model.mask_source not in choices.VERDICT_SOURCES:
         return
-    cells = model.verdict_cells
-    _check(
-        isinstance(cells, int) and cells > choices.BASE_SIZE and cells <= data.image_size // 2
-        and (cells & (cells - 1)) == 0,
-        "model.verdict_cells",
-        cells,
-        f"{choices.BASE_SIZE} * 2**n with n >= 1, at most data.image_size / 2 = {data.image_size // 2} "
-        "(D's trunk has feature maps of those sizes)",
-    )
     _check(
         "verdict" in choices.parse_terms(train.terms),
         "train.terms",
@@ -237,19 +228,21 @@ def _check_verdict_source(config):
 
 
 def _check_attention(config):
-    """The attention GAN: its MI term, and a verdict source's decoder."""
+    """The attention GAN: its MI term, and a verdict source's term."""
     _check_mutual_information(config)
     _check_verdict_source(config)
 
 
 def _check_verdict_term(config):
-    """The verdict term trains a decoder only a verdict mask source builds."""
+    """The verdict term's decoder: its cells come from D's trunk."""
+    data, cells = config.data, config.model.verdict_cells
     _check(
-        config.model.mask_source in choices.VERDICT_SOURCES,
-        "train.terms",
-        config.train.terms,
-        f"without 'verdict' unless model.mask_source is one of {list(choices.VERDICT_SOURCES)} "
-        f"(received model.mask_source={config.model.mask_source!r})",
+        isinstance(cells, int) and cells > choices.BASE_SIZE and cells <= data.image_size // 2
+        and (cells & (cells - 1)) == 0,
+        "model.verdict_cells",
+        cells,
+        f"{choices.BASE_SIZE} * 2**n with n >= 1, at most data.image_size / 2 = {data.image_size // 2} "
+        "(D's trunk has feature maps of those sizes)",
     )
 
 
