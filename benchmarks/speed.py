@@ -117,7 +117,8 @@ def training_variants(quick, only=None):
     # The mechanisms that feed D's judgement back to G, on the `symbols` default
     # (Grad-CAM, 16 pairs): the per-cell verdict as the mask (with CutMix, with
     # the alignment estimator), the alignment estimator, the gradient reweighting,
-    # and the first mask drawn from a prior instead of D's pass on G(z, 1).
+    # the first mask drawn from a prior instead of D's pass on G(z, 1), and the
+    # plain GAN with the per-cell verdict's loss (U-Net GAN's D, no mask to G).
     verdict = {"model.mask_source": "verdict", "train.terms": "verdict", "train.mi_pairs": 16}
     gradcam = {"model.mask_source": "gradcam", "train.mi_pairs": 16}
     for name, overrides in () if quick else (
@@ -132,6 +133,7 @@ def training_variants(quick, only=None):
             {**gradcam, "model.first_mask": "blobs", "model.mi_estimator": "alignment"},
         ),
         ("verdict K=1 mi_pairs=16 blobs", {**verdict, "model.first_mask": "blobs"}),
+        ("baseline verdict", {"model.mask_source": "none", "train.terms": "verdict"}),
     ):
         variants.append((name, overrides, None))
     for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
