@@ -35,7 +35,7 @@ from harness import build_variant, count_flops, make_config, time_variants, writ
 from peer_dcgan import build_peer  # noqa: E402
 
 from keras_attngan.apps.study import parse_overrides  # noqa: E402
-from keras_attngan.training.build import build_data  # noqa: E402
+from keras_attngan.training.build import build_data, build_trainer  # noqa: E402
 
 
 def measure_peak(repeats, quick):
@@ -83,9 +83,19 @@ def measure_peak(repeats, quick):
     return results
 
 
+def build_two_pass(config):
+    """Our plain GAN with a D pass per player (G's update, then D's on the same fakes), as before `_one_pass_step`."""
+    model = build_trainer(config)
+    model.shares_d_pass = False
+    return model
+
+
 def training_variants(quick, only=None):
     """(name, config overrides, model_fn) for every timed variant, or for those named in `only`."""
-    variants = [("peer (keras-io DCGAN)", {"model.mask_source": "none"}, build_peer)]
+    variants = [
+        ("peer (keras-io DCGAN)", {"model.mask_source": "none"}, build_peer),
+        ("baseline two D passes", {"model.mask_source": "none"}, build_two_pass),
+    ]
     sources = ["learned"] if quick else ["learned", "gradcam", "saliency"]
     for jit in (False,) if quick else (False, True):
         variants.append((f"baseline{' XLA' if jit else ''}", {"model.mask_source": "none", "train.jit_compile": jit}, None))

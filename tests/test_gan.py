@@ -410,6 +410,51 @@ def test_generator_step_reads_the_real_batch_only_when_the_loss_does(loss):
     assert same is not losses.needs_real_logits_for_g(losses.LOSSES[loss])
 
 
+def _sgd_trainer(loss, **kwargs):
+    # SGD: the update is the gradient times the rate, so equal updates mean
+    # equal gradients (Adam would turn a zero gradient's rounding into a step).
+    keras.utils.set_random_seed(0)
+    model = make_trainer("none", inner_steps=1, compile_kwargs={"loss": loss}, **kwargs)
+    model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), loss=loss)
+    return model
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "relativistic_average"])
+def test_one_d_pass_gives_the_updates_of_g_first_then_d(loss):
+    real = _batch(8)["images"]
+    one_pass, reference = _sgd_trainer(loss), _sgd_trainer(loss)
+    assert one_pass.one_pass
+    one_pass.train_step({"images": real})
+    # The step with a D pass per player: G's K = 1 updates, then D's on the fakes they drew.
+    latent = reference._fake_latent(None, 0, 8)
+    fake, _ = reference._generator_inner_loop(real, latent)
+    reference._discriminator_step(real, fake, None, latent, None)
+    moved = 0
+    for ours, theirs, start in zip(one_pass.weights, reference.weights, _sgd_trainer(loss).weights):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6, err_msg=ours.path)
+        moved += not np.allclose(ours.numpy(), start.numpy())
+    assert moved > 10
+
+
+def test_one_d_pass_makes_one_d_call_per_batch():
+    calls = []
+
+    class CountingDiscriminator(Discriminator):
+        def call(self, images, **kwargs):
+            calls.append(images.shape[0])
+            return super().call(images, **kwargs)
+
+    generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=False)
+    for normalization, d_steps, expected in (("none", 1, [4, 4]), ("none", 2, [2, 4, 4]), ("batch", 1, [4, 8])):
+        discriminator = CountingDiscriminator(SIZE, CHANNELS, width=8, attention="none", normalization=normalization)
+        model = GAN(generator, discriminator, LatentSpec(LATENT), seed=0, d_steps=d_steps)
+        model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+        assert model.one_pass is (d_steps == 1 and normalization == "none")
+        calls.clear()
+        model.train_step({"images": _batch(4)["images"]})
+        assert calls == expected, (normalization, d_steps)
+
+
 @pytest.mark.parametrize("jit", [False, True])
 def test_lazy_penalty_every_n_d_updates_scaled_by_n(jit):
     options = {"penalty": "r1", "penalty_weight": 2.0, "penalty_every": 3}

@@ -77,6 +77,8 @@ class AttnGAN(GAN):
     """
 
     attends = True
+    # G's updates read D's attention on the fakes, the masks of the recurrence.
+    shares_d_pass = False
 
     def __init__(
         self,

@@ -87,36 +87,43 @@ class DiscriminatorUpdates:
             )
             real_outputs = {name: value[:batch_size] for name, value in outputs.items()}
             fake_outputs = {name: value[batch_size:] for name, value in outputs.items()}
-            real_logits, fake_logits = real_outputs["logits"], fake_outputs["logits"]
-            d_loss = self.loss_fn(real_logits, fake_logits).d_loss
-            penalty = self._penalty(real, fake, real_labels)
-            context = {
-                "real": real,
-                "fake": fake,
-                "real_outputs": real_outputs,
-                "fake_outputs": fake_outputs,
-                "loss": self.loss_fn,
-                "d_updates": self.d_optimizer.iterations,
-                "paired": self.paired,
-                "latent": fake_latent,
-                "labels": data_labels,
-                "generator": self.generator,
-                # Terms judge the real batch in D's step: its labels go with it.
-                "discriminator": LabelledDiscriminator(self.discriminator, real_labels),
-                "seed_generator": self.seed_generator,
-            }
-            terms, stats = self._terms(lambda term: term.d_terms(context))
-            objective = scaled_loss(self.d_optimizer, d_loss + penalty + terms)
+            objective, stats, context = self._discriminator_objective(
+                real, fake, real_outputs, fake_outputs, real_labels, fake_latent, data_labels
+            )
         variables = self.discriminator_variables
         self.d_optimizer.apply(tape.gradient(objective, variables), variables)
         stats.update(self._own_steps(context))
-        return {
-            **stats,
-            "d_loss": d_loss,
-            "d_penalty": penalty,
-            "d_real": ops.mean(ops.sigmoid(real_logits)),
-            "d_fake": ops.mean(ops.sigmoid(fake_logits)),
+        return stats
+
+    def _discriminator_objective(self, real, fake, real_outputs, fake_outputs, real_labels, fake_latent, data_labels):
+        """(D's scaled objective, the values it reports, the terms' context) from D's outputs on both batches."""
+        real_logits, fake_logits = real_outputs["logits"], fake_outputs["logits"]
+        d_loss = self.loss_fn(real_logits, fake_logits).d_loss
+        penalty = self._penalty(real, fake, real_labels)
+        context = {
+            "real": real,
+            "fake": fake,
+            "real_outputs": real_outputs,
+            "fake_outputs": fake_outputs,
+            "loss": self.loss_fn,
+            "d_updates": self.d_optimizer.iterations,
+            "paired": self.paired,
+            "latent": fake_latent,
+            "labels": data_labels,
+            "generator": self.generator,
+            # Terms judge the real batch in D's step: its labels go with it.
+            "discriminator": LabelledDiscriminator(self.discriminator, real_labels),
+            "seed_generator": self.seed_generator,
         }
+        terms, stats = self._terms(lambda term: term.d_terms(context))
+        objective = scaled_loss(self.d_optimizer, d_loss + penalty + terms)
+        stats.update(
+            d_loss=d_loss,
+            d_penalty=penalty,
+            d_real=ops.mean(ops.sigmoid(real_logits)),
+            d_fake=ops.mean(ops.sigmoid(fake_logits)),
+        )
+        return objective, stats, context
 
     def _own_steps(self, context):
         """One update of each ``"own"`` term on D's batch (such as the encoder E's step).
