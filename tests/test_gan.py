@@ -9,6 +9,7 @@ from keras_attngan.core.latent import LatentSpec
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
 from keras_attngan.networks.layers import MaskModulation
+from keras_attngan.terms.verdict import Verdict
 from keras_attngan.trainers import recurrence
 from keras_attngan.trainers.attention import AttnGAN
 from keras_attngan.trainers.base import GAN
@@ -95,8 +96,9 @@ def test_inner_loop_runs_k_times_with_constant_z_and_uniform_first_mask(inner_st
         np.testing.assert_array_equal(mi_mask, masks[pairs:])
         np.testing.assert_allclose(change, images[pairs:][:pairs] - images[:pairs], atol=1e-6)
         previous_mask = masks[pairs:]
-    # The D step sees the real batch and the last fakes, in one call.
-    assert d_calls[-1][0].shape[0] == 2 * batch
+    # The D step reads the last update's pass on the fakes and judges the real batch alone.
+    assert len(d_calls) == inner_steps + 2
+    np.testing.assert_array_equal(d_calls[-1][0], _batch()["images"])
 
 
 @pytest.mark.parametrize("estimator", ["infonce", "barber_agakov"])
@@ -434,6 +436,31 @@ def test_one_d_pass_gives_the_updates_of_g_first_then_d(loss):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6, err_msg=ours.path)
         moved += not np.allclose(ours.numpy(), start.numpy())
     assert moved > 10
+
+
+@pytest.mark.parametrize("source, inner_steps", [("gradcam", 2), ("verdict", 1)])
+def test_one_d_pass_gives_the_attention_steps_updates(source, inner_steps):
+    def trainer():
+        keras.utils.set_random_seed(0)
+        generator = build_generator(LATENT, SIZE, CHANNELS, width=8, use_mask=True)
+        discriminator = Discriminator(SIZE, CHANNELS, width=8, attention=source)
+        terms = [] if source != "verdict" else [Verdict.from_networks(generator, discriminator, name="verdict")]
+        model = AttnGAN(
+            generator, discriminator, LatentSpec(LATENT), mi_estimator=make_estimator(), seed=0,
+            inner_steps=inner_steps, terms=terms,
+        )
+        model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+        return model
+
+    real = _batch(8)["images"]
+    one_pass, reference = trainer(), trainer()
+    assert one_pass.one_pass
+    one_pass.train_step({"images": real})
+    latent = reference._fake_latent(None, 0, 8)
+    fake, _ = reference._generator_inner_loop(real, latent)
+    reference._discriminator_step(real, fake, None, latent, None)
+    for ours, theirs in zip(one_pass.weights, reference.weights):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6, err_msg=ours.path)
 
 
 def test_one_d_pass_makes_one_d_call_per_batch():

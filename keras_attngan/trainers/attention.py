@@ -77,8 +77,6 @@ class AttnGAN(GAN):
     """
 
     attends = True
-    # G's updates read D's attention on the fakes, the masks of the recurrence.
-    shares_d_pass = False
 
     def __init__(
         self,
@@ -155,7 +153,7 @@ class AttnGAN(GAN):
         # now); the first mask is found by the first update.
         return uniform_mask(batch_size, self.discriminator.image_size), None
 
-    def _generator_update(self, real, latent, real_outputs, state):
+    def _generator_update(self, real, latent, real_outputs, state, shared=None):
         """One inner-loop iteration: G and the estimator on the adversarial and MI terms.
 
         The change ``dx = G(z, s) - G(z, s_prev)`` is differentiated through
@@ -167,7 +165,8 @@ class AttnGAN(GAN):
         needs one more G pass, forward only. With `mi_pairs` set, only the
         first `mi_pairs` samples of the batch get the ``G(z, s_prev)`` half
         and enter the MI term; every sample still gets ``G(z, s)`` and the
-        adversarial loss.
+        adversarial loss. `shared`: as for the plain G update (its D pass
+        on the fakes is the one that gives the next mask).
         """
         previous_mask, mask = state
         if mask is None:
@@ -195,10 +194,14 @@ class AttnGAN(GAN):
             mi = self.mi_estimator(mask, evidence, training=True)
             stats.update(mi_loss=mi.loss, mi_bound=mi.bound, mi_ceiling=mi.ceiling)
             estimator_objective = scaled_loss(self.g_optimizer, mi.loss)
+            if shared is not None:
+                shared(current, d_out)
         next_mask = ops.stop_gradient(d_out["attention"])
         gradients, q_gradients, stats["mi_weight"] = self._generator_gradients(
             tape, objective, estimator_objective, current, previous, next_mask
         )
+        if shared is not None:
+            shared.differentiate(tape)
         del tape
         variables = list(self.generator.trainable_variables) + self._term_variables("g")
         self.g_optimizer.apply(gradients + q_gradients, variables + self.estimator_variables)

@@ -1,17 +1,19 @@
 """GAN: the adversarial trainer every mode builds on, as a `keras.Model`."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_attngan.core import losses
 from keras_attngan.core.errors import check_count
 from keras_attngan.core.latent import LatentSpec
-from keras_attngan.trainers.discriminator_updates import DiscriminatorUpdates
-from keras_attngan.trainers.generator_updates import GeneratorUpdates, mean_stats
 from keras_attngan.networks.normalizations import get_normalization
-from keras_attngan.trainers.recurrence import labelled, mask_step, synthesize
-from keras_attngan.trainers.replicas import replica_latent, scaled_loss, update_moving_average
+from keras_attngan.trainers.discriminator_updates import (
+    DiscriminatorUpdates,
+    SharedPass,
+)
+from keras_attngan.trainers.generator_updates import GeneratorUpdates, mean_stats
+from keras_attngan.trainers.recurrence import synthesize
+from keras_attngan.trainers.replicas import replica_latent, update_moving_average
 
 # The trainer serializes its spec; `keras_attngan.core.latent` itself imports
 # no Keras, so that a config is checked before TensorFlow loads.
@@ -101,9 +103,9 @@ class GAN(GeneratorUpdates, DiscriminatorUpdates, keras.Model):
 
     # Whether D has a mask source that G takes (`AttnGAN`).
     attends = False
-    # Whether G's update may read D's pass on the fakes that D's update
-    # trains on (`_one_pass_step`): not where D's passes on the fakes give G
-    # its masks.
+    # Whether D's update reads the D pass G's last update made on the fakes
+    # (`SharedPass`, where `one_pass` allows it); False gives each player a
+    # pass of its own, as the speed benchmark compares.
     shares_d_pass = True
     # Whether G's inputs are paired with targets (the encoder term reads it).
     paired = False
@@ -330,10 +332,12 @@ class GAN(GeneratorUpdates, DiscriminatorUpdates, keras.Model):
         labels = data_labels if self.conditional else [None] * self.d_steps
         batch_size = ops.shape(reals[0])[0]
         latent = self._fake_latent(data, 0, batch_size)
-        if self.one_pass:
-            return self._one_pass_step(reals[0], latent, labels[0], data_labels[0])
-        fake, stats = self._generator_inner_loop(reals[0], latent, labels[0])
-        d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent, data_labels[0])]
+        shared = SharedPass(self, reals[0], labels[0], latent, data_labels[0]) if self.one_pass else None
+        fake, stats = self._generator_inner_loop(reals[0], latent, labels[0], shared)
+        if shared is None:
+            d_stats = [self._discriminator_step(reals[0], fake, labels[0], latent, data_labels[0])]
+        else:
+            d_stats = [shared.apply()]
         for update in range(1, self.d_steps):
             latent = self._fake_latent(data, update, batch_size)
             fake = synthesize(
@@ -349,49 +353,12 @@ class GAN(GeneratorUpdates, DiscriminatorUpdates, keras.Model):
 
     @property
     def one_pass(self):
-        """Whether a step is `_one_pass_step`: K = 1, one D update, D without batch statistics."""
+        """Whether D's update reads G's last D pass (`SharedPass`): one D update, D without batch statistics."""
         return (
             self.shares_d_pass
-            and self.inner_steps == 1
             and self.d_steps == 1
             and not get_normalization(self.discriminator.normalization).batch_statistics
         )
-
-    def _one_pass_step(self, real, latent, real_labels, data_labels):
-        """G's update and D's from one D pass on the fakes; returns the reported values.
-
-        With K = 1 and one D update, both updates differentiate at the same
-        point: G's loss is D's verdict on ``G(z)`` before either player
-        moves, and D trains on those same fakes with the same weights. The
-        step that takes G's update first and then D's therefore runs D's
-        forward pass on the fakes twice; here one pass (and, for a
-        relativistic loss, one on the real batch) serves both gradients,
-        which are the same numbers. D judges the real batch and the fakes in
-        two calls, so that G's backward pass runs through the fakes' half
-        only; that is exact for a D without batch statistics (a
-        batch-normalized D takes the other path, normalizing both halves
-        together). It saves one D forward pass per step.
-        """
-        g_variables, d_variables = self.generator_variables, self.discriminator_variables
-        with tf.GradientTape(persistent=True) as tape:
-            fake, fake_outputs = mask_step(self.generator, self.discriminator, latent, None, True)
-            real_outputs = self.discriminator(real, training=True, return_attention=False, **labelled(real_labels))
-            g_objective, stats = self._generator_objective(
-                real, fake, fake_outputs, real_outputs if losses.needs_real_logits_for_g(self.loss_fn) else None, latent
-            )
-            g_objective = scaled_loss(self.g_optimizer, g_objective)
-            d_objective, d_stats, context = self._discriminator_objective(
-                real, ops.stop_gradient(ops.cast(fake, real.dtype)), real_outputs, fake_outputs,
-                real_labels, latent, data_labels,
-            )
-        g_gradients = tape.gradient(g_objective, g_variables)
-        d_gradients = tape.gradient(d_objective, d_variables)
-        del tape
-        self.g_optimizer.apply(g_gradients, g_variables)
-        self.d_optimizer.apply(d_gradients, d_variables)
-        stats.update(d_stats)
-        stats.update(self._own_steps(context))
-        return stats
 
     def get_config(self):
         config = super().get_config()

@@ -9,6 +9,55 @@ from keras_attngan.trainers.recurrence import LabelledDiscriminator, joined, lab
 from keras_attngan.trainers.replicas import scaled_loss
 
 
+class SharedPass:
+    """D's update from the D pass G's last update made on its fakes (docs/design.md, note 1b).
+
+    With one D update per step, D trains on the fakes of G's last update,
+    with the weights that judged them there: the D pass on the fakes is the
+    same numbers in both updates. G's last update therefore calls this
+    object inside its tape with the fakes and D's outputs on them (D judges
+    the real batch there too, in a call of its own, so that G's backward
+    pass runs through the fakes' half only), hands it the tape once it has
+    taken G's gradients (`differentiate`), and the step then applies D's
+    gradients (`apply`). Exact for a D without batch statistics, whose
+    output for a sample does not depend on the others in its call.
+
+    Args:
+        trainer: the `GAN`.
+        real: the real batch of D's update; `real_labels` what a
+            conditional D judges it with, `latent` G's inputs (their
+            ``"label"`` judges the fakes), `data_labels` the batch's labels
+            for the loss terms (as `DiscriminatorUpdates._discriminator_step`).
+    """
+
+    def __init__(self, trainer, real, real_labels, latent, data_labels):
+        self.trainer = trainer
+        self.real, self.real_labels = real, real_labels
+        self.latent, self.data_labels = latent, data_labels
+
+    def __call__(self, fake, fake_outputs):
+        """Records D's objective on the real batch and `fake`, which D judged with `fake_outputs`."""
+        trainer = self.trainer
+        real_outputs = trainer.discriminator(
+            self.real, training=True, return_attention=False, **labelled(self.real_labels)
+        )
+        fake = ops.stop_gradient(ops.cast(fake, self.real.dtype))
+        self.objective, self.stats, self.context = trainer._discriminator_objective(
+            self.real, fake, real_outputs, fake_outputs, self.real_labels, self.latent, self.data_labels
+        )
+
+    def differentiate(self, tape):
+        """D's gradients from G's (persistent) tape."""
+        self.gradients = tape.gradient(self.objective, self.trainer.discriminator_variables)
+
+    def apply(self):
+        """Applies D's gradients, then the own terms' updates; returns D's reported values."""
+        trainer = self.trainer
+        trainer.d_optimizer.apply(self.gradients, trainer.discriminator_variables)
+        self.stats.update(trainer._own_steps(self.context))
+        return self.stats
+
+
 class DiscriminatorUpdates:
     """The discriminator updates of a step, mixed into `keras_attngan.trainers.base.GAN`.
 

@@ -82,36 +82,47 @@ class GeneratorUpdates:
         """The weight of D's verdict in G's objective."""
         return 1.0
 
-    def _generator_update(self, real, latent, real_outputs, state):
+    def _generator_update(self, real, latent, real_outputs, state, shared=None):
         """One G update; returns (the fakes, the reported values, the next update's state).
 
         `state` carries what one update hands the next (the attention GAN's
-        masks); the plain GAN has none.
+        masks); the plain GAN has none. `shared` (a
+        `keras_attngan.trainers.discriminator_updates.SharedPass`, given to
+        the last update) records D's objective from this update's D pass on
+        the fakes and takes D's gradients from its tape.
         """
         variables = self.generator_variables
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=shared is not None) as tape:
             fake, d_out = mask_step(self.generator, self.discriminator, latent, None, True)
             objective, stats = self._generator_objective(real, fake, d_out, real_outputs, latent)
             objective = scaled_loss(self.g_optimizer, objective)
-        self.g_optimizer.apply(tape.gradient(objective, variables), variables)
+            if shared is not None:
+                shared(fake, d_out)
+        gradients = tape.gradient(objective, variables)
+        if shared is not None:
+            shared.differentiate(tape)
+        del tape
+        self.g_optimizer.apply(gradients, variables)
         return fake, stats, state
 
     def _initial_state(self, latent, batch_size):
         """The state the first of the K G updates starts from."""
         return None
 
-    def _generator_inner_loop(self, real, latent, real_labels=None):
+    def _generator_inner_loop(self, real, latent, real_labels=None, shared=None):
         """The K G updates of a step; returns the last fakes and the mean reported values.
 
         `real` is the real batch the fakes are paired with (`real_labels` its
-        labels, None for an unconditional GAN).
+        labels, None for an unconditional GAN); `shared` goes to the last
+        update (`_generator_update`).
         """
         real_outputs = self._real_outputs_for_g(real, real_labels)
         state = self._initial_state(latent, ops.shape(real)[0])
         updates = []
         # A Python loop, unrolled when traced: a tf.while_loop carrying
         # gradients under XLA fails (tensorflow#39060) and K is small.
-        for _ in range(self.inner_steps):
-            fake, stats, state = self._generator_update(real, latent, real_outputs, state)
+        for update in range(self.inner_steps):
+            last = update == self.inner_steps - 1
+            fake, stats, state = self._generator_update(real, latent, real_outputs, state, shared if last else None)
             updates.append(stats)
         return ops.stop_gradient(fake), mean_stats(updates)
