@@ -7,10 +7,7 @@ from keras_attngan.core import losses
 from keras_attngan.core.errors import check_count
 from keras_attngan.core.latent import LatentSpec
 from keras_attngan.networks.normalizations import get_normalization
-from keras_attngan.trainers.discriminator_updates import (
-    DiscriminatorUpdates,
-    SharedPass,
-)
+from keras_attngan.trainers.discriminator_updates import DiscriminatorUpdates, SharedPass
 from keras_attngan.trainers.generator_updates import GeneratorUpdates, mean_stats
 from keras_attngan.trainers.recurrence import synthesize
 from keras_attngan.trainers.replicas import replica_latent, update_moving_average
