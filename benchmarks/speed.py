@@ -92,10 +92,9 @@ def build_two_pass(config):
 
 def training_variants(quick, only=None):
     """(name, config overrides, model_fn) for every timed variant, or for those named in `only`."""
-    variants = [
-        ("peer (keras-io DCGAN)", {"model.mask_source": "none"}, build_peer),
-        ("baseline two D passes", {"model.mask_source": "none"}, build_two_pass),
-    ]
+    variants = [("peer (keras-io DCGAN)", {"model.mask_source": "none"}, build_peer)]
+    if not quick:
+        variants.append(("baseline two D passes", {"model.mask_source": "none"}, build_two_pass))
     sources = ["learned"] if quick else ["learned", "gradcam", "saliency"]
     for jit in (False,) if quick else (False, True):
         variants.append((f"baseline{' XLA' if jit else ''}", {"model.mask_source": "none", "train.jit_compile": jit}, None))

@@ -23,9 +23,11 @@ def test_speed_quick_run_writes_results(tmp_path):
         assert row["step_ms"] > 0 and row["gflop_per_step"] > 0
         # One trace per model, none after the warm-up: a retrace per step is a bug.
         assert row["traces_after_warmup"] == row["traces_at_end"] == 1
-    # Same networks: the attention step does more work, the peer an extra G pass.
+    # Same networks: the attention step does more work than either plain step. (The
+    # static count includes gradient ops that run time prunes, such as D's filter
+    # gradients in G's backward pass, so it cannot order our plain step and the peer's.)
     gflop = {row["variant"]: row["gflop_per_step"] for row in report["training"]}
-    assert gflop["learned K=1"] > gflop["peer (keras-io DCGAN)"] > gflop["baseline"]
+    assert gflop["learned K=1"] > max(gflop["peer (keras-io DCGAN)"], gflop["baseline"])
     assert set(report["pipeline_images_per_s"]) == {"symbols", "digits", "colored_digits"}
     assert report["peak_gflop_per_s"]["matmul"] > 0
 
