@@ -16,8 +16,15 @@
 set -euo pipefail
 
 stage=${1:-}
+finalists=${2:-}
 case $stage in
-  screen | finalists | long) ;;
+  screen) ;;
+  finalists | long)
+    if [ -z "$finalists" ]; then
+      echo "method_study.sh: '$stage' takes the finalists, comma-separated (e.g. verdict_no_mi_blobs)" >&2
+      exit 2
+    fi
+    ;;
   *)
     echo "method_study.sh: unknown stage '$stage'; use screen, finalists or long" >&2
     exit 2
@@ -54,11 +61,13 @@ case $stage in
     narrow=(--set model.g_width=32 --set model.d_width=32)
     study method_screen 3000 3 symbols,digits "$first" "${narrow[@]}"
     study method_screen 3000 3 symbols,digits "$rest" "${narrow[@]}"
+    # Each call reports its own variants; the last report holds them all.
+    study method_screen 3000 3 symbols,digits "$first,$rest" "${narrow[@]}" --report
     ;;
   finalists)
-    study method_finalists 3000 5 symbols,digits "baseline,${2:?the finalists, comma-separated}"
+    study method_finalists 3000 5 symbols,digits "baseline,$finalists"
     ;;
   long)
-    study method_long 9000 5 digits "baseline,${2:?the finalists, comma-separated}"
+    study method_long 9000 5 digits "baseline,$finalists"
     ;;
 esac
