@@ -18,9 +18,8 @@ def get_config(arg=None):
     config.model.categorical_codes = "digit:10"
     config.model.continuous_codes = "c1,c2,c3"
     config.train.terms = "info"
-    # Without a mask: with the learned mask Q recovered the fakes' category
-    # 27% of the time after 1000 steps (1 seed), without it 99-100% after 600
-    # (3 seeds; benchmarks/README.md, InfoGAN). `--config.model.mask_source=gradcam`
+    # Without a mask: a mask made Q much worse at recovering the fakes' category
+    # (benchmarks/README.md, InfoGAN). `--config.model.mask_source=gradcam`
     # trains both methods in one model.
     config.model.mask_source = "none"
     config.train.steps = 4000

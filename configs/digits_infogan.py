@@ -30,9 +30,8 @@ def get_config(arg=None):
     config.model.categorical_codes = "digit:10"
     config.model.continuous_codes = "c1,c2"
     config.train.terms = "info"
-    # Without a mask: with the learned mask Q recovered the fakes' category
-    # 27% of the time after 1000 steps (1 seed), without it 99-100% after 600
-    # (3 seeds; benchmarks/README.md, InfoGAN). `--config.model.mask_source=gradcam`
+    # Without a mask: a mask made Q much worse at recovering the fakes' category
+    # (benchmarks/README.md, InfoGAN). `--config.model.mask_source=gradcam`
     # trains both methods in one model.
     config.model.mask_source = "none"
     config.train.steps = 4000
@@ -43,13 +42,12 @@ def get_config(arg=None):
     config.train.g_learning_rate = 1e-3
     if "supervised" in args:
         config.train.info_supervised_code = "digit"
-        # Twice the categorical weight: 0.976 +- 0.013 matched accuracy against 0.953 +- 0.014
-        # with weight 1 and normal noise (3 seeds each), 0.963 with weight 5 (1 seed);
-        # benchmarks/README.md, InfoGAN.
+        # Twice the categorical weight matched the categories better than 1 or 5
+        # (benchmarks/README.md, InfoGAN).
         config.train.info_weight_categorical = 2.0
         # G's weight average (from step 1000, decay 0.999) is what is judged and
-        # exported: 0.993 +- 0.010 matched accuracy over 3 seeds (judge held-out
-        # accuracy 0.989); benchmarks/README.md, InfoGAN.
+        # exported: it draws the asked-for digit more often (benchmarks/README.md,
+        # InfoGAN).
         config.train.ema_decay = 0.999
         config.train.ema_start = 1000
     return smoke(config) if "smoke" in args else config
