@@ -55,7 +55,10 @@ The variants separate what the method changes:
   the control that tells a gain of the mask from a gain of D's loss;
 - ``baseline_resize``, ``baseline_subpixel``: the plain GAN with G upsampling by
   resize-convolution or sub-pixel convolution (``model.g_upsampling``) instead
-  of transposed convolutions.
+  of transposed convolutions; ``blobs_resize``: the dataset's config in
+  float32 (as ``inner_loop``) with the first mask from the blob prior and a
+  resize-convolution G, the form that serves fastest
+  (benchmarks/README.md, *Deployment*).
 
 It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -151,6 +154,7 @@ VARIANTS.update(
     },
     verdict_no_mi_blobs={**VERDICT, "train.lambda_mi": 0.0, "model.first_mask": "blobs"},
     baseline_verdict={**VARIANTS["baseline"], "train.terms": "verdict"},
+    blobs_resize={"train.dtype_policy": "float32", "model.first_mask": "blobs", "model.g_upsampling": "resize"},
 )
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")
