@@ -65,6 +65,7 @@ def test_smoke_is_small():
         ("train.d_steps", 0, r"train.d_steps.*>= 1.*Received: train.d_steps=0"),
         ("train.inner_steps", 0, r"train.inner_steps.*K.*Received: train.inner_steps=0"),
         ("train.lambda_mi", -0.5, r"train.lambda_mi.*>= 0.*Received: train.lambda_mi=-0.5"),
+        ("train.info_overclusters", -1, r"train.info_overclusters.*>= 0.*Received: train.info_overclusters=-1"),
         ("train.g_learning_rate", 0.0, r"train.g_learning_rate"),
         ("train.d_beta_1", 1.0, r"train.d_beta_1"),
         ("train.steps", 1001, r"train.steps.*multiple of train.steps_per_epoch"),

@@ -389,3 +389,39 @@ def test_a_negative_clustering_weight_is_refused_before_training():
     config.train.info_weight_clustering = -0.5
     with pytest.raises(ValueError, match=r"train\.info_weight_clustering.*>= 0.*-0\.5"):
         validate_config(config)
+
+
+def test_overclustering_head_trains_the_categorical_layer_and_joins_the_invariance_term():
+    model = _info_trainer(weight_invariant=1.0, overclusters=7)
+    term, real = model.terms[0], _images(8)
+    q = term.q
+    assert "q_overcluster_information" in term.reported
+    features = tf.random.normal((6, q.feature_dim), seed=1)
+    assert q(features)["overcluster"].shape == (6, 7)
+    assert "overcluster" not in QHead(5, {"digit": 3}, [], width=4)(tf.zeros((2, 5)))
+    latent = model.latent.sample(8, model.seed_generator)
+    context = {
+        "discriminator": model.discriminator, "real": real, "fake": real, "latent": latent,
+        "seed_generator": keras.random.SeedGenerator(4),
+    }
+    with tf.GradientTape() as tape:
+        contribution = term.d_terms(context)
+        loss = contribution.losses["q_invariant"]
+    head = q.out_overcluster.trainable_variables
+    gradients = tape.gradient(loss, head + q.hidden.trainable_variables)
+    assert all(g is not None and np.any(g.numpy()) for g in gradients)
+    metrics = contribution.metrics
+    np.testing.assert_allclose(
+        loss, -(metrics["q_invariant_information"] + metrics["q_overcluster_information"]), rtol=1e-5
+    )
+    assert QHead.from_config(q.get_config()).overclusters == 7
+    assert Information.from_config(term.get_config()).q.overclusters == 7
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"overclusters": 5}, {"overclusters": -1, "weight_invariant": 1.0}, {"overclusters": 2.5, "weight_invariant": 1.0}],
+)
+def test_overclusters_refused_without_the_invariance_term_or_when_not_a_count(options):
+    with pytest.raises(ValueError, match=r"train\.info_overclusters"):
+        Information(_spec(), 5, **options)

@@ -19,7 +19,11 @@ class QHead(keras.layers.Layer):
     With `separate`, the categorical and the continuous codes each read D's
     features through a hidden layer of their own, so that what trains the
     categories alone (a clustering of the real images) leaves the continuous
-    codes' layer as their own loss makes it.
+    codes' layer as their own loss makes it. With `overclusters`, the
+    categorical layer also feeds an auxiliary head of that many categories,
+    IIC's overclustering head (Ji et al., 2019): trained on the same pairs
+    of views, it asks the shared layer for finer invariant groups than the
+    codes' K, which the codes' heads then read.
 
     Args:
         feature_dim: size of D's ``features``.
@@ -27,18 +31,21 @@ class QHead(keras.layers.Layer):
         continuous: names of the continuous codes.
         width: units of the hidden layer (of each, with `separate`).
         separate: one hidden layer per kind of code instead of a shared one.
+        overclusters: categories of the auxiliary head (0: none).
 
     Call returns:
-        ``{"logits": {name: [B, K]}, "mean": {name: [B]}, "log_std": {name: [B]}}``.
+        ``{"logits": {name: [B, K]}, "mean": {name: [B]}, "log_std": {name: [B]}}``,
+        with `overclusters` also ``"overcluster": [B, overclusters]``.
     """
 
-    def __init__(self, feature_dim, categorical, continuous, width=128, separate=False, **kwargs):
+    def __init__(self, feature_dim, categorical, continuous, width=128, separate=False, overclusters=0, **kwargs):
         super().__init__(dtype="float32", **{k: v for k, v in kwargs.items() if k != "dtype"})
         self.feature_dim = int(feature_dim)
         self.categorical = dict(categorical)
         self.continuous = list(continuous)
         self.width = int(width)
         self.separate = bool(separate)
+        self.overclusters = int(overclusters)
         categorical_outputs = sum(self.categorical.values())
         continuous_outputs = 2 * len(self.continuous)
         # The shared layers keep their names and attributes (checkpoints read them).
@@ -49,6 +56,10 @@ class QHead(keras.layers.Layer):
             self.hidden_continuous, self.out_continuous = self._branch(
                 "q_continuous_hidden", "q_continuous_out", continuous_outputs
             )
+        self.out_overcluster = None
+        if self.overclusters:
+            self.out_overcluster = layers.Dense(self.overclusters, dtype="float32", name="q_overcluster_out")
+            self.out_overcluster.build((None, self.width))
         self.built = True
 
     def _branch(self, hidden_name, out_name, outputs):
@@ -64,10 +75,12 @@ class QHead(keras.layers.Layer):
     def call(self, features):
         features = ops.cast(features, "float32")
         branches = [(self.hidden, self.out), (self.hidden_continuous, self.out_continuous)]
-        flat = ops.concatenate(
-            [out(ops.leaky_relu(hidden(features), 0.2)) for hidden, out in branches if hidden is not None], axis=-1
-        )
+        activations = [(ops.leaky_relu(hidden(features), 0.2), out) for hidden, out in branches if hidden is not None]
+        flat = ops.concatenate([out(activation) for activation, out in activations], axis=-1)
         result, start = {"logits": {}, "mean": {}, "log_std": {}}, 0
+        if self.out_overcluster is not None:
+            # The first layer is the categorical codes' (or the shared one).
+            result["overcluster"] = self.out_overcluster(activations[0][0])
         for name, size in self.categorical.items():
             result["logits"][name] = flat[:, start : start + size]
             start += size
@@ -85,5 +98,6 @@ class QHead(keras.layers.Layer):
             continuous=self.continuous,
             width=self.width,
             separate=self.separate,
+            overclusters=self.overclusters,
         )
         return config

@@ -169,7 +169,10 @@ class Information(LossTerm):
     between Q's categories of each real image and of a copy under a random
     rotation, scale and shift (`invariant_information`,
     `nuisance_transform`; Ji et al., 2019): the categories become what
-    survives the nuisance, which for digits is the class.
+    survives the nuisance, which for digits is the class. With `overclusters`
+    > 0, Q's auxiliary overclustering head (`keras_attngan.networks.q_head.QHead`)
+    is trained on the same pairs, its information added to the term's: IIC's
+    way of shaping the layer the codes read.
 
     Cost: one more D pass on the fakes in each D update and each G
     iteration (Q reads its own pass, as the rotation term does), and with
@@ -183,7 +186,8 @@ class Information(LossTerm):
     clustering ``q_clustering`` (the weighted term) and ``q_real_information``
     (`clustering_information` on the real batch, summed over the codes),
     with invariance ``q_invariant`` (the weighted term) and
-    ``q_invariant_information`` (`invariant_information`, summed over the codes).
+    ``q_invariant_information`` (`invariant_information`, summed over the codes)
+    and with overclustering ``q_overcluster_information`` (the auxiliary head's).
 
     Args:
         latent: the trainer's `keras_attngan.LatentSpec` (or its config),
@@ -197,6 +201,9 @@ class Information(LossTerm):
             real-image terms stopped at D's features.
         label_fraction: in (0, 1]: the share of real images whose label is used.
         width: units of Q's hidden layer.
+        overclusters: categories of Q's overclustering head for the
+            invariance term (0: none; needs `weight_invariant` > 0 and an
+            unsupervised categorical code).
     """
 
     CONFIG_KEYS = {
@@ -209,6 +216,7 @@ class Information(LossTerm):
         "label_fraction": "info_label_fraction",
         "width": "info_q_width",
         "separate_heads": "info_separate_heads",
+        "overclusters": "info_overclusters",
     }
     player = "d"
 
@@ -225,6 +233,7 @@ class Information(LossTerm):
         label_fraction=1.0,
         width=128,
         separate_heads=False,
+        overclusters=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -255,6 +264,17 @@ class Information(LossTerm):
                 "`train.info_label_fraction` should be in (0, 1]. "
                 f"Received: train.info_label_fraction={label_fraction!r}"
             )
+        if overclusters and not (weight_invariant > 0 and self._unsupervised(supervised_code)):
+            raise ValueError(
+                "`train.info_overclusters` trains a head on the invariance term's pairs: it needs "
+                "train.info_weight_invariant > 0 and an unsupervised categorical code. Received: "
+                f"train.info_overclusters={overclusters!r}, train.info_weight_invariant={weight_invariant!r}"
+            )
+        if not (overclusters == int(overclusters) and overclusters >= 0):
+            raise ValueError(
+                "`train.info_overclusters` should be an integer >= 0 (0 = off). "
+                f"Received: train.info_overclusters={overclusters!r}"
+            )
         self.feature_dim = int(feature_dim)
         self.weight_categorical = float(weight_categorical)
         self.weight_continuous = float(weight_continuous)
@@ -265,12 +285,14 @@ class Information(LossTerm):
         self.label_fraction = float(label_fraction)
         self.width = int(width)
         self.separate_heads = bool(separate_heads)
+        self.overclusters = int(overclusters)
         self.q = QHead(
             feature_dim,
             categorical,
             [c.name for c in self.latent.continuous],
             width,
             separate=self.separate_heads,
+            overclusters=self.overclusters,
             name="q_head",
         )
         self.built = True
@@ -286,12 +308,17 @@ class Information(LossTerm):
             names += ["q_clustering", "q_real_information"]
         if self.weight_invariant and self.unsupervised_codes:
             names += ["q_invariant", "q_invariant_information"]
+        if self.overclusters:
+            names.append("q_overcluster_information")
         return tuple(names)
+
+    def _unsupervised(self, supervised_code):
+        return [c.name for c in self.latent.categorical if c.name != supervised_code]
 
     @property
     def unsupervised_codes(self):
         """The categorical codes no labels supervise: those Q clusters the real images with."""
-        return [c.name for c in self.latent.categorical if c.name != self.supervised_code]
+        return self._unsupervised(self.supervised_code)
 
     @classmethod
     def from_networks(cls, generator, discriminator, latent=None, **options):
@@ -377,7 +404,11 @@ class Information(LossTerm):
             information = sum(
                 invariant_information(q_clustered["logits"][n], q_augmented["logits"][n]) for n in clustered
             )
-            losses["q_invariant"] = -self.weight_invariant * information
+            overcluster = 0.0
+            if self.overclusters:
+                overcluster = invariant_information(q_clustered["overcluster"], q_augmented["overcluster"])
+                metrics["q_overcluster_information"] = overcluster
+            losses["q_invariant"] = -self.weight_invariant * (information + overcluster)
             metrics["q_invariant_information"] = information
         return Contribution(losses, metrics)
 
@@ -398,6 +429,7 @@ class Information(LossTerm):
             weight_clustering=self.weight_clustering,
             weight_invariant=self.weight_invariant,
             separate_heads=self.separate_heads,
+            overclusters=self.overclusters,
             supervised_code=self.supervised_code,
             label_fraction=self.label_fraction,
             width=self.width,

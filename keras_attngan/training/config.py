@@ -175,6 +175,9 @@ def default_config():
     # the two real-image terms above kept off D's trunk, so that clustering
     # the categories leaves the continuous codes' factors in D's features.
     config.train.info_separate_heads = False
+    # Categories of IIC's auxiliary overclustering head on the invariance
+    # term's pairs (0 = none).
+    config.train.info_overclusters = 0
     config.train.info_supervised_code = ""
     config.train.info_label_fraction = 1.0
     config.train.info_q_width = 128
