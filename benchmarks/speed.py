@@ -143,6 +143,13 @@ def training_variants(quick, only=None):
         ),
         ("verdict K=1 mi_pairs=16 blobs", {**verdict, "model.first_mask": "blobs"}),
         ("baseline verdict", {"model.mask_source": "none", "train.terms": "verdict"}),
+        # G upsampling by resize-convolution, the form that serves fastest: the
+        # plain GAN with that G, and the attention GAN with it and the prior.
+        ("baseline resize", {"model.mask_source": "none", "model.g_upsampling": "resize"}),
+        (
+            "gradcam K=1 mi_pairs=16 blobs resize",
+            {**gradcam, "model.first_mask": "blobs", "model.g_upsampling": "resize"},
+        ),
     ):
         variants.append((name, overrides, None))
     for name, source in () if quick else (("baseline", "none"), ("learned K=1", "learned"), ("gradcam K=1", "gradcam")):
