@@ -58,7 +58,8 @@ The variants separate what the method changes:
   of transposed convolutions; ``blobs_resize``: the dataset's config in
   float32 (as ``inner_loop``) with the first mask from the blob prior and a
   resize-convolution G, the form that serves fastest
-  (benchmarks/README.md, *Deployment*).
+  (benchmarks/README.md, *Deployment*); ``inner_loop_blobs``: ``inner_loop``
+  with the first mask from the blob prior (G's transposed convolutions kept).
 
 It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -155,6 +156,7 @@ VARIANTS.update(
     verdict_no_mi_blobs={**VERDICT, "train.lambda_mi": 0.0, "model.first_mask": "blobs"},
     baseline_verdict={**VARIANTS["baseline"], "train.terms": "verdict"},
     blobs_resize={"train.dtype_policy": "float32", "model.first_mask": "blobs", "model.g_upsampling": "resize"},
+    inner_loop_blobs={"train.dtype_policy": "float32", "model.first_mask": "blobs"},
 )
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")
