@@ -59,7 +59,8 @@ The variants separate what the method changes:
   float32 (as ``inner_loop``) with the first mask from the blob prior and a
   resize-convolution G, the form that serves fastest
   (benchmarks/README.md, *Deployment*); ``inner_loop_blobs``: ``inner_loop``
-  with the first mask from the blob prior (G's transposed convolutions kept).
+  with the first mask from the blob prior (G's transposed convolutions kept);
+  ``inner_loop_bf16``: the dataset's config as it is under ``mixed_bfloat16``.
 
 It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -157,6 +158,7 @@ VARIANTS.update(
     baseline_verdict={**VARIANTS["baseline"], "train.terms": "verdict"},
     blobs_resize={"train.dtype_policy": "float32", "model.first_mask": "blobs", "model.g_upsampling": "resize"},
     inner_loop_blobs={"train.dtype_policy": "float32", "model.first_mask": "blobs"},
+    inner_loop_bf16={"train.dtype_policy": "mixed_bfloat16"},
 )
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")
