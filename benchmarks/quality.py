@@ -35,8 +35,9 @@ The variants separate what the method changes:
   `configs/symbols_attn.py` today is ``sharp16_balanced`` (in float32;
   earlier ``balanced``, the whole batch unsharpened), ``sharp16_balanced_mi05``
   the same with ``lambda_mi = 0.5``;
-- ``inner_loop``: the dataset's config as it is, in float32 (the seed's
-  method with today's settings);
+- ``inner_loop``: the dataset's config in float32 with the seed's first
+  mask (D's attention on G's image of the uniform mask): the seed's method
+  with today's settings;
 - ``verdict``: the dataset's config in float32 with D's per-cell verdict as
   the mask (``model.mask_source = "verdict"`` and its loss term, U-Net GAN),
   ``verdict_no_mi`` the same without the MI term, ``verdict_cutmix`` with
@@ -60,7 +61,7 @@ The variants separate what the method changes:
   resize-convolution G, the form that serves fastest
   (benchmarks/README.md, *Deployment*); ``inner_loop_blobs``: ``inner_loop``
   with the first mask from the blob prior (G's transposed convolutions kept);
-  ``inner_loop_bf16``: the dataset's config as it is under ``mixed_bfloat16``.
+  ``inner_loop_blobs_bf16``: ``inner_loop_blobs`` under ``mixed_bfloat16``.
 
 It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -138,7 +139,7 @@ VARIANTS = {
 # G's output gradient reweighted by D's mask (xAI-GAN).
 VERDICT = {"train.dtype_policy": "float32", "model.mask_source": "verdict", "train.terms": "verdict"}
 VARIANTS.update(
-    inner_loop={"train.dtype_policy": "float32"},
+    inner_loop={"train.dtype_policy": "float32", "model.first_mask": "recurrence"},
     verdict=VERDICT,
     verdict_no_mi={**VERDICT, "train.lambda_mi": 0.0},
     verdict_cutmix={**VERDICT, "train.verdict_cutmix": 0.5, "train.verdict_cutmix_warmup": 1000},
@@ -158,7 +159,7 @@ VARIANTS.update(
     baseline_verdict={**VARIANTS["baseline"], "train.terms": "verdict"},
     blobs_resize={"train.dtype_policy": "float32", "model.first_mask": "blobs", "model.g_upsampling": "resize"},
     inner_loop_blobs={"train.dtype_policy": "float32", "model.first_mask": "blobs"},
-    inner_loop_bf16={"train.dtype_policy": "mixed_bfloat16"},
+    inner_loop_blobs_bf16={"train.dtype_policy": "mixed_bfloat16", "model.first_mask": "blobs"},
 )
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")
