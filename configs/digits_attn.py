@@ -6,8 +6,10 @@ the default), which keeps the MI term from taking over G's training. The MI term
 16 of them at a lower step cost. The masks are sharpened (`model.mask_temperature =
 0.5`, the mask's square): G reads them more. The networks compute in bfloat16 where the
 hardware has it (`train.dtype_policy = "auto"`), in float32 elsewhere: FID and mask
-usage are the same in both, and emulated bfloat16 is many times slower. The
-measurements are in benchmarks/README.md, *Quality study* and *Speed*.
+usage are the same in both, and emulated bfloat16 is many times slower. The first
+mask is drawn from a prior of blobs (`model.first_mask = "blobs"`), as in
+`symbols_attn.py`. The measurements are in benchmarks/README.md, *Quality study*
+and *Speed*.
 """
 
 from keras_attngan.training.config import default_config, smoke
@@ -20,5 +22,6 @@ def get_config(arg=None):
     config.train.steps = 4000
     config.train.mi_pairs = 8
     config.model.mask_temperature = 0.5
+    config.model.first_mask = "blobs"
     config.train.dtype_policy = "auto"
     return smoke(config) if arg == "smoke" else config

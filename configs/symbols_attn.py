@@ -10,9 +10,12 @@ balanced against the adversarial loss (`train.mi_weighting`, the default), the
 masks are sharpened (`model.mask_temperature = 0.5`) and the MI term reads 16 of
 the 64 samples of each batch (`train.mi_pairs`): with the balanced weight and
 sharpened masks, a quarter of the batch gives the same sample quality and mask
-usage as the whole batch at a markedly cheaper step. G reads the mask, at some
-cost in FID against the plain GAN (`symbols_baseline`); the measurements are in
-benchmarks/README.md, *Quality study* and *Speed*.
+usage as the whole batch at a markedly cheaper step. The first mask is drawn from
+a prior of blobs (`model.first_mask = "blobs"`), not D's attention on a first
+image of G: G then reads the mask with samples as good as the plain GAN's
+(`symbols_baseline`), where the seed's first mask cost FID, and a served image
+needs one G pass. `--config.model.first_mask=recurrence` gives the seed's form.
+The measurements are in benchmarks/README.md, *Quality study* and *Speed*.
 """
 
 from keras_attngan.training.config import default_config, smoke
@@ -23,4 +26,5 @@ def get_config(arg=None):
     config.model.mask_source = "gradcam"
     config.model.mask_temperature = 0.5
     config.train.mi_pairs = 16
+    config.model.first_mask = "blobs"
     return smoke(config) if arg == "smoke" else config

@@ -13,4 +13,5 @@ def get_config(arg=None):
     # differ in the mask source alone.
     config.model.mask_temperature = 0.5
     config.train.mi_pairs = 16
+    config.model.first_mask = "blobs"
     return smoke(config) if arg == "smoke" else config
