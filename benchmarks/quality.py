@@ -61,7 +61,8 @@ The variants separate what the method changes:
   resize-convolution G, the form that serves fastest
   (benchmarks/README.md, *Deployment*); ``inner_loop_blobs``: ``inner_loop``
   with the first mask from the blob prior (G's transposed convolutions kept);
-  ``inner_loop_blobs_bf16``: ``inner_loop_blobs`` under ``mixed_bfloat16``.
+  ``inner_loop_blobs_bf16``: ``inner_loop_blobs`` under ``mixed_bfloat16``,
+  ``baseline_bf16`` the plain GAN under it.
 
 It is a `keras_attngan.apps.study` (what `attngan study` runs) over the variants:
 each finished run writes ``RESULTS/records/DATASET-VARIANT-SEED.json``, and
@@ -160,6 +161,7 @@ VARIANTS.update(
     blobs_resize={"train.dtype_policy": "float32", "model.first_mask": "blobs", "model.g_upsampling": "resize"},
     inner_loop_blobs={"train.dtype_policy": "float32", "model.first_mask": "blobs"},
     inner_loop_blobs_bf16={"train.dtype_policy": "mixed_bfloat16", "model.first_mask": "blobs"},
+    baseline_bf16={**VARIANTS["baseline"], "train.dtype_policy": "mixed_bfloat16"},
 )
 DATASETS = ("symbols", "digits")
 METRICS = ("fid", "kid", "pr", "coverage", "mask_usage")
