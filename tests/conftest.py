@@ -120,6 +120,9 @@ def tiny_config(name="symbols_attn", **overrides):
         # The learned mask is the widest path (D's attention head, its own
         # losses); tests that want another source say so.
         config.model.mask_source = "learned"
+        # The seed's first mask is the widest path too (a first G and D pass,
+        # exports that take z alone); tests of the prior say so.
+        config.model.first_mask = "recurrence"
     config.data.image_size = 16
     config.data.num_examples = 64
     config.data.batch_size = 8
