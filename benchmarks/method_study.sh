@@ -6,6 +6,9 @@
 #   bash benchmarks/method_study.sh finalists A,B,C     # the default width (64), 5 seeds
 #   bash benchmarks/method_study.sh long A,B,C          # digits at three times the budget
 #
+# The finalists run beside a control, the plain GAN (`baseline`) unless a
+# third argument names another (`baseline_bf16` for finalists in bfloat16).
+#
 # Each stage is benchmarks/quality.py over its grid; a finished run leaves a
 # record and is skipped when the stage runs again, so the job can be stopped
 # and continued (a run stopped half-way starts again from step 0). The runs
@@ -17,6 +20,7 @@ set -euo pipefail
 
 stage=${1:-}
 finalists=${2:-}
+control=${3:-baseline}
 case $stage in
   screen) ;;
   finalists | long)
@@ -65,9 +69,9 @@ case $stage in
     study method_screen 3000 3 symbols,digits "$first,$rest" "${narrow[@]}" --report
     ;;
   finalists)
-    study method_finalists 3000 5 symbols,digits "baseline,$finalists"
+    study method_finalists 3000 5 symbols,digits "$control,$finalists" --control "$control"
     ;;
   long)
-    study method_long 9000 5 digits "baseline,$finalists"
+    study method_long 9000 5 digits "$control,$finalists" --control "$control"
     ;;
 esac

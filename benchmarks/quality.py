@@ -216,12 +216,14 @@ def rankings(table, half_step):
     return result
 
 
-def against_baseline(records, metric="fid"):
-    """Per variant with a `baseline` on its dataset: its `metric` minus the baseline's.
+def against_baseline(records, metric="fid", control="baseline"):
+    """Per variant with a `control` on its dataset: its `metric` minus the control's.
 
     ``{"DATASET-VARIANT": study.difference_interval}`` (Welch's 95% interval
     and p-value): "no worse than the plain GAN beyond the interval" reads as
-    an interval that reaches 0 or below.
+    an interval that reaches 0 or below. The control is the plain GAN in
+    float32 unless a study names another (``baseline_bf16`` beside variants
+    that compute in bfloat16).
     """
     values = {}
     for record in records:
@@ -229,8 +231,8 @@ def against_baseline(records, metric="fid"):
     result = {}
     for name, runs in values.items():
         dataset, variant = name.split("-", 1)
-        reference = values.get(f"{dataset}-baseline")
-        if variant != "baseline" and reference:
+        reference = values.get(f"{dataset}-{control}")
+        if variant != control and reference:
             result[name] = study.difference_interval(runs, reference)
     return result
 
@@ -243,8 +245,8 @@ def _scaled(stat, factor):
             for key, value in stat.items()}
 
 
-def markdown(table, budget, differences=None):
-    """The study's table: one row per dataset / variant, the rankings, then each FID - baseline's."""
+def markdown(table, budget, differences=None, control="baseline"):
+    """The study's table: one row per dataset / variant, the rankings, then each FID - control's."""
     half_step = budget["steps"] // 2
     overrides = ", ".join(f"{k}={v}" for k, v in budget["overrides"].items()) or "none"
     lines = [
@@ -272,10 +274,10 @@ def markdown(table, budget, differences=None):
     if rows:
         lines += [
             "",
-            "FID minus the plain GAN's on the same dataset (Welch's 95% interval; "
+            f"FID minus `{control}`'s on the same dataset (Welch's 95% interval; "
             "an interval reaching 0 or below: not worse beyond the interval):",
             "",
-            "| dataset / variant | FID - baseline's | p |",
+            f"| dataset / variant | FID - {control}'s | p |",
             "|---|---:|---:|",
         ]
         lines += [
@@ -305,6 +307,10 @@ def main(argv=None):
         help="a config override for every run, e.g. model.g_width=32 (repeatable)",
     )
     parser.add_argument(
+        "--control", default="baseline",
+        help="the variant every other one is compared against (one of --variants)",
+    )
+    parser.add_argument(
         "--report", action="store_true",
         help="only summarize the records of --datasets and --variants already in --results",
     )
@@ -317,6 +323,8 @@ def main(argv=None):
         unknown = sorted(set(chosen) - set(valid))
         if unknown or not chosen:
             parser.error(f"{name} takes names from {list(valid)}; unknown: {unknown}")
+    if args.control not in variants:
+        parser.error(f"--control should be one of --variants {variants}; received {args.control!r}")
     if args.steps < 2 or args.steps % 2:
         parser.error(f"--steps should be an even number >= 2; received {args.steps}")
     budget = study.make_budget(
@@ -340,13 +348,13 @@ def main(argv=None):
     records = [record for record in records if record["name"] in chosen]
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     table = study.summarize(records)
-    differences = against_baseline(records)
+    differences = against_baseline(records, control=args.control)
     study.write_json(
         os.path.join(args.results, "summary.json"),
-        {"command": command, "budget": budget, "table": table,
-         "rankings": rankings(table, args.steps // 2), "fid_minus_baseline": differences},
+        {"command": command, "budget": budget, "table": table, "control": args.control,
+         "rankings": rankings(table, args.steps // 2), "fid_minus_control": differences},
     )
-    text = markdown(table, budget, differences)
+    text = markdown(table, budget, differences, control=args.control)
     with open(os.path.join(args.results, "summary.md"), "w") as f:
         f.write(f"`{command}`\n\n{text}\n")
     study.plot_curves(table, "fid", os.path.join(args.results, "fid.png"))

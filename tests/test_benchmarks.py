@@ -97,6 +97,11 @@ def test_quality_table_and_rankings():
     assert text.splitlines()[4].endswith("| 100 ± 0 |")
     diff = differences["symbols-attention"]
     assert f"| symbols / attention | +3.00 ± {diff['ci95']:.2f} | {diff['p']:.2f} |" in text
+    # Another control: the plain GAN is then compared against it.
+    against_attention = quality.against_baseline(records, control="attention")
+    assert set(against_attention) == {"symbols-baseline"}
+    assert against_attention["symbols-baseline"]["mean"] == -3.0
+    assert "FID - attention's" in quality.markdown(table, budget, against_attention, control="attention")
 
 
 def test_toolbox_screen_picks_the_lowest_fid_per_axis_and_checks_lucic():
