@@ -14,4 +14,5 @@ def get_config(arg=None):
     config.model.mask_temperature = 0.5
     config.train.mi_pairs = 16
     config.model.first_mask = "blobs"
+    config.train.dtype_policy = "auto"
     return smoke(config) if arg == "smoke" else config

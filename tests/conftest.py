@@ -123,6 +123,8 @@ def tiny_config(name="symbols_attn", **overrides):
         # The seed's first mask is the widest path too (a first G and D pass,
         # exports that take z alone); tests of the prior say so.
         config.model.first_mask = "recurrence"
+    # The same arithmetic on every CPU; tests of bfloat16 say so.
+    config.train.dtype_policy = "float32"
     config.data.image_size = 16
     config.data.num_examples = 64
     config.data.batch_size = 8

@@ -186,7 +186,10 @@ def test_a_model_with_a_mask_prior_serves_alike_in_every_runtime(tmp_path):
     latent = LatentSpec(LATENT, prior_dim=FIRST_MASKS["blobs"].noise_dim)
     model = make_trainer(inner_steps=2, first_mask="blobs", latent=latent)
     deployment = deploy.Deployment(deploy.export(model, str(tmp_path), "tflite,onnx", "float32"))
-    inputs = latent.inputs_numpy(3, 4)
+    # export/README.md's way to draw a served model's inputs: the export's own spec.
+    inputs = loading.export_latent(deployment.path).inputs_numpy(3, 4)
+    assert set(inputs) == {"z", "prior"}
+    np.testing.assert_array_equal(inputs["prior"], latent.inputs_numpy(3, 4)["prior"])
     expected = model.synthesize({k: keras.ops.convert_to_tensor(v) for k, v in inputs.items()})["images"]
     for artifact in deployment.artifacts():
         np.testing.assert_allclose(deployment.runner(artifact)(inputs)["images"], expected, atol=1e-5)
