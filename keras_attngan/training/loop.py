@@ -279,7 +279,7 @@ def describe(workdir, export_path):
     pictures = {
         "samples.png": "sample grid",
         "overlays.png": "D's attention over the samples",
-        "inner_loop.png": "inner loop: x0, s1, x1, ... per row",
+        "inner_loop.png": "inner loop: each refinement's mask and image, per row",
     }
     lines = [f"Run directory: {workdir.root}", f"  checkpoints:      {workdir.checkpoints}"]
     for name, what in pictures.items():
