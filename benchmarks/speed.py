@@ -137,6 +137,11 @@ def training_variants(quick, only=None):
         ("gradcam K=1 mi_pairs=16 alignment", {**gradcam, "model.mi_estimator": "alignment"}),
         ("gradcam K=1 mi_pairs=16 xai", {**gradcam, "train.g_gradient_mask": 1.0}),
         ("gradcam K=1 mi_pairs=16 blobs", {**gradcam, "model.first_mask": "blobs"}),
+        # The digits default (learned masks, 8 pairs) with the prior.
+        (
+            "learned K=1 mi_pairs=8 blobs",
+            {"model.mask_source": "learned", "train.mi_pairs": 8, "model.first_mask": "blobs"},
+        ),
         (
             "gradcam K=1 mi_pairs=16 blobs alignment",
             {**gradcam, "model.first_mask": "blobs", "model.mi_estimator": "alignment"},
