@@ -198,6 +198,33 @@ def test_a_model_with_a_mask_prior_serves_alike_in_every_runtime(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_model_trained_in_bfloat16_exports_float32_graphs_every_runtime_runs(tmp_path):
+    from conftest import tiny_config
+
+    from keras_attngan.training.build import build_trainer
+
+    config = tiny_config(**{"train.dtype_policy": "mixed_bfloat16", "data.channels": CHANNELS})
+    config.model.mask_source = "gradcam"
+    model = build_trainer(config)
+    conv = model.generator.get_layer("up_1")
+    assert conv.compute_dtype == "bfloat16"
+    deployment = deploy.Deployment(deploy.export(model, str(tmp_path), "tflite,onnx", "float32"))
+    # ONNX Runtime and LiteRT have no bfloat16 convolution: both load and run,
+    # within float32's tolerances of the SavedModel.
+    assert sorted(deployment.artifacts()) == ["onnx", "savedmodel", "tflite/float32"]
+    assert deploy.load_report(deployment.path)["flagged"] == {}
+    inputs = loading.export_latent(deployment.path).inputs_numpy(3, 0)
+    exported = deployment.runner("savedmodel")(inputs)["images"]
+    for artifact in ("onnx", "tflite/float32"):
+        np.testing.assert_allclose(deployment.runner(artifact)(inputs)["images"], exported, atol=1e-5)
+    # The same model, in bfloat16's precision, and it trains on in bfloat16.
+    tensors = {k: keras.ops.convert_to_tensor(v) for k, v in inputs.items()}
+    trained = keras.ops.convert_to_numpy(model.synthesize(tensors)["images"])
+    np.testing.assert_allclose(trained, exported, atol=0.1)
+    assert conv.compute_dtype == "bfloat16"
+
+
+@pytest.mark.slow
 def test_a_failed_conversion_names_the_op_and_keeps_the_rest(tmp_path, monkeypatch):
     real_convert = tflite.convert
 

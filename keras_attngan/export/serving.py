@@ -44,8 +44,14 @@ is refused by the signature itself. A batch of
 
 Serving functions are exported without `jit_compile`: XLA-compiled functions
 in a SavedModel have failed on TF Serving GPU (tensorflow/serving#2214).
+
+The exported graphs compute in float32 whatever policy the model trained
+under: a model trained in mixed bfloat16 keeps float32 variables, and ONNX
+Runtime's CPU kernels and LiteRT's builtin ops take no bfloat16 convolution,
+so a bfloat16 graph would not convert or run there.
 """
 
+import contextlib
 import glob
 import json
 import os
@@ -317,6 +323,24 @@ def _collect_masks(mask_dir):
     return merged
 
 
+@contextlib.contextmanager
+def _computing_in_float32(*networks):
+    """Every layer of `networks` computes in float32 inside the block, in its own policy after.
+
+    The variables of a mixed policy are float32 already, so only the casts
+    around each layer's computation change; training can go on afterwards.
+    """
+    layers = {id(layer): layer for network in networks for layer in network._flatten_layers()}
+    policies = {key: layer.dtype_policy for key, layer in layers.items()}
+    try:
+        for layer in layers.values():
+            layer.dtype_policy = "float32"
+        yield
+    finally:
+        for key, layer in layers.items():
+            layer.dtype_policy = policies[key]
+
+
 def save(model, path, config=None, mask_dir=None):
     """Writes the serving SavedModel of a trained `AttnGAN` to `path` (not atomic).
 
@@ -352,14 +376,13 @@ def save(model, path, config=None, mask_dir=None):
         "config": config,
         "logged_mask_steps": sorted({key.split("/")[0] for key in masks}),
     }
-    if model.paired:
-        module = UpscaleModule(model.inference_generator, discriminator)
-    else:
-        module = ServingModule(
-            model.inference_generator, discriminator, model.latent, model.inner_steps, model.first_mask
-        )
-    # Saving copies the asset files into the SavedModel's assets/.
-    with tempfile.TemporaryDirectory() as sources:
+    generator = model.inference_generator
+    # Saving traces the signatures and copies the asset files into the SavedModel's assets/.
+    with _computing_in_float32(generator, discriminator), tempfile.TemporaryDirectory() as sources:
+        if model.paired:
+            module = UpscaleModule(generator, discriminator)
+        else:
+            module = ServingModule(generator, discriminator, model.latent, model.inner_steps, model.first_mask)
         with open(os.path.join(sources, METADATA_FILE), "w") as f:
             json.dump(metadata, f, indent=2, sort_keys=True, default=str)
         np.savez_compressed(os.path.join(sources, MASKS_FILE), **masks)

@@ -32,6 +32,17 @@ from keras_attngan.networks.layers import convolution
 from keras_attngan.networks.upsampling import get_upsampling
 
 
+def _images_input(image_size, channels):
+    """D's input: float32 images under any dtype policy.
+
+    Each layer casts to its own compute dtype, so this costs nothing in mixed
+    bfloat16; an input that took the policy's dtype (as a Sequential built
+    under it does) would keep casting to bfloat16 in a graph traced to
+    compute in float32, as the export's are.
+    """
+    return keras.Input((image_size, image_size, channels), dtype="float32", name="images")
+
+
 def _normalized(normalization, name):
     """`normalization`'s layer after a D convolution, as a list (empty when it has none)."""
     layer = normalization.layer(name)
@@ -91,13 +102,16 @@ class DCGAN(Architecture):
         stages = num_stages(image_size)
         return keras.Sequential(
             [
-                layer
-                for stage in range(stages)
-                for layer in (
-                    convolution(normalization, width * 2**stage, 4, f"down_{stage}", strides=2),
-                    *(_normalized(normalization, f"norm_{stage}") if stage else []),
-                    layers.LeakyReLU(0.2, name=f"lrelu_{stage}"),
-                )
+                _images_input(image_size, channels),
+                *(
+                    layer
+                    for stage in range(stages)
+                    for layer in (
+                        convolution(normalization, width * 2**stage, 4, f"down_{stage}", strides=2),
+                        *(_normalized(normalization, f"norm_{stage}") if stage else []),
+                        layers.LeakyReLU(0.2, name=f"lrelu_{stage}"),
+                    )
+                ),
             ],
             name="trunk",
         )
@@ -122,13 +136,16 @@ class SNDCGAN(DCGAN):
         ] + [(width * 2**stages, 3, 1, f"conv_{stages}")]
         return keras.Sequential(
             [
-                layer
-                for index, (filters, kernel, strides, name) in enumerate(convolutions)
-                for layer in (
-                    convolution(normalization, filters, kernel, name, strides=strides),
-                    *(_normalized(normalization, f"norm_{name}") if index else []),
-                    layers.LeakyReLU(0.1, name=f"lrelu_{name}"),
-                )
+                _images_input(image_size, channels),
+                *(
+                    layer
+                    for index, (filters, kernel, strides, name) in enumerate(convolutions)
+                    for layer in (
+                        convolution(normalization, filters, kernel, name, strides=strides),
+                        *(_normalized(normalization, f"norm_{name}") if index else []),
+                        layers.LeakyReLU(0.1, name=f"lrelu_{name}"),
+                    )
+                ),
             ],
             name="trunk",
         )
@@ -170,7 +187,7 @@ class ResNet(Architecture):
         return _to_image(convolution(normalization, channels, 3, "to_image")(x))
 
     def discriminator_trunk(self, image_size, channels, width, normalization):
-        images = keras.Input((image_size, image_size, channels), name="images")
+        images = _images_input(image_size, channels)
 
         def conv(x, filters, kernel, name):
             x = convolution(normalization, filters, kernel, name)(x)
