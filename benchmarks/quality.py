@@ -308,7 +308,7 @@ def main(argv=None):
     )
     parser.add_argument(
         "--control", default="baseline",
-        help="the variant every other one is compared against (one of --variants)",
+        help="the variant every other one is compared against, where it is among --variants",
     )
     parser.add_argument(
         "--report", action="store_true",
@@ -323,8 +323,8 @@ def main(argv=None):
         unknown = sorted(set(chosen) - set(valid))
         if unknown or not chosen:
             parser.error(f"{name} takes names from {list(valid)}; unknown: {unknown}")
-    if args.control not in variants:
-        parser.error(f"--control should be one of --variants {variants}; received {args.control!r}")
+    if args.control not in VARIANTS:
+        parser.error(f"--control takes a name from {list(VARIANTS)}; received {args.control!r}")
     if args.steps < 2 or args.steps % 2:
         parser.error(f"--steps should be an even number >= 2; received {args.steps}")
     budget = study.make_budget(
