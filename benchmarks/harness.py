@@ -23,6 +23,7 @@ if ROOT not in sys.path:
 
 from configs import symbols_attn  # noqa: E402
 from keras_attngan.apps.study import apply_overrides  # noqa: E402
+from keras_attngan.training import precision  # noqa: E402
 from keras_attngan.training.build import build_data, build_trainer  # noqa: E402
 from keras_attngan.training.validation import validate_config  # noqa: E402
 
@@ -36,9 +37,15 @@ def count_flops(fn, *specs):
 
 
 def make_config(num_examples=4096, **overrides):
-    """`configs/symbols_attn.py` with dotted-key overrides, validated."""
+    """`configs/symbols_attn.py` in float32 with dotted-key overrides, validated.
+
+    The config computes in bfloat16 where the CPU has it (``"auto"``); the
+    tables time float32 unless a variant names a policy, so that a row means
+    the same on every machine.
+    """
     config = symbols_attn.get_config()
     config.data.num_examples = num_examples
+    config.train.dtype_policy = "float32"
     validate_config(apply_overrides(config, overrides))
     return config
 
@@ -63,6 +70,7 @@ class Variant:
     traces: list = dataclasses.field(default_factory=list)
     seconds: list = dataclasses.field(default_factory=list)
     flops_per_step: float = float("nan")
+    dtype_policy: str = "float32"
 
     @property
     def steps_per_execution(self):
@@ -83,7 +91,7 @@ def build_variant(name, config=None, model_fn=None, dataset=None):
         dataset, source = build_data(config)
         config.data.channels = source.channels
     model = model_fn(config) if model_fn else build_trainer(config)
-    variant = Variant(name, model, config.data.batch_size)
+    variant = Variant(name, model, config.data.batch_size, dtype_policy=precision.resolve(config.train.dtype_policy))
     original = model.train_step
 
     def counted_train_step(data):

@@ -5,6 +5,9 @@ without a mask input, our discriminator with mask source `none`) and the same
 data pipeline. Its step is the one of the keras-io DCGAN example: one tape per
 player, D first on a concatenated real + fake batch from a fresh G pass, then
 G on new noise, non-saturating loss via binary cross-entropy on logits, Adam.
+Both networks are called in training mode: the keras-io networks have no batch
+normalization, ours do, and a G whose batch normalization ran in inference
+mode would train another, cheaper model.
 """
 
 import keras
@@ -13,6 +16,7 @@ from keras import ops
 
 from keras_attngan.networks.discriminator import Discriminator
 from keras_attngan.networks.generator import build_generator
+from keras_attngan.training import precision
 from keras_attngan.training.build import adam
 
 
@@ -40,18 +44,19 @@ class PeerDCGAN(keras.Model):
         real = data["images"]
         batch_size = ops.shape(real)[0]
         z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
-        fake = self.generator({"z": z})
+        fake = self.generator({"z": z}, training=True)
         images = ops.concatenate([fake, real], axis=0)
         labels = ops.concatenate([ops.zeros((batch_size, 1)), ops.ones((batch_size, 1))], axis=0)
         with tf.GradientTape() as tape:
-            logits = self.discriminator(images, return_attention=False)["logits"]
+            logits = self.discriminator(images, training=True, return_attention=False)["logits"]
             d_loss = self.bce(labels, logits)
         grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
 
         z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            logits = self.discriminator(self.generator({"z": z}), return_attention=False)["logits"]
+            fake = self.generator({"z": z}, training=True)
+            logits = self.discriminator(fake, training=True, return_attention=False)["logits"]
             g_loss = self.bce(ops.ones((batch_size, 1)), logits)
         grads = tape.gradient(g_loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
@@ -61,14 +66,15 @@ class PeerDCGAN(keras.Model):
 
 
 def build_peer(config):
-    """The peer for a (baseline) config: same networks, optimizers and compile options."""
+    """The peer for a (baseline) config: same networks, dtype policy, optimizers and compile options."""
     size, channels, model = config.data.image_size, config.data.channels, config.model
-    peer = PeerDCGAN(
-        build_generator(model.latent_dim, size, channels, model.g_width, use_mask=False),
-        Discriminator(size, channels, model.d_width, attention="none"),
-        model.latent_dim,
-        seed=config.seed,
-    )
+    with precision.policy_scope(config.train.dtype_policy):
+        peer = PeerDCGAN(
+            build_generator(model.latent_dim, size, channels, model.g_width, use_mask=False),
+            Discriminator(size, channels, model.d_width, attention="none"),
+            model.latent_dim,
+            seed=config.seed,
+        )
     train = config.train
     peer.compile(
         adam(config, "d"),

@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py                     # the full run (about 10 minutes on 2 CPU cores)
     python benchmarks/speed.py --quick --out /tmp/speed.json   # a smoke run
+    python benchmarks/speed.py --profile --variants "gradcam K=1 mi_pairs=16 blobs" --out /tmp/profile.json
 
 Prints Markdown tables and writes every number to a JSON file
 (default benchmarks/results/speed.json):
@@ -16,7 +17,10 @@ Prints Markdown tables and writes every number to a JSON file
   with and without XLA, `steps_per_execution` 1 against the default, and
   mixed bfloat16 against float32;
 - pipeline: images/s each built-in source's `tf.data` pipeline delivers,
-  against what training consumes.
+  against what training consumes;
+- with --profile, instead: op time per step by part of the step (G's and D's
+  forward and backward passes, the MI estimator, the optimizers, the rest)
+  from TensorFlow's profiler (benchmarks/step_profile.py).
 """
 
 import argparse
@@ -31,8 +35,9 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import build_variant, count_flops, make_config, time_variants, write_report  # noqa: E402
+from harness import build_variant, count_flops, make_config, run_steps, time_variants, write_report  # noqa: E402
 from peer_dcgan import build_peer  # noqa: E402
+from step_profile import OPTIMIZERS, OTHER, profile_steps  # noqa: E402
 
 from keras_attngan.apps.study import parse_overrides  # noqa: E402
 from keras_attngan.training.build import build_data, build_trainer  # noqa: E402
@@ -94,6 +99,9 @@ def training_variants(quick, only=None):
     """(name, config overrides, model_fn) for every timed variant, or for those named in `only`."""
     variants = [("peer (keras-io DCGAN)", {"model.mask_source": "none"}, build_peer)]
     if not quick:
+        variants.append(
+            ("peer (keras-io DCGAN) mixed_bfloat16", {"model.mask_source": "none", "train.dtype_policy": "mixed_bfloat16"}, build_peer)
+        )
         variants.append(("baseline two D passes", {"model.mask_source": "none"}, build_two_pass))
     sources = ["learned"] if quick else ["learned", "gradcam", "saliency"]
     for jit in (False,) if quick else (False, True):
@@ -178,8 +186,14 @@ def training_variants(quick, only=None):
         unknown = sorted(set(only) - {name for name, _, _ in variants})
         if unknown:
             raise ValueError(f"Unknown variants {unknown}; valid: {[name for name, _, _ in variants]}")
-        # The table's ratios need the peer and the baseline (with XLA, for XLA rows).
-        kept = {"peer (keras-io DCGAN)", "baseline", *(["baseline XLA"] if any("XLA" in n for n in only) else [])}
+        # The table's ratios need the peer and the baseline (with XLA, for XLA
+        # rows; the peer in bfloat16, for bfloat16 rows).
+        kept = {
+            "peer (keras-io DCGAN)",
+            "baseline",
+            *(["baseline XLA"] if any("XLA" in n for n in only) else []),
+            *(["peer (keras-io DCGAN) mixed_bfloat16"] if any("bfloat16" in n for n in only) else []),
+        }
         variants = [v for v in variants if v[0] in set(only) | kept]
     return variants
 
@@ -196,18 +210,22 @@ def measure_training(steps, repeats, quick, conv_peak, only=None, common=None):
     for variant in built:
         if variant.name in ("baseline", "baseline XLA"):
             baseline[variant.name.endswith("XLA")] = variant.best_step_seconds(steps)
-    peer = built[0].best_step_seconds(steps)
+    # Each row against the peer in its own dtype where that peer ran.
+    peers = {v.dtype_policy: v.best_step_seconds(steps) for v in built if v.name.startswith("peer")}
     rows = []
     for variant in built:
         step = variant.best_step_seconds(steps)
+        peer = peers.get(variant.dtype_policy, built[0].best_step_seconds(steps))
         xla = bool(variant.model.jit_compile)
         gflops = variant.flops_per_step / step / 1e9
         rows.append(
             {
                 "variant": variant.name,
                 "jit_compile": xla,
+                "dtype_policy": variant.dtype_policy,
                 "steps_per_execution": variant.steps_per_execution,
                 "step_ms": 1000 * step,
+                "median_step_ms": 1000 * float(np.median(variant.seconds)) / steps,
                 "images_per_s": variant.batch_size / step,
                 "vs_baseline": step / baseline[xla],
                 "speed_vs_peer": peer / step,
@@ -241,6 +259,39 @@ def count_training_flops(quick, only=None, common=None):
     return rows
 
 
+def profile_training(steps, quick, only=None, common=None):
+    """Op time per step by part of the step for every variant (`step_profile`), warmed up first.
+
+    TensorFlow runs one op at a time here (one inter-op thread, each op on
+    every core): two ops that run side by side share the cores and each
+    takes longer, so only one at a time makes the parts add up to the step.
+    """
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    rows = []
+    for name, overrides, model_fn in training_variants(quick, only):
+        if overrides.get("train.jit_compile"):
+            continue  # XLA fuses ops into clusters whose names no longer say the part
+        config = make_config(num_examples=1024 if quick else 4096, **{**(common or {}), **overrides})
+        variant = build_variant(name, config, model_fn)
+        run_steps(variant, 2 * variant.steps_per_execution)
+        rows.append({"variant": name, **profile_steps(variant, steps)})
+    return rows
+
+
+def profile_table(rows):
+    """Parts as rows, variants as columns, in ms of op time per step."""
+    parts = [f"{net} {way}" for net in ("G", "D", "MI estimator") for way in ("forward", "backward")]
+    parts += [OPTIMIZERS, OTHER]
+    lines = [
+        "| part | " + " | ".join(r["variant"] for r in rows) + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
+    for part in parts:
+        lines.append(f"| {part} | " + " | ".join(f"{r['parts'].get(part, 0.0):.1f}" for r in rows) + " |")
+    lines.append("| **op time per step** | " + " | ".join(f"**{r['op_ms_per_step']:.1f}**" for r in rows) + " |")
+    return "\n".join(lines)
+
+
 def measure_pipeline(batches, quick):
     results = {}
     for source in ("symbols", "digits", "colored_digits"):
@@ -263,14 +314,14 @@ def tables(report):
     lines += [f"| {name} | {value:.0f} |" for name, value in report["peak_gflop_per_s"].items()]
     lines += [
         "",
-        "| variant | XLA | steps/exec | step (ms) | images/s | vs baseline | speed vs peer "
-        "| GFLOP/step | GFLOP/s | of conv peak | traces (warm-up, end) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| variant | XLA | steps/exec | step (ms) | median (ms) | images/s | vs baseline "
+        "| speed vs peer (same dtype) | GFLOP/step | GFLOP/s | of conv peak | traces (warm-up, end) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["training"]:
         lines.append(
             f"| {r['variant']} | {'on' if r['jit_compile'] else 'off'} | {r['steps_per_execution']} "
-            f"| {r['step_ms']:.1f} | {r['images_per_s']:.0f} | {r['vs_baseline']:.2f}x "
+            f"| {r['step_ms']:.1f} | {r['median_step_ms']:.1f} | {r['images_per_s']:.0f} | {r['vs_baseline']:.2f}x "
             f"| {r['speed_vs_peer']:.2f}x | {r['gflop_per_step']:.1f} | {r['gflop_per_s']:.0f} "
             f"| {100 * r['fraction_of_conv_peak']:.0f}% | {r['traces_after_warmup']}, {r['traces_at_end']} |"
         )
@@ -290,6 +341,10 @@ def main(argv=None):
         "--flops", action="store_true", help="only count each variant's FLOPs per step (no timing)"
     )
     parser.add_argument(
+        "--profile", action="store_true",
+        help="only profile each variant's --steps steps: op time per step by part (G, D, estimator, optimizers, rest)",
+    )
+    parser.add_argument(
         "--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
         help="time only these training variants (comma-separated names of the table)",
     )
@@ -301,6 +356,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.steps % 10:
         parser.error("--steps should be a multiple of 10 (the default steps_per_execution)")
+    load = os.getloadavg()
     if args.flops:
         rows = count_training_flops(args.quick, args.variants, parse_overrides(args.set))
         text = "| variant | GFLOP/step | vs baseline |\n|---|---:|---:|\n" + "\n".join(
@@ -308,6 +364,12 @@ def main(argv=None):
         )
         command = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
         write_report({"command": command, "training": rows}, args.out, text)
+        return rows
+    if args.profile:
+        rows = profile_training(args.steps, args.quick, args.variants, parse_overrides(args.set))
+        command = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        report = {"command": command, "load_average_before": load, "training": rows, "load_average_after": os.getloadavg()}
+        write_report(report, args.out, profile_table(rows))
         return rows
     peak = measure_peak(args.repeats, args.quick)
     conv_peak = max(value for name, value in peak.items() if name.startswith("conv") and "XLA" not in name)
@@ -320,7 +382,7 @@ def main(argv=None):
             "keras": keras.__version__,
             "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
             # Other work on the machine while timing: 1-, 5- and 15-minute load.
-            "load_average_before": os.getloadavg(),
+            "load_average_before": load,
         },
         "peak_gflop_per_s": peak,
         "conv_peak_gflop_per_s": conv_peak,

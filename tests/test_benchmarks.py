@@ -32,6 +32,54 @@ def test_speed_quick_run_writes_results(tmp_path):
     assert report["peak_gflop_per_s"]["matmul"] > 0
 
 
+def test_timed_variants_compute_in_the_policy_they_name_the_peer_too():
+    """A row is float32 on every machine unless it names a policy, and the peer follows it."""
+    import keras
+    from harness import make_config
+    from peer_dcgan import build_peer
+
+    # The configs compute in bfloat16 where the CPU has it; the tables do not.
+    assert make_config(num_examples=64).train.dtype_policy == "float32"
+    policy = keras.config.dtype_policy().name
+    for name in ("float32", "mixed_bfloat16"):
+        config = make_config(
+            num_examples=64, **{"model.mask_source": "none", "train.dtype_policy": name, "model.g_width": 8, "model.d_width": 8}
+        )
+        config.data.channels = 3  # set from the data where a run builds it
+        peer = build_peer(config)
+        assert peer.generator.dtype_policy.name == peer.discriminator.dtype_policy.name == name
+        assert keras.config.dtype_policy().name == policy
+
+
+def test_the_peer_trains_batch_normalization_in_training_mode():
+    """The same networks means the same maths: G's batch statistics move in the peer's step."""
+    import numpy as np
+    from harness import make_config
+    from peer_dcgan import build_peer
+
+    config = make_config(num_examples=64, **{"model.mask_source": "none", "model.g_width": 8, "model.d_width": 8})
+    config.data.channels = 3
+    peer = build_peer(config)
+    moving = [v for v in peer.generator.non_trainable_variables if "moving_mean" in v.path]
+    before = [np.array(v) for v in moving]
+    images = np.random.default_rng(0).uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    peer.train_step({"images": images})
+    assert moving and all(not np.allclose(b, np.array(v)) for b, v in zip(before, moving))
+
+
+def test_step_profile_names_the_part_of_each_node():
+    from step_profile import OPTIMIZERS, OTHER, part_of
+
+    prefix = "while/body/_1/while/cond/then/_619/while/cond/StatefulPartitionedCall/"
+    assert part_of(prefix + "generator_1/up_1_1/conv_transpose") == "G forward"
+    assert part_of(prefix + "gradient_tape/discriminator_1_1/trunk_1/down_0_1/convolution/Conv2DBackpropInput") == "D backward"
+    assert part_of("gradient_tape/mi_estimator_1/AvgPoolGrad") == "MI estimator backward"
+    assert part_of(prefix + "adam_1/Sqrt_1") == OPTIMIZERS
+    # A scope that only starts like a network's is not that network.
+    assert part_of(prefix + "generator_inputs/concat") == OTHER
+    assert part_of(prefix + "gradient_tape/strided_slice_16/StridedSliceGrad_2") == OTHER
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_deploy_quick_run_writes_results(tmp_path):

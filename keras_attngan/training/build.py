@@ -1,7 +1,5 @@
 """Building a run from its config: the data pipeline, the networks and the trainer of its mode."""
 
-import contextlib
-
 import keras
 import tensorflow as tf
 
@@ -88,16 +86,6 @@ def training_batches(config, source, start_step=0):
     if config.train.strategy == "multi_worker":
         dataset = dataset.map(lambda batch: batch["images"])
     return _paired(config, dataset)
-
-
-@contextlib.contextmanager
-def _dtype_policy(name):
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def steps_per_execution(config):
@@ -264,7 +252,7 @@ def build_trainer(config):
     set_determinism(config)
     strategy = distribute.get_strategy(train_cfg.strategy)
     with strategy.scope():
-        with _dtype_policy(precision.resolve(train_cfg.dtype_policy)):
+        with precision.policy_scope(train_cfg.dtype_policy):
             generator, discriminator = build_networks(config, latent)
             trainer, mode_options = TRAINERS[mode(config)]
             model = trainer(

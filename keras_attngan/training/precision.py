@@ -10,10 +10,12 @@ AMX-BF16 instructions. Checkpoints do not depend on the choice (the
 variables are float32 either way), so a run may resume on another machine.
 """
 
+import contextlib
 import functools
 import os
 import warnings
 
+import keras
 import tensorflow as tf
 
 _CPU_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -63,3 +65,14 @@ def resolve(name):
             stacklevel=2,
         )
     return name
+
+
+@contextlib.contextmanager
+def policy_scope(name):
+    """Networks built inside compute in `train.dtype_policy` `name` (`resolve`d); the previous global policy after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(resolve(name))
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
