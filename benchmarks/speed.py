@@ -259,22 +259,34 @@ def count_training_flops(quick, only=None, common=None):
     return rows
 
 
-def profile_training(steps, quick, only=None, common=None):
-    """Op time per step by part of the step for every variant (`step_profile`), warmed up first.
+def profile_training(steps, repeats, quick, only=None, common=None):
+    """Op time per step by part of the step for every variant (`step_profile`).
 
-    TensorFlow runs one op at a time here (one inter-op thread, each op on
-    every core): two ops that run side by side share the cores and each
-    takes longer, so only one at a time makes the parts add up to the step.
+    The variants are warmed up, then profiled in alternation, `repeats`
+    rounds of `steps` steps each, as the timings are; each part's figure is
+    its median over the rounds. TensorFlow runs one op at a time here (one
+    inter-op thread, each op on every core): two ops that run side by side
+    share the cores and each takes longer, so only one at a time makes the
+    parts add up to the step.
     """
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    rows = []
+    built = []
     for name, overrides, model_fn in training_variants(quick, only):
         if overrides.get("train.jit_compile"):
             continue  # XLA fuses ops into clusters whose names no longer say the part
         config = make_config(num_examples=1024 if quick else 4096, **{**(common or {}), **overrides})
-        variant = build_variant(name, config, model_fn)
-        run_steps(variant, 2 * variant.steps_per_execution)
-        rows.append({"variant": name, **profile_steps(variant, steps)})
+        built.append(build_variant(name, config, model_fn))
+        run_steps(built[-1], 2 * built[-1].steps_per_execution)
+    rounds = {variant.name: [] for variant in built}
+    for _ in range(repeats):
+        for variant in built:
+            rounds[variant.name].append(profile_steps(variant, steps))
+    rows = []
+    for name, profiles in rounds.items():
+        parts = {part for profile in profiles for part in profile["parts"]}
+        median = {part: float(np.median([p["parts"].get(part, 0.0) for p in profiles])) for part in parts}
+        total = float(np.median([p["op_ms_per_step"] for p in profiles]))
+        rows.append({"variant": name, "op_ms_per_step": total, "parts": median, "rounds": profiles})
     return rows
 
 
@@ -342,7 +354,7 @@ def main(argv=None):
     )
     parser.add_argument(
         "--profile", action="store_true",
-        help="only profile each variant's --steps steps: op time per step by part (G, D, estimator, optimizers, rest)",
+        help="only profile: op time per step by part (G, D, estimator, optimizers, rest), median of --repeats rounds of --steps",
     )
     parser.add_argument(
         "--variants", type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
@@ -366,7 +378,7 @@ def main(argv=None):
         write_report({"command": command, "training": rows}, args.out, text)
         return rows
     if args.profile:
-        rows = profile_training(args.steps, args.quick, args.variants, parse_overrides(args.set))
+        rows = profile_training(args.steps, args.repeats, args.quick, args.variants, parse_overrides(args.set))
         command = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
         report = {"command": command, "load_average_before": load, "training": rows, "load_average_after": os.getloadavg()}
         write_report(report, args.out, profile_table(rows))

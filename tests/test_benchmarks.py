@@ -67,6 +67,27 @@ def test_the_peer_trains_batch_normalization_in_training_mode():
     assert moving and all(not np.allclose(b, np.array(v)) for b, v in zip(before, moving))
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_speed_profile_splits_each_step_into_its_parts(tmp_path):
+    import speed
+
+    out = tmp_path / "profile.json"
+    overrides = ["--set", "model.g_width=8", "--set", "model.d_width=8"]
+    speed.main(["--profile", "--quick", "--steps", "10", "--repeats", "2", "--out", str(out), *overrides])
+    rows = {row["variant"]: row for row in json.loads(out.read_text())["training"]}
+    assert set(rows) == {"peer (keras-io DCGAN)", "baseline", "learned K=1"}
+    for row in rows.values():
+        assert len(row["rounds"]) == 2
+        for profile in row["rounds"]:
+            assert sum(profile["parts"].values()) == pytest.approx(profile["op_ms_per_step"])
+        for part in ("G forward", "G backward", "D forward", "D backward"):
+            assert row["parts"][part] > 0
+    # Only the attention step has an MI estimator to run.
+    assert rows["learned K=1"]["parts"]["MI estimator backward"] > 0
+    assert "MI estimator forward" not in rows["baseline"]["parts"]
+
+
 def test_step_profile_names_the_part_of_each_node():
     from step_profile import OPTIMIZERS, OTHER, part_of
 
