@@ -37,15 +37,17 @@ def count_flops(fn, *specs):
 
 
 def make_config(num_examples=4096, **overrides):
-    """`configs/symbols_attn.py` in float32 with dotted-key overrides, validated.
+    """`configs/symbols_attn.py` in float32, with the seed's first mask, dotted-key overrides, validated.
 
-    The config computes in bfloat16 where the CPU has it (``"auto"``); the
-    tables time float32 unless a variant names a policy, so that a row means
-    the same on every machine.
+    The config computes in bfloat16 where the CPU has it (``"auto"``) and
+    draws its first mask from the blob prior; a variant's row names either
+    where it uses them (``mixed_bfloat16``, ``blobs``), so that a row means
+    the same on every machine and whatever the config's defaults.
     """
     config = symbols_attn.get_config()
     config.data.num_examples = num_examples
     config.train.dtype_policy = "float32"
+    config.model.first_mask = "recurrence"
     validate_config(apply_overrides(config, overrides))
     return config
 

@@ -38,8 +38,10 @@ def test_timed_variants_compute_in_the_policy_they_name_the_peer_too():
     from harness import make_config
     from peer_dcgan import build_peer
 
-    # The configs compute in bfloat16 where the CPU has it; the tables do not.
-    assert make_config(num_examples=64).train.dtype_policy == "float32"
+    # The configs compute in bfloat16 where the CPU has it and draw the first
+    # mask from the prior; a row does either only where its name says so.
+    config = make_config(num_examples=64)
+    assert (config.train.dtype_policy, config.model.first_mask) == ("float32", "recurrence")
     policy = keras.config.dtype_policy().name
     for name in ("float32", "mixed_bfloat16"):
         config = make_config(
