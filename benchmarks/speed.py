@@ -269,7 +269,10 @@ def profile_training(steps, repeats, quick, only=None, common=None):
     share the cores and each takes longer, so only one at a time makes the
     parts add up to the step.
     """
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError as error:
+        raise RuntimeError("--profile sets TensorFlow's threads, so it runs in a process of its own") from error
     built = []
     for name, overrides, model_fn in training_variants(quick, only):
         if overrides.get("train.jit_compile"):
@@ -369,24 +372,23 @@ def main(argv=None):
     if args.steps % 10:
         parser.error("--steps should be a multiple of 10 (the default steps_per_execution)")
     load = os.getloadavg()
+    command = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.flops:
         rows = count_training_flops(args.quick, args.variants, parse_overrides(args.set))
         text = "| variant | GFLOP/step | vs baseline |\n|---|---:|---:|\n" + "\n".join(
             f"| {r['variant']} | {r['gflop_per_step']:.1f} | {r['vs_baseline']:.2f}x |" for r in rows
         )
-        command = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
         write_report({"command": command, "training": rows}, args.out, text)
         return rows
     if args.profile:
         rows = profile_training(args.steps, args.repeats, args.quick, args.variants, parse_overrides(args.set))
-        command = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
         report = {"command": command, "load_average_before": load, "training": rows, "load_average_after": os.getloadavg()}
         write_report(report, args.out, profile_table(rows))
         return rows
     peak = measure_peak(args.repeats, args.quick)
     conv_peak = max(value for name, value in peak.items() if name.startswith("conv") and "XLA" not in name)
     report = {
-        "command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
         "machine": {
             "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),

@@ -59,7 +59,7 @@ def op_times(space):
     return times
 
 
-def profile_steps(variant, steps, logdir=None):
+def profile_steps(variant, steps):
     """Profiles `steps` train steps of a warmed-up variant.
 
     Returns:
@@ -67,8 +67,7 @@ def profile_steps(variant, steps, logdir=None):
         "op_types": {part: {op type: ms per step}}}``; op time adds up the
         executor threads' work, so it can exceed the step's wall time.
     """
-    with tempfile.TemporaryDirectory() as scratch:
-        logdir = logdir or scratch
+    with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
         try:
             run_steps(variant, steps)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -72,11 +73,15 @@ def test_the_peer_trains_batch_normalization_in_training_mode():
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_speed_profile_splits_each_step_into_its_parts(tmp_path):
-    import speed
-
+    # A process of its own: the profile sets TensorFlow's threads before its first op.
     out = tmp_path / "profile.json"
     overrides = ["--set", "model.g_width=8", "--set", "model.d_width=8"]
-    speed.main(["--profile", "--quick", "--steps", "10", "--repeats", "2", "--out", str(out), *overrides])
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "speed.py")
+    subprocess.run(
+        [sys.executable, script, "--profile", "--quick", "--steps", "10", "--repeats", "2", "--out", str(out), *overrides],
+        check=True,
+        capture_output=True,
+    )
     rows = {row["variant"]: row for row in json.loads(out.read_text())["training"]}
     assert set(rows) == {"peer (keras-io DCGAN)", "baseline", "learned K=1"}
     for row in rows.values():
