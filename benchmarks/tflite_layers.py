@@ -87,7 +87,9 @@ def main(argv=None):
                     )
     lines = ["| layer | batch dimension | quantization | ms per call (batch 1) |", "|---|---|---|---:|"]
     lines += [f"| {r['layer']} | {r['batch']} | {r['quantization']} | {r['ms']:.3f} |" for r in rows]
-    write_report({"rows": rows, "load_average": os.getloadavg(), "settings": vars(args)}, args.out, "\n".join(lines))
+    # Where the report goes is no setting of the measurement (and names a path of this machine).
+    settings = {key: value for key, value in vars(args).items() if key != "out"}
+    write_report({"rows": rows, "load_average": os.getloadavg(), "settings": settings}, args.out, "\n".join(lines))
 
 
 if __name__ == "__main__":
