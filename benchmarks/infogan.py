@@ -37,7 +37,7 @@ with `keras_attngan.training.loop.train` for the config's `train.steps` (or
 
 Reference rows (every experiment): how well the classes can be found without
 a GAN. Each of `CLUSTERINGS` (k-means; spectral clustering on a
-nearest-neighbours graph) clusters the raw pixels of the real images the runs
+nearest-neighbours graph; k-means of a two-dimensional t-SNE map) clusters the raw pixels of the real images the runs
 train on into as many clusters as the data set has classes, and its clusters
 are matched to the classes as the code values are (Hungarian,
 `categorical_code_accuracy`), for each of `REFERENCE_SEEDS` (seed s: the
@@ -113,11 +113,27 @@ def _spectral(num_clusters, seed):
     return SpectralClustering(num_clusters, affinity="nearest_neighbors", random_state=seed)
 
 
+class _TsneKMeans:
+    """k-means of a two-dimensional t-SNE map of the inputs (`fit_predict` only)."""
+
+    def __init__(self, num_clusters, seed):
+        self.num_clusters, self.seed = num_clusters, seed
+
+    def fit_predict(self, inputs):
+        from sklearn.manifold import TSNE
+
+        # t-SNE's heavy-tailed map pulls each neighbourhood of the pixel space together and
+        # pushes the groups apart (van der Maaten and Hinton, 2008); k-means then cuts it.
+        embedding = TSNE(2, init="pca", random_state=self.seed).fit_transform(inputs)
+        return _kmeans(self.num_clusters, self.seed).fit_predict(embedding)
+
+
 # Clusterings of the raw pixels for the reference rows: name -> (label, factory of
 # (number of clusters, seed) -> a scikit-learn estimator with `fit_predict`).
 CLUSTERINGS = {
     "kmeans": ("k-means", _kmeans),
     "spectral": ("spectral clustering", _spectral),
+    "tsne_kmeans": ("k-means of a t-SNE map", _TsneKMeans),
 }
 
 

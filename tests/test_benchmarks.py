@@ -254,8 +254,8 @@ def test_infogan_summary_tables():
     assert table["digits"]["seeds"] == [0, 1]
     assert abs(table["digits"]["metrics"]["categorical_accuracy"]["mean"] - 0.6) < 1e-9
     references = infogan.summarize_references(
-        [reference("digits", "spectral", [0.8, 0.8]), reference("digits", "kmeans", [0.7, 0.9]),
-         reference("colored_digits", "kmeans", [0.2, 0.2])]
+        [reference("digits", "tsne_kmeans", [0.9, 1.0]), reference("digits", "spectral", [0.8, 0.8]),
+         reference("digits", "kmeans", [0.7, 0.9]), reference("colored_digits", "kmeans", [0.2, 0.2])]
     )
     assert list(references["digits"]) == list(infogan.CLUSTERINGS)  # the registry's order
     assert references["digits"]["kmeans"]["accuracy"]["mean"] == pytest.approx(0.8)
@@ -265,9 +265,10 @@ def test_infogan_summary_tables():
     lines = text.splitlines()
     # The references follow their experiment's row, in the Hungarian accuracy's column.
     start = lines.index("| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |")
-    assert lines[start + 1:start + 3] == [
+    assert lines[start + 1:start + 4] == [
         "| digits: k-means on pixels | - | - | 2 | - | 0.800 ± 0.141 | - |",
         "| digits: spectral clustering on pixels | - | - | 2 | - | 0.800 ± 0.000 | - |",
+        "| digits: k-means of a t-SNE map on pixels | - | - | 2 | - | 0.950 ± 0.071 | - |",
     ]
     # An experiment with references and no finished run yet still shows them.
     assert "| colored_digits: k-means on pixels | - | - | 2 | - | 0.200 ± 0.000 | - |" in text
