@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
@@ -356,3 +357,35 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
     table = infogan.main(args[:1] + ["1", "--first-seed", "1", "--experiments", "digits"] + args[2:])
     assert table["digits"]["seeds"] == [0, 1]
     assert "digits-1.json" in os.listdir(tmp_path / "results" / "records")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_iic_alone_tiny_run_writes_its_history_and_resumes(tmp_path):
+    import iic_alone
+
+    args = ["--seeds", "1", "--steps", "4", "--every", "2", "--results", str(tmp_path),
+            "--set", "data.image_size=16", "--set", "data.num_examples=64", "--set", "data.batch_size=16",
+            "--set", "model.d_width=8", "--set", "train.info_overclusters=5"]
+    iic_alone.main(args)
+    path = tmp_path / "records" / "iic_alone-0.json"
+    record = json.loads(path.read_text())
+    assert [step for step, _, _ in record["history"]] == [2, 4]
+    for _, information, accuracy in record["history"]:
+        # Hungarian accuracy over 10 classes is at least the largest class's share.
+        assert 0.1 <= accuracy <= 1 and -1e-6 <= information <= np.log(10) + 1e-6
+    mtime = os.path.getmtime(path)
+    iic_alone.main(args)  # done: read back, not trained again
+    assert os.path.getmtime(path) == mtime
+    assert "| 4 |" in (tmp_path / "summary.md").read_text()
+    with pytest.raises(ValueError, match="another budget"):
+        iic_alone.main([*args[:3], "8", *args[4:]])
+
+
+def test_iic_alone_summary_is_the_mean_over_seeds_per_step():
+    import iic_alone
+
+    records = [{"history": [[10, 1.0, 0.5], [20, 2.0, 0.7]]}, {"history": [[10, 0.0, 0.3], [20, 2.0, 0.9]]}]
+    table = iic_alone.summarize(records)
+    assert list(table) == [10, 20]
+    assert table[10]["accuracy"]["mean"] == pytest.approx(0.4)
+    assert table[20]["information"]["mean"] == pytest.approx(2.0) and table[20]["information"]["sd"] == 0
