@@ -48,7 +48,9 @@ pixel distances do.
 
 Every finished run writes ``RESULTS/records/EXPERIMENT-SEED.json``, each
 reference ``RESULTS/records/EXPERIMENT-CLUSTERING.json`` (all its seeds), and a
-rerun skips them, so the measurement can be stopped and continued;
+rerun skips them, so the measurement can be stopped and continued. A run's
+record also keeps `LOGGED`: the last value its TensorBoard log holds of
+InfoGAN's bound and of Q's accuracy on the fakes.
 ``--remeasure`` measures the finished runs' exports (in ``--workdir``) again
 without training, for a metric added after they ran. The summary
 (mean and standard deviation over seeds) goes to ``RESULTS/summary.json``
@@ -83,6 +85,10 @@ COLOUR = "colour"
 # Sources whose continuous control is measured on the images (`digit_factors`), and its factors.
 DIGIT_SOURCES = ("digits", "colored_digits")
 DIGIT_FACTORS = ("thickness", "slant")
+# What each run's training log says at its last step, recorded beside the export's
+# measurements: InfoGAN's lower bound on I(c; G(z, c)) in nats and Q's accuracy on the
+# fakes' categorical codes.
+LOGGED = ("info_bound", "info_accuracy")
 # The reference rows' seeds, fixed so that a process running some of the runs' seeds
 # (`--first-seed`) computes the same references as any other.
 REFERENCE_SEEDS = (0, 1, 2)
@@ -317,6 +323,16 @@ def measure(export_path, source, image_size, num, seed=0):
     return result
 
 
+def logged_at_end(workdir):
+    """The last value of each of `LOGGED` in the run's TensorBoard log (None where absent)."""
+    from keras_attngan.training.callbacks import train_tag
+    from keras_attngan.training.experiment import Workdir
+
+    directory = os.path.join(Workdir(workdir).logs, "train")
+    curves = {name: study.scalar_curve(directory, train_tag(name)) for name in LOGGED}
+    return {name: curve[max(curve)] if curve else None for name, curve in curves.items()}
+
+
 def run_one(name, config, seed, steps, overrides, num, workdir):
     """Trains one run, measures its export; returns its record."""
     from keras_attngan.training.loop import train
@@ -327,7 +343,7 @@ def run_one(name, config, seed, steps, overrides, num, workdir):
     start = time.perf_counter()
     _, export_path = train(config, workdir)
     seconds = time.perf_counter() - start
-    metrics = measure(export_path, config.data.source, config.data.image_size, num)
+    metrics = {**measure(export_path, config.data.source, config.data.image_size, num), **logged_at_end(workdir)}
     return {"name": name, "seed": seed, "budget": {"steps": steps, "num": num, "overrides": overrides},
             "train_seconds": round(seconds, 1), "metrics": metrics}
 
@@ -339,7 +355,8 @@ def remeasure(config, workdir, num):
     export_root = os.path.join(workdir, "export")
     if not os.path.isdir(export_root):
         raise ValueError(f"--remeasure: no export under {export_root!r}; pass the --workdir the runs used.")
-    return measure(loading.resolve_export(export_root), config.data.source, config.data.image_size, num)
+    metrics = measure(loading.resolve_export(export_root), config.data.source, config.data.image_size, num)
+    return {**metrics, **logged_at_end(workdir)}
 
 
 def _flat(metrics, prefix=""):
@@ -397,8 +414,8 @@ def markdown(table, budgets, reference_table=None):
          "matched to the classes as the code values are."),
         "",
         ("| experiment | steps | images per code value | seeds | classifier held-out acc. | "
-         "Hungarian acc. | direct acc. |"),
-        "|---|---:|---:|---|---:|---:|---:|",
+         "Hungarian acc. | direct acc. | info bound (nats) |"),
+        "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for name in dict.fromkeys([*table, *reference_table]):
         if name in table:
@@ -406,12 +423,13 @@ def markdown(table, budgets, reference_table=None):
             lines.append(
                 f"| {name} | {budgets[name]['steps']} | {budgets[name]['num']} | {len(table[name]['seeds'])} | "
                 f"{_cell(m.get('classifier_held_out_accuracy'))} | "
-                f"{_cell(m.get('categorical_accuracy'))} | {_cell(m.get('direct_accuracy'))} |"
+                f"{_cell(m.get('categorical_accuracy'))} | {_cell(m.get('direct_accuracy'))} | "
+                f"{_cell(m.get('info_bound'))} |"
             )
         for clustering, row in reference_table.get(name, {}).items():
             label = CLUSTERINGS[clustering][0] if clustering in CLUSTERINGS else clustering
             lines.append(f"| {name}: {label} on pixels | - | - | {len(row['seeds'])} | - | "
-                         f"{_cell(row['accuracy'])} | - |")
+                         f"{_cell(row['accuracy'])} | - | - |")
     for name, row in table.items():
         metrics = row["metrics"]
         keys = [k.split("/") for k in metrics if k.startswith("code_factor_correlation/")]

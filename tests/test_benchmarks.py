@@ -240,6 +240,7 @@ def test_infogan_summary_tables():
             metrics["regressor_r2"] = dict.fromkeys(infogan.FACTORS, 0.5)
             metrics["colour_accuracy"] = 0.75
             metrics["code_factor_correlation"] = {"c1": dict.fromkeys((*infogan.FACTORS, "colour"), correlation)}
+            metrics["info_bound"] = 2.5  # a record from before `LOGGED` has none: "-"
         elif correlation is not None:  # measured on the images; None where a factor was undefined
             metrics["code_factor_correlation"] = {
                 "c1": dict(zip(infogan.DIGIT_FACTORS, (correlation, None), strict=True)),
@@ -262,18 +263,18 @@ def test_infogan_summary_tables():
     assert references["digits"]["kmeans"]["accuracy"]["mean"] == pytest.approx(0.8)
     text = infogan.markdown(table, {"digits": {"steps": 10, "num": 5}, "symbols": {"steps": 20, "num": 5}},
                             references)
-    assert "| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |" in text
+    assert "| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 | - |" in text
     lines = text.splitlines()
     # The references follow their experiment's row, in the Hungarian accuracy's column.
-    start = lines.index("| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 |")
+    start = lines.index("| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 | - |")
     assert lines[start + 1:start + 4] == [
-        "| digits: k-means on pixels | - | - | 2 | - | 0.800 ± 0.141 | - |",
-        "| digits: spectral clustering on pixels | - | - | 2 | - | 0.800 ± 0.000 | - |",
-        "| digits: k-means of a t-SNE map on pixels | - | - | 2 | - | 0.950 ± 0.071 | - |",
+        "| digits: k-means on pixels | - | - | 2 | - | 0.800 ± 0.141 | - | - |",
+        "| digits: spectral clustering on pixels | - | - | 2 | - | 0.800 ± 0.000 | - | - |",
+        "| digits: k-means of a t-SNE map on pixels | - | - | 2 | - | 0.950 ± 0.071 | - | - |",
     ]
     # An experiment with references and no finished run yet still shows them.
-    assert "| colored_digits: k-means on pixels | - | - | 2 | - | 0.200 ± 0.000 | - |" in text
-    assert "| symbols | 20 | 5 | 1 | 0.900 | 0.900 | 0.100 |" in text
+    assert "| colored_digits: k-means on pixels | - | - | 2 | - | 0.200 ± 0.000 | - | - |" in text
+    assert "| symbols | 20 | 5 | 1 | 0.900 | 0.900 | 0.100 | 2.500 |" in text
     assert "| code | rotation | thickness | scale | x | y | colour |" in text
     assert "| c1 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 |" in text
     assert "| (readers' held-out R^2; colour: accuracy) | 0.500 | 0.500 | 0.500 | 0.500 | 0.500 | 0.750 |" in text
@@ -317,7 +318,7 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
     args = ["--seeds", "1", "--steps", "2", "--num", "4", "--workdir", str(tmp_path / "runs"),
             "--results", str(tmp_path / "results"), "--set", "data.image_size=16",
             "--set", "data.num_examples=128", "--set", "data.batch_size=16",
-            "--set", "model.g_width=8", "--set", "model.d_width=8"]
+            "--set", "model.g_width=8", "--set", "model.d_width=8", "--set", "log.scalars_every=1"]
     table = infogan.main(args)
     assert set(table) == set(infogan.EXPERIMENTS)
     assert set(table["symbols"]["metrics"]) >= {"categorical_accuracy", "code_factor_correlation/c1/x"}
@@ -345,13 +346,18 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
             return json.load(f)
 
     before = load("symbols-0.json")
-    old = {**before, "metrics": {k: v for k, v in before["metrics"].items() if k != "colour_accuracy"}}
+    # The training log's last bound and Q's accuracy on the fakes, beside the export's metrics.
+    assert isinstance(before["metrics"]["info_bound"], float)
+    assert 0 <= before["metrics"]["info_accuracy"] <= 1
+    old = {**before, "metrics": {k: v for k, v in before["metrics"].items()
+                                 if k not in ("colour_accuracy", *infogan.LOGGED)}}
     with open(tmp_path / "results" / "records" / "symbols-0.json", "w") as f:
         json.dump(old, f)  # a record from before the colour was measured
     infogan.main(args + ["--remeasure", "--experiments", "symbols"])
     after = load("symbols-0.json")
     assert after["train_seconds"] == before["train_seconds"] and after["budget"] == before["budget"]
     assert 0 <= after["metrics"]["colour_accuracy"] <= 1
+    assert {k: after["metrics"][k] for k in infogan.LOGGED} == {k: before["metrics"][k] for k in infogan.LOGGED}
     assert set(after["metrics"]["code_factor_correlation"]["c1"]) == {*infogan.FACTORS, "colour"}
     # Seed 1 alone (as a second process would run it) joins seed 0 in the summary.
     table = infogan.main(args[:1] + ["1", "--first-seed", "1", "--experiments", "digits"] + args[2:])

@@ -165,24 +165,27 @@ def difference_interval(values, reference):
     }
 
 
-def metric_curve(logdir, name):
-    """``{step: value}`` of the scalar `name` that `callbacks.Evaluation` wrote under `logdir`."""
+def scalar_curve(directory, tag):
+    """``{step: value}`` of the TensorBoard scalar `tag` written under `directory` ({} if none)."""
     import tensorflow as tf
     from tensorboard.backend.event_processing import event_accumulator
 
-    from keras_attngan.training.callbacks import Evaluation
-
-    directory = os.path.join(logdir, "eval")
     if not os.path.isdir(directory):
         return {}
     events = event_accumulator.EventAccumulator(
         directory, size_guidance={event_accumulator.TENSORS: 0}
     )
     events.Reload()
-    tag = Evaluation.tag(name)
     if tag not in events.Tags()["tensors"]:
         return {}
     return {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)}
+
+
+def metric_curve(logdir, name):
+    """``{step: value}`` of the scalar `name` that `callbacks.Evaluation` wrote under `logdir`."""
+    from keras_attngan.training.callbacks import Evaluation
+
+    return scalar_curve(os.path.join(logdir, "eval"), Evaluation.tag(name))
 
 
 def write_json(path, value):
