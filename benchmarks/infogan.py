@@ -50,7 +50,8 @@ Every finished run writes ``RESULTS/records/EXPERIMENT-SEED.json``, each
 reference ``RESULTS/records/EXPERIMENT-CLUSTERING.json`` (all its seeds), and a
 rerun skips them, so the measurement can be stopped and continued. A run's
 record also keeps `LOGGED`: the last value its TensorBoard log holds of
-InfoGAN's bound and of Q's accuracy on the fakes.
+InfoGAN's bound and of Q's accuracy on the fakes; its code grids are copied to
+``RESULTS/grids/EXPERIMENT-GRID-SEED.png`` (`keep_grids`).
 ``--remeasure`` measures the finished runs' exports (in ``--workdir``) again
 without training, for a metric added after they ran. The summary
 (mean and standard deviation over seeds) goes to ``RESULTS/summary.json``
@@ -333,6 +334,21 @@ def logged_at_end(workdir):
     return {name: curve[max(curve)] if curve else None for name, curve in curves.items()}
 
 
+def keep_grids(workdir, results, name, seed):
+    """Copies the run's code grids (`callbacks.CodeGrids`' ``category_*.png`` and
+    ``traversal_*.png``) to ``RESULTS/grids/NAME-GRID-SEED.png``; returns their paths."""
+    from keras_attngan.training.experiment import Workdir
+
+    samples = Workdir(workdir).samples
+    grids = sorted(f for f in os.listdir(samples) if f.startswith(("category_", "traversal_")))
+    os.makedirs(os.path.join(results, "grids"), exist_ok=True)
+    kept = []
+    for grid in grids:
+        kept.append(os.path.join(results, "grids", f"{name}-{os.path.splitext(grid)[0]}-{seed}.png"))
+        shutil.copyfile(os.path.join(samples, grid), kept[-1])
+    return kept
+
+
 def run_one(name, config, seed, steps, overrides, num, workdir):
     """Trains one run, measures its export; returns its record."""
     from keras_attngan.training.loop import train
@@ -501,12 +517,14 @@ def main(argv=None):
                 if args.remeasure:
                     record["metrics"] = remeasure(run_config(config, seed, steps, overrides), workdir, args.num)
                     study.write_json(path, record)
+                    keep_grids(workdir, args.results, name, seed)
                 continue
             if args.remeasure:  # measures finished runs only
                 print(f"--remeasure: {name} seed {seed} has no record yet; not trained.", flush=True)
                 continue
             record = run_one(name, config, seed, steps, overrides, args.num, workdir)
             study.write_json(path, record)
+            keep_grids(workdir, args.results, name, seed)
             print(record, flush=True)
     records = [r for r in study.load_records(args.results)
                if "reference" not in r and r["budget"] == budgets.get(r["name"])]

@@ -337,6 +337,10 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
         assert set(summary["references"][name]) == set(infogan.CLUSTERINGS)
         assert summary["references"][name]["kmeans"]["accuracy"]["n"] == len(infogan.REFERENCE_SEEDS)
     assert "| digits: k-means on pixels | - | - | 3 |" in (tmp_path / "results" / "summary.md").read_text()
+    # Each run's code grids, under names that tell the experiments apart.
+    grids = os.listdir(tmp_path / "results" / "grids")
+    assert {"digits-category_digit-0.png", "colored_digits-category_digit-0.png",
+            "digits-traversal_c1_c2-0.png"} <= set(grids)
     mtimes = [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
     infogan.main(args)  # everything done: nothing is trained again
     assert mtimes == [os.path.getmtime(tmp_path / "results" / "records" / r) for r in records]
