@@ -37,8 +37,8 @@ with `keras_attngan.training.loop.train` for the config's `train.steps` (or
 
 Reference rows (every experiment): how well the classes can be found without
 a GAN. Each of `CLUSTERINGS` (k-means; spectral clustering on a
-nearest-neighbours graph; k-means of a two-dimensional t-SNE map) clusters the raw pixels of the real images the runs
-train on into as many clusters as the data set has classes, and its clusters
+nearest-neighbours graph; k-means of a two-dimensional t-SNE map) clusters the
+raw pixels of the real images the runs train on into as many clusters as the data set has classes, and its clusters
 are matched to the classes as the code values are (Hungarian,
 `categorical_code_accuracy`), for each of `REFERENCE_SEEDS` (seed s: the
 images of the run of seed s, and the clustering's seed). They sit in the
@@ -136,7 +136,7 @@ class _TsneKMeans:
 
 
 # Clusterings of the raw pixels for the reference rows: name -> (label, factory of
-# (number of clusters, seed) -> a scikit-learn estimator with `fit_predict`).
+# (number of clusters, seed) -> an object with scikit-learn's `fit_predict`).
 CLUSTERINGS = {
     "kmeans": ("k-means", _kmeans),
     "spectral": ("spectral clustering", _spectral),
