@@ -38,8 +38,9 @@ with `keras_attngan.training.loop.train` for the config's `train.steps` (or
 Reference rows (every experiment): how well the classes can be found without
 a GAN. Each of `CLUSTERINGS` (k-means; spectral clustering on a
 nearest-neighbours graph; k-means of a two-dimensional t-SNE map) clusters the
-raw pixels of the real images the runs train on into as many clusters as the data set has classes, and its clusters
-are matched to the classes as the code values are (Hungarian,
+raw pixels of the real images the runs train on into as many clusters as the
+data set has classes, and its clusters are matched to the classes as the code
+values are (Hungarian,
 `categorical_code_accuracy`), for each of `REFERENCE_SEEDS` (seed s: the
 images of the run of seed s, and the clustering's seed). They sit in the
 summary's first table beside the runs' Hungarian accuracy: an unsupervised
