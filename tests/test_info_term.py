@@ -10,6 +10,7 @@ import tensorflow as tf
 from conftest import CHANNELS, SIZE
 from conftest import info_spec as _spec
 from conftest import make_info_trainer as _info_trainer
+from conftest import real_dataset
 
 from keras_attngan.core.latent import CategoricalCode, LatentSpec
 from keras_attngan.networks.q_head import QHead
@@ -18,6 +19,7 @@ from keras_attngan.terms.infogan import (
     categorical_nll,
     clustering_information,
     gaussian_nll,
+    information_losses,
     invariant_information,
     labelled_fraction_mask,
     nuisance_transform,
@@ -424,4 +426,90 @@ def test_overclustering_head_trains_the_categorical_layer_and_joins_the_invarian
 )
 def test_overclusters_refused_without_the_invariance_term_or_when_not_a_count(options):
     with pytest.raises(ValueError, match=r"train\.info_overclusters"):
+        Information(_spec(), 5, **options)
+
+
+def test_subheads_give_the_selected_logits():
+    head = QHead(5, {"digit": 3}, ["width"], width=4, subheads=3)
+    features = tf.random.normal((6, 5), seed=2)
+    outputs = head(features)
+    stacked = outputs["subhead_logits"]["digit"]
+    assert stacked.shape == (3, 6, 3)
+    # No information recorded yet: the first sub-head, the one-head layer.
+    np.testing.assert_allclose(outputs["logits"]["digit"], stacked[0])
+    head.subhead_information.assign([0.1, 0.2, 0.9])
+    np.testing.assert_allclose(head(features)["logits"]["digit"], stacked[2])
+    assert not np.allclose(stacked[1], stacked[2])
+    restored = QHead.from_config(head.get_config())
+    restored.set_weights(head.get_weights())
+    np.testing.assert_allclose(restored(features)["logits"]["digit"], stacked[2])
+    assert "subhead_logits" not in QHead(5, {"digit": 3}, [], width=4)(features)
+
+
+def test_subheads_read_the_codes_and_the_best_average_information_is_selected():
+    model = _info_trainer(weight_invariant=1.0, subheads=3)
+    term, real = model.terms[0], _images(8)
+    q = term.q
+    assert "q_subhead" in term.reported
+    latent = model.latent.sample(8, model.seed_generator)
+    context = {
+        "discriminator": model.discriminator, "real": real, "fake": real, "latent": latent,
+        "seed_generator": keras.random.SeedGenerator(4),
+    }
+    q.subhead_information.assign([0.0, 0.0, 5.0])
+    before = q.subhead_information.numpy()
+    with tf.GradientTape(persistent=True) as tape:
+        contribution = term.d_terms(context)
+        fake_loss, invariant_loss = contribution.losses["d_info"], contribution.losses["q_invariant"]
+    # Every sub-head learns from both the fakes' codes and the real pairs.
+    for layer in [q.out] + q.out_subheads:
+        for loss in (fake_loss, invariant_loss):
+            gradients = tape.gradient(loss, layer.trainable_variables)
+            assert all(g is not None and np.any(g.numpy()) for g in gradients)
+    # The invariance term is the sub-heads' mean information, and each
+    # sub-head's information enters its running average.
+    augmented = nuisance_transform(real, keras.random.SeedGenerator(4))
+    q_real, q_augmented = term.predict(model.discriminator, real), term.predict(model.discriminator, augmented)
+    per_subhead = np.array([
+        invariant_information(q_real["subhead_logits"]["digit"][h], q_augmented["subhead_logits"]["digit"][h])
+        for h in range(3)
+    ])
+    np.testing.assert_allclose(invariant_loss, -per_subhead.mean(), rtol=1e-5)
+    np.testing.assert_allclose(q.subhead_information.numpy(), 0.99 * before + 0.01 * per_subhead, rtol=1e-5)
+    assert contribution.metrics["q_subhead"] == 2.0
+    np.testing.assert_allclose(
+        contribution.metrics["q_invariant_information"], per_subhead[2], rtol=1e-5
+    )
+    # D's NLL of the categorical code is the sub-heads' mean; G's the selected one's.
+    categories, values = model.latent.decode(latent["codes"])
+    q_fake = term.predict(model.discriminator, real)
+    nll = [categorical_nll(q_fake["subhead_logits"]["digit"][h], categories["digit"]) for h in range(3)]
+    _, continuous = information_losses(q_fake, categories, values)
+    np.testing.assert_allclose(
+        fake_loss, term.weight_categorical * np.mean(nll) + term.weight_continuous * continuous, rtol=1e-5
+    )
+    g_loss = term.g_terms(context).losses["g_info"]
+    np.testing.assert_allclose(
+        g_loss, term.weight_categorical * nll[2] + term.weight_continuous * continuous, rtol=1e-5
+    )
+
+
+def test_subheads_train_and_survive_save_load(tmp_path):
+    model = _info_trainer(weight_invariant=1.0, subheads=2)
+    history = model.fit(real_dataset(), steps_per_epoch=3, epochs=1, verbose=0)
+    assert set(history.history["q_subhead"]) <= {0.0, 1.0}
+    information = model.terms[0].q.subhead_information.numpy()
+    assert np.all(information > 0)
+    path = str(tmp_path / "trainer.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    np.testing.assert_array_equal(restored.terms[0].q.subhead_information.numpy(), information)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"subheads": 2}, {"subheads": 0, "weight_invariant": 1.0}, {"subheads": 1.5, "weight_invariant": 1.0}],
+)
+def test_subheads_refused_without_the_invariance_term_or_when_not_a_count(options):
+    with pytest.raises(ValueError, match=r"train\.info_subheads"):
         Information(_spec(), 5, **options)

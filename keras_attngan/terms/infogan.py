@@ -9,8 +9,12 @@ from keras import ops
 from keras_attngan.core.latent import LatentSpec
 from keras_attngan.networks.q_head import QHead
 from keras_attngan.terms.base import Contribution, LossTerm
+from keras_attngan.trainers.replicas import update_moving_average
 
 HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
+# Decay of the per-step average of each sub-head's IIC information by which
+# Q picks the sub-head its codes read: about the last hundred D updates.
+SUBHEAD_DECAY = 0.99
 
 
 def categorical_nll(logits, values):
@@ -172,7 +176,14 @@ class Information(LossTerm):
     survives the nuisance, which for digits is the class. With `overclusters`
     > 0, Q's auxiliary overclustering head (`keras_attngan.networks.q_head.QHead`)
     is trained on the same pairs, its information added to the term's: IIC's
-    way of shaping the layer the codes read.
+    way of shaping the layer the codes read. With `subheads` > 1, each
+    unsupervised code has that many sub-heads (IIC's remedy for a clustering
+    that settles in a poor optimum): every sub-head learns to read G's codes
+    on the fakes and maximizes the invariant information on the real pairs
+    (the term's is their mean), and the codes' ``logits`` (G's target, the
+    bound, the accuracy) are the sub-head whose information, averaged over
+    the recent D updates, is highest. Reading G's codes keeps the sub-heads'
+    values aligned with G's, so a change of sub-head does not relabel them.
 
     Cost: one more D pass on the fakes in each D update and each G
     iteration (Q reads its own pass, as the rotation term does), and with
@@ -186,8 +197,9 @@ class Information(LossTerm):
     clustering ``q_clustering`` (the weighted term) and ``q_real_information``
     (`clustering_information` on the real batch, summed over the codes),
     with invariance ``q_invariant`` (the weighted term) and
-    ``q_invariant_information`` (`invariant_information`, summed over the codes)
-    and with overclustering ``q_overcluster_information`` (the auxiliary head's).
+    ``q_invariant_information`` (`invariant_information` of the codes' logits,
+    summed over the codes), with overclustering ``q_overcluster_information``
+    (the auxiliary head's) and with sub-heads ``q_subhead`` (the selected one).
 
     Args:
         latent: the trainer's `keras_attngan.LatentSpec` (or its config),
@@ -204,6 +216,8 @@ class Information(LossTerm):
         overclusters: categories of Q's overclustering head for the
             invariance term (0: none; needs `weight_invariant` > 0 and an
             unsupervised categorical code).
+        subheads: Q's sub-heads per unsupervised categorical code (1: one;
+            more needs `weight_invariant` > 0).
     """
 
     CONFIG_KEYS = {
@@ -217,6 +231,7 @@ class Information(LossTerm):
         "width": "info_q_width",
         "separate_heads": "info_separate_heads",
         "overclusters": "info_overclusters",
+        "subheads": "info_subheads",
     }
     player = "d"
 
@@ -234,6 +249,7 @@ class Information(LossTerm):
         width=128,
         separate_heads=False,
         overclusters=0,
+        subheads=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -275,6 +291,16 @@ class Information(LossTerm):
                 "`train.info_overclusters` should be an integer >= 0 (0 = off). "
                 f"Received: train.info_overclusters={overclusters!r}"
             )
+        if not (subheads == int(subheads) and subheads >= 1):
+            raise ValueError(
+                f"`train.info_subheads` should be an integer >= 1. Received: train.info_subheads={subheads!r}"
+            )
+        if subheads > 1 and not (weight_invariant > 0 and self._unsupervised(supervised_code)):
+            raise ValueError(
+                "`train.info_subheads` picks among sub-heads by the invariance term's information: it "
+                "needs train.info_weight_invariant > 0 and an unsupervised categorical code. Received: "
+                f"train.info_subheads={subheads!r}, train.info_weight_invariant={weight_invariant!r}"
+            )
         self.feature_dim = int(feature_dim)
         self.weight_categorical = float(weight_categorical)
         self.weight_continuous = float(weight_continuous)
@@ -286,6 +312,7 @@ class Information(LossTerm):
         self.width = int(width)
         self.separate_heads = bool(separate_heads)
         self.overclusters = int(overclusters)
+        self.subheads = int(subheads)
         self.q = QHead(
             feature_dim,
             categorical,
@@ -293,6 +320,7 @@ class Information(LossTerm):
             width,
             separate=self.separate_heads,
             overclusters=self.overclusters,
+            subheads=self.subheads,
             name="q_head",
         )
         self.built = True
@@ -310,6 +338,8 @@ class Information(LossTerm):
             names += ["q_invariant", "q_invariant_information"]
         if self.overclusters:
             names.append("q_overcluster_information")
+        if self.subheads > 1:
+            names.append("q_subhead")
         return tuple(names)
 
     def _unsupervised(self, supervised_code):
@@ -335,11 +365,24 @@ class Information(LossTerm):
         """Q's outputs on `images` (through D's trunk)."""
         return self.q(self.features(discriminator, images))
 
-    def fake_terms(self, discriminator, fake, codes):
-        """(Weighted L_I, the bound, Q's categorical accuracy) on fakes drawn with `codes`."""
+    def fake_terms(self, discriminator, fake, codes, every_subhead=False):
+        """(Weighted L_I, the bound, Q's categorical accuracy) on fakes drawn with `codes`.
+
+        With `every_subhead` (D's step), the categorical NLL is the mean over
+        Q's sub-heads, so that each learns to read G's codes; the bound and
+        the accuracy are always the selected sub-head's.
+        """
         categories, values = self.latent.decode(codes)
         q = self.predict(discriminator, fake)
         categorical, continuous = information_losses(q, categories, values)
+        if every_subhead and "subhead_logits" in q:
+            categorical = sum(
+                (
+                    ops.mean(ops.stack([categorical_nll(logits, categories[n]) for logits in ops.unstack(stacked)]))
+                    for n, stacked in q["subhead_logits"].items()
+                ),
+                0.0,
+            )
         weighted = self.weight_categorical * categorical + self.weight_continuous * continuous
         bound = self.latent.entropy - (categorical + continuous)
         accuracy = None
@@ -373,7 +416,7 @@ class Information(LossTerm):
     def d_terms(self, ctx):
         # The bound is reported from G's step, on the fakes of the G it trains.
         weighted, _, _ = self.fake_terms(
-            ctx["discriminator"], ctx["fake"], ctx["latent"]["codes"]
+            ctx["discriminator"], ctx["fake"], ctx["latent"]["codes"], every_subhead=True
         )
         losses = {"d_info": weighted}
         metrics = {}
@@ -404,13 +447,32 @@ class Information(LossTerm):
             information = sum(
                 invariant_information(q_clustered["logits"][n], q_augmented["logits"][n]) for n in clustered
             )
+            objective = information
+            if self.subheads > 1:
+                objective = self._track_subheads(q_clustered, q_augmented, clustered)
+                metrics["q_subhead"] = ops.cast(self.q.selected_subhead, "float32")
             overcluster = 0.0
             if self.overclusters:
                 overcluster = invariant_information(q_clustered["overcluster"], q_augmented["overcluster"])
                 metrics["q_overcluster_information"] = overcluster
-            losses["q_invariant"] = -self.weight_invariant * (information + overcluster)
+            losses["q_invariant"] = -self.weight_invariant * (objective + overcluster)
             metrics["q_invariant_information"] = information
         return Contribution(losses, metrics)
+
+    def _track_subheads(self, q_real, q_augmented, codes):
+        """The sub-heads' mean invariant information; updates the average that selects one."""
+        per_subhead = ops.stack(
+            [
+                sum(
+                    invariant_information(ops.take(q_real["subhead_logits"][n], h, axis=0),
+                                          ops.take(q_augmented["subhead_logits"][n], h, axis=0))
+                    for n in codes
+                )
+                for h in range(self.subheads)
+            ]
+        )
+        update_moving_average([self.q.subhead_information], [ops.stop_gradient(per_subhead)], SUBHEAD_DECAY)
+        return ops.mean(per_subhead)
 
     def g_terms(self, ctx):
         weighted, bound, accuracy = self.fake_terms(
@@ -430,6 +492,7 @@ class Information(LossTerm):
             weight_invariant=self.weight_invariant,
             separate_heads=self.separate_heads,
             overclusters=self.overclusters,
+            subheads=self.subheads,
             supervised_code=self.supervised_code,
             label_fraction=self.label_fraction,
             width=self.width,

@@ -178,6 +178,9 @@ def default_config():
     # Categories of IIC's auxiliary overclustering head on the invariance
     # term's pairs (0 = none).
     config.train.info_overclusters = 0
+    # IIC's sub-heads for each unsupervised categorical code: Q's codes read
+    # the one whose invariant information is highest (1 = one head).
+    config.train.info_subheads = 1
     config.train.info_supervised_code = ""
     config.train.info_label_fraction = 1.0
     config.train.info_q_width = 128

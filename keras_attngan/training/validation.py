@@ -117,6 +117,7 @@ BOUNDS = {
     "train.verdict_cutmix": (lambda v: 0 <= v <= 1, "in [0, 1] (the probability of a CutMix batch; 0 = off)"),
     "train.verdict_cutmix_warmup": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0"),
     "train.info_overclusters": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (0 = off)"),
+    "train.info_subheads": (lambda v: isinstance(v, int) and v >= 1, _INTEGER_AT_LEAST_1),
     "log.eval_every": (lambda v: v >= 0, "an integer >= 0 (0 = off)"),
     **{
         f"log.{key}": (lambda v: v >= 1, _INTEGER_AT_LEAST_1)
