@@ -23,6 +23,7 @@ from keras_attngan.terms.infogan import (
     invariant_information,
     labelled_fraction_mask,
     nuisance_transform,
+    similarity_warp,
 )
 
 
@@ -192,6 +193,24 @@ def test_the_nuisance_transform_is_seeded_and_keeps_what_it_moves():
     # No rotation, scale or shift: the identity.
     same = nuisance_transform(images, keras.random.SeedGenerator(3), degrees=0.0, scale=0.0, shift=0.0)
     np.testing.assert_allclose(same, images, atol=1e-5)
+
+
+def test_the_nuisance_warp_is_keras_affine_transform_with_nearest_fill_and_compiles_under_xla():
+    """The gathers reproduce TensorFlow's projective transform kernel (which XLA lacks)."""
+    images = tf.constant(np.random.default_rng(0).uniform(-1, 1, (5, 12, 10, 3)), "float32")
+    draws = tf.constant(np.random.default_rng(1).uniform(-1, 1, (5, 4)), "float32")
+    angle, factor = draws[:, 0] * math.pi / 6.0, 1.0 + 0.3 * draws[:, 1]
+    cos, sin = tf.cos(angle) / factor, tf.sin(angle) / factor
+    cx, cy = 4.5, 5.5
+    transform = tf.stack(
+        [cos, sin, cx - cos * cx - sin * cy - 3.0 * draws[:, 2],
+         -sin, cos, cy + sin * cx - cos * cy - 3.0 * draws[:, 3], tf.zeros_like(cos), tf.zeros_like(cos)],
+        axis=1,
+    )
+    expected = keras.ops.image.affine_transform(images, transform, fill_mode="nearest")
+    np.testing.assert_allclose(similarity_warp(images, draws, 30.0, 0.3, 3.0), expected, atol=1e-5)
+    compiled = tf.function(lambda x, d: similarity_warp(x, d, 30.0, 0.3, 3.0), jit_compile=True)
+    np.testing.assert_allclose(compiled(images, draws), expected, atol=1e-5)
 
 
 def test_invariant_clustering_separates_two_shapes_under_the_nuisance_and_pairs_no_unrelated_images():
@@ -494,8 +513,8 @@ def test_subheads_read_the_codes_and_the_best_average_information_is_selected():
     )
 
 
-def test_subheads_train_and_survive_save_load(tmp_path):
-    model = _info_trainer(weight_invariant=1.0, subheads=2)
+def test_subheads_train_under_xla_and_survive_save_load(tmp_path):
+    model = _info_trainer(compile_kwargs={"jit_compile": True}, weight_invariant=1.0, overclusters=4, subheads=2)
     history = model.fit(real_dataset(), steps_per_epoch=3, epochs=1, verbose=0)
     assert set(history.history["q_subhead"]) <= {0.0, 1.0}
     information = model.terms[0].q.subhead_information.numpy()

@@ -91,30 +91,48 @@ def nuisance_transform(images, seed_generator, degrees=10.0, scale=0.1, shift=2.
 
     Each image is rotated by up to `degrees` about its centre, scaled by a
     factor within ``1 +- scale`` and shifted by up to `shift` pixels in each
-    direction, all drawn from `seed_generator` (the trainer's), with the
-    border pixels extended outward.
+    direction, all drawn from `seed_generator` (the trainer's), read with
+    bilinear interpolation and the border pixels extended outward (as
+    `keras.ops.image.affine_transform` with ``fill_mode="nearest"``, written
+    with gathers so that it compiles under XLA, where TensorFlow's projective
+    transform kernel does not).
     """
-    batch, size = ops.shape(images)[0], images.shape[1]
-    draws = keras.random.uniform((batch, 4), minval=-1.0, maxval=1.0, seed=seed_generator)
+    draws = keras.random.uniform((ops.shape(images)[0], 4), minval=-1.0, maxval=1.0, seed=seed_generator)
+    return similarity_warp(images, draws, degrees, scale, shift)
+
+
+def similarity_warp(images, draws, degrees, scale, shift):
+    """`nuisance_transform`'s warp for given `draws` in [-1, 1] ``[B, 4]``.
+
+    Per image: rotation ``draws[:, 0] * degrees``, scale ``1 + draws[:, 1] *
+    scale``, shift ``draws[:, 2:] * shift`` pixels (x, y).
+    """
+    images = ops.cast(images, "float32")
+    batch, height, width, channels = ops.shape(images)[0], images.shape[1], images.shape[2], images.shape[3]
     angle = draws[:, 0] * (math.pi * degrees / 180.0)
     factor = 1.0 + scale * draws[:, 1]
-    cos, sin = ops.cos(angle) / factor, ops.sin(angle) / factor
-    centre = (size - 1) / 2.0
-    # The output pixel (x, y) reads the input at the inverse transform of it.
-    transform = ops.stack(
-        [
-            cos,
-            sin,
-            centre - cos * centre - sin * centre - shift * draws[:, 2],
-            -sin,
-            cos,
-            centre + sin * centre - cos * centre - shift * draws[:, 3],
-            ops.zeros_like(cos),
-            ops.zeros_like(cos),
-        ],
-        axis=1,
+    cos, sin = [ops.reshape(v / factor, (-1, 1, 1)) for v in (ops.cos(angle), ops.sin(angle))]
+    x_shift, y_shift = [ops.reshape(shift * draws[:, i], (-1, 1, 1)) for i in (2, 3)]
+    rows, columns = ops.meshgrid(
+        ops.arange(height, dtype="float32"), ops.arange(width, dtype="float32"), indexing="ij"
     )
-    return ops.image.affine_transform(ops.cast(images, "float32"), transform, fill_mode="nearest")
+    # The output pixel (x, y) reads the input at the inverse transform of it,
+    # relative to the centre; outside the image, at the nearest border pixel.
+    x, y = columns - (width - 1) / 2.0, rows - (height - 1) / 2.0
+    source_x = ops.clip(cos * x + sin * y + (width - 1) / 2.0 - x_shift, 0.0, width - 1.0)
+    source_y = ops.clip(-sin * x + cos * y + (height - 1) / 2.0 - y_shift, 0.0, height - 1.0)
+    x0, y0 = ops.floor(source_x), ops.floor(source_y)
+    x1, y1 = ops.minimum(x0 + 1.0, width - 1.0), ops.minimum(y0 + 1.0, height - 1.0)
+    flat = ops.reshape(images, (batch, height * width, channels))
+
+    def pixels(y, x):
+        index = ops.reshape(ops.cast(y * width + x, "int32"), (batch, height * width, 1))
+        return ops.reshape(ops.take_along_axis(flat, index, axis=1), (batch, height, width, channels))
+
+    wx, wy = ops.expand_dims(source_x - x0, -1), ops.expand_dims(source_y - y0, -1)
+    top = (1.0 - wx) * pixels(y0, x0) + wx * pixels(y0, x1)
+    bottom = (1.0 - wx) * pixels(y1, x0) + wx * pixels(y1, x1)
+    return (1.0 - wy) * top + wy * bottom
 
 
 def labelled_fraction_mask(images, fraction, seed=0):
