@@ -34,6 +34,17 @@ with `keras_attngan.training.loop.train` for the config's `train.steps` (or
   stroke thickness (twice the ink mass over the mass a one-pixel erosion
   removes) and slant (the shear mu11 / mu02 of the ink's second moments);
   the table is |Spearman| of each code with each (`DIGIT_FACTORS`).
+- traversal control (every experiment with continuous codes): `TRAVERSALS`
+  latents from the priors, each drawn again with one continuous code set to
+  each of `TRAVERSAL_STEPS` values across its prior's range (uniform: its
+  range; normal: +-2) and the rest fixed (`attngan synthesize --code
+  NAME=VALUE`), the factors read as above (for symbols the ordered ones);
+  the table is `keras_attngan.metrics.control.traversal_control`: the
+  within-traversal Spearman correlation of code and factor, averaged over
+  the traversals with its sign, then its absolute value. The correlation
+  over independent samples above mixes in what the other codes and the noise
+  do to a factor; this one reads what moving the code does, as the
+  traversal grids show it.
 
 Reference rows (every experiment): how well the classes can be found without
 a GAN. Each of `CLUSTERINGS` (k-means; spectral clustering on a
@@ -87,6 +98,9 @@ COLOUR = "colour"
 # Sources whose continuous control is measured on the images (`digit_factors`), and its factors.
 DIGIT_SOURCES = ("digits", "colored_digits")
 DIGIT_FACTORS = ("thickness", "slant")
+# Traversals per continuous code and code values along each, for `traversal_controls`.
+TRAVERSALS = 50
+TRAVERSAL_STEPS = 7
 # What each run's training log says at its last step, recorded beside the export's
 # measurements: InfoGAN's lower bound on I(c; G(z, c)) in nats and Q's accuracy on the
 # fakes' categorical codes.
@@ -274,6 +288,29 @@ def _factor_correlation(code, factor):
     return continuous_code_correlation(code, factor)
 
 
+def traversal_controls(export_path, spec, read_factors, seed):
+    """``{code: {factor: traversal_control}}`` of each continuous code of the export.
+
+    `read_factors` maps uint8 images to ``{factor: [N]}``.
+    """
+    from keras_attngan.apps import synthesis
+    from keras_attngan.metrics.control import traversal_control
+
+    result = {}
+    for code in spec.continuous:
+        low, high = (code.low, code.high) if code.prior == "uniform" else (-2.0, 2.0)
+        steps = np.linspace(low, high, TRAVERSAL_STEPS)
+        readings = [
+            read_factors(synthesis.from_export(export_path, TRAVERSALS, seed=seed, codes=[f"{code.name}={v}"])[0])
+            for v in steps
+        ]
+        result[code.name] = {
+            factor: traversal_control(steps, np.stack([r[factor] for r in readings], axis=1))
+            for factor in readings[0]
+        }
+    return result
+
+
 def measure(export_path, source, image_size, num, seed=0):
     """The control metrics of one export (see the module docstring)."""
     from keras_attngan.apps import synthesis
@@ -314,6 +351,12 @@ def measure(export_path, source, image_size, num, seed=0):
             }
             for code in values
         }
+
+        def read(images):
+            features, _ = classifier.features_and_probabilities(images.astype(np.float32) / 127.5 - 1)
+            return {name: regressor.predict(features) for name, regressor in regressors.items()}
+
+        result["traversal_control"] = traversal_controls(export_path, spec, read, seed + 2000)
     if source in DIGIT_SOURCES and spec.continuous:
         images, _ = synthesis.from_export(export_path, num, seed=seed + 1000)
         _, _, values = spec.sample_numpy(num, seed + 1000)  # the codes `generate` drew
@@ -322,6 +365,9 @@ def measure(export_path, source, image_size, num, seed=0):
             code: {name: _factor_correlation(values[code], factors[name]) for name in DIGIT_FACTORS}
             for code in values
         }
+        result["traversal_control"] = traversal_controls(
+            export_path, spec, lambda images: digit_factors(images.astype(np.float32) / 127.5 - 1), seed + 2000
+        )
     return result
 
 
@@ -449,23 +495,28 @@ def markdown(table, budgets, reference_table=None):
                          f"{_cell(row['accuracy'])} | - | - |")
     for name, row in table.items():
         metrics = row["metrics"]
-        keys = [k.split("/") for k in metrics if k.startswith("code_factor_correlation/")]
-        if not keys:
-            continue
-        codes = sorted({k[1] for k in keys})
-        factors = list(dict.fromkeys(k[2] for k in keys))
         readers = any(k.startswith("regressor_r2/") for k in metrics)
-        title = (f"{name}: |Spearman| of each continuous code with each predicted factor ({COLOUR}: eta)"
-                 if readers else
-                 f"{name}: |Spearman| of each continuous code with each factor measured on the images")
-        lines += ["", title, "", "| code | " + " | ".join(factors) + " |", "|---|" + "---:|" * len(factors)]
-        for code in codes:
-            cells = [_cell(metrics.get(f"code_factor_correlation/{code}/{f}")) for f in factors]
-            lines.append(f"| {code} | " + " | ".join(cells) + " |")
-        if readers:
-            scores = [_cell(metrics.get(f"regressor_r2/{f}")) for f in FACTORS]
-            scores.append(_cell(metrics.get("colour_accuracy")))
-            lines.append(f"| (readers' held-out R^2; {COLOUR}: accuracy) | " + " | ".join(scores) + " |")
+        factors_read = "predicted factor" if readers else "factor measured on the images"
+        titles = {
+            "code_factor_correlation": f"|Spearman| of each continuous code with each {factors_read}"
+                                       + (f" ({COLOUR}: eta)" if readers else ""),
+            "traversal_control": f"traversal control of each {factors_read} by each continuous code",
+        }
+        for prefix, title in titles.items():
+            keys = [k.split("/") for k in metrics if k.startswith(prefix + "/")]
+            if not keys:
+                continue
+            codes = sorted({k[1] for k in keys})
+            factors = list(dict.fromkeys(k[2] for k in keys))
+            lines += ["", f"{name}: {title}", "", "| code | " + " | ".join(factors) + " |",
+                      "|---|" + "---:|" * len(factors)]
+            for code in codes:
+                cells = [_cell(metrics.get(f"{prefix}/{code}/{f}")) for f in factors]
+                lines.append(f"| {code} | " + " | ".join(cells) + " |")
+            if readers and prefix == "code_factor_correlation":
+                scores = [_cell(metrics.get(f"regressor_r2/{f}")) for f in FACTORS]
+                scores.append(_cell(metrics.get("colour_accuracy")))
+                lines.append(f"| (readers' held-out R^2; {COLOUR}: accuracy) | " + " | ".join(scores) + " |")
     return "\n".join(lines)
 
 

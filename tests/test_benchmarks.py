@@ -246,6 +246,7 @@ def test_infogan_summary_tables():
                 "c1": dict(zip(infogan.DIGIT_FACTORS, (correlation, None), strict=True)),
                 "c2": dict.fromkeys(infogan.DIGIT_FACTORS, 1 - correlation),
             }
+            metrics["traversal_control"] = {"c1": dict.fromkeys(infogan.DIGIT_FACTORS, 2 * correlation)}
         return {"name": name, "seed": seed, "metrics": metrics}
 
     def reference(name, clustering, accuracy):
@@ -283,6 +284,13 @@ def test_infogan_summary_tables():
     assert "| c1 | 0.300 ± 0.141 | - |" in text
     assert "| c2 | 0.700 ± 0.141 | 0.700 ± 0.141 |" in text
     assert text.count("readers' held-out") == 1  # digits' factors are measured, not read
+    # The traversal table follows the sample correlations; symbols' records have none.
+    title = "digits: traversal control of each factor measured on the images by each continuous code"
+    start = lines.index(title)
+    assert lines[start + 2:start + 5] == ["| code | thickness | slant |", "|---|---:|---:|",
+                                          "| c1 | 0.600 ± 0.283 | 0.600 ± 0.283 |"]
+    assert lines.index("digits: |Spearman| of each continuous code with each factor measured on the images") < start
+    assert text.count("traversal control") == 1
 
 
 def test_infogan_references_are_written_once_and_kept(tmp_path):
@@ -325,8 +333,11 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
     assert set(table["colored_digits"]["metrics"]) >= {"categorical_accuracy"}
     for name in infogan.DIGIT_SOURCES:  # measured on the images: present, or None (dropped) if undefined
         for key, value in table[name]["metrics"].items():
-            if key.startswith("code_factor_correlation/"):
+            if key.startswith(("code_factor_correlation/", "traversal_control/")):
                 assert key.split("/")[2] in infogan.DIGIT_FACTORS and 0 <= value["mean"] <= 1
+    for key, value in table["symbols"]["metrics"].items():
+        if key.startswith("traversal_control/"):  # the ordered factors, read
+            assert key.split("/")[2] in infogan.FACTORS and 0 <= value["mean"] <= 1
     records = sorted(os.listdir(tmp_path / "results" / "records"))
     assert records == sorted(
         [f"{name}-0.json" for name in infogan.EXPERIMENTS]

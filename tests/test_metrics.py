@@ -33,6 +33,7 @@ from keras_attngan.metrics import (
     mask_faithfulness,
     mmd2_unbiased,
     reference_statistics,
+    traversal_control,
 )
 from keras_attngan.metrics.control import digit_factors
 from keras_attngan.metrics.suite import parse_metrics
@@ -217,6 +218,31 @@ def test_continuous_code_correlation_with_a_symbols_factor():
     assert continuous_code_correlation(rng.normal(size=300), rotation, "pearson") < 0.2
     with pytest.raises(ValueError, match="method"):
         continuous_code_correlation(rotation, rotation, "kendall")
+
+
+def test_traversal_control_known_values_and_what_it_ignores():
+    steps = np.linspace(-1, 1, 7)
+    rng = np.random.default_rng(0)
+    offsets = rng.normal(0, 5, (40, 1))
+    # Each traversal has its own level (the rest of the latent) and rises with the code:
+    # control is complete, though across traversals the level swamps the code.
+    rising = offsets + np.exp(steps)
+    assert traversal_control(steps, rising) == pytest.approx(1.0)
+    assert continuous_code_correlation(np.tile(steps, 40), rising.ravel()) < 0.5
+    assert traversal_control(steps, -rising) == pytest.approx(1.0)
+    # Half rise, half fall: no consistent control.
+    assert traversal_control(steps, np.concatenate([rising[:20], -rising[20:]])) == pytest.approx(0.0, abs=1e-12)
+    assert traversal_control(steps, offsets + rng.normal(size=(40, 7))) < 0.2
+    # Undefined or constant traversals are left out; none left: None.
+    with_gaps = rising.copy()
+    with_gaps[:5, 3] = np.nan
+    with_gaps[5:10] = 1.0
+    assert traversal_control(steps, with_gaps) == pytest.approx(1.0)
+    assert traversal_control(steps, np.full((3, 7), np.nan)) is None
+    with pytest.raises(ValueError, match="code_values"):
+        traversal_control([0.0, 0.0, 0.0], np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="factors"):
+        traversal_control(steps, np.zeros((2, 6)))
 
 
 def test_correlation_ratio_known_values_and_an_unordered_factor():

@@ -20,6 +20,7 @@ from keras_attngan.metrics.control import (
     categorical_code_accuracy,
     continuous_code_correlation,
     correlation_ratio,
+    traversal_control,
 )
 from keras_attngan.metrics.domain_classifier import (
     DomainClassifier,
@@ -78,4 +79,5 @@ __all__ = [
     "reference_from_images",
     "reference_statistics",
     "train_domain_classifier",
+    "traversal_control",
 ]

@@ -7,7 +7,9 @@ values to classes with the Hungarian algorithm (Kuhn, 1955) before counting,
 as in unsupervised clustering accuracy. `continuous_code_correlation`
 measures how strongly a continuous code tracks a known factor (e.g. the
 rotation of `symbols`, from `keras_attngan.data.render_symbols`), and
-`correlation_ratio` how strongly it decides a categorical factor (the colour).
+`correlation_ratio` how strongly it decides a categorical factor (the colour),
+and `traversal_control` how consistently a factor follows a code when only
+the code changes, as InfoGAN's figures vary one code with the rest fixed.
 Data without known factors can still be measured on the images themselves:
 `digit_factors` reads the stroke thickness and slant of digits, in the
 manner of Morpho-MNIST (Castro et al., 2019, "Morpho-MNIST", JMLR).
@@ -98,6 +100,45 @@ def continuous_code_correlation(code, factor, method="spearman"):
         )
     function = stats.spearmanr if method == "spearman" else stats.pearsonr
     return float(abs(function(code, factor)[0]))
+
+
+def traversal_control(code_values, factors):
+    """How consistently a factor follows a code along traversals, in [0, 1].
+
+    Each row of `factors` is one traversal: the factor measured on images
+    drawn with the noise and every other code fixed while the code takes
+    `code_values` in turn. Spearman's correlation of code and factor is
+    taken within each traversal and the signed correlations are averaged
+    before the sign is dropped: 1 when the factor rises (or falls)
+    monotonically with the code in every traversal, about 0 when the code
+    moves it in no consistent direction. Unlike
+    `continuous_code_correlation` over independent samples, the variation
+    the other codes and the noise bring is held fixed, so it reads what
+    moving the code does.
+
+    Args:
+        code_values: ``[S]`` the code's values along each traversal (S >= 3,
+            not all equal).
+        factors: ``[T, S]`` the factor in each traversal; a traversal where
+            it is undefined (NaN) anywhere or constant is left out.
+
+    Returns:
+        float in [0, 1], or None when no traversal is left.
+    """
+    code_values, factors = np.asarray(code_values, np.float64), np.asarray(factors, np.float64)
+    if code_values.ndim != 1 or len(code_values) < 3 or np.ptp(code_values) == 0:
+        raise ValueError(
+            "`code_values` should be a 1-D array of at least 3 values that vary. "
+            f"Received: {code_values.tolist()}"
+        )
+    if factors.ndim != 2 or factors.shape[1] != len(code_values):
+        raise ValueError(
+            f"`factors` should be [traversals, {len(code_values)}]. Received: shape {factors.shape}"
+        )
+    kept = [row for row in factors if np.all(np.isfinite(row)) and np.ptp(row) > 0]
+    if not kept:
+        return None
+    return float(abs(np.mean([stats.spearmanr(code_values, row)[0] for row in kept])))
 
 
 def correlation_ratio(code, groups):
