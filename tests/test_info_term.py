@@ -17,6 +17,7 @@ from keras_attngan.networks.q_head import QHead
 from keras_attngan.terms import Information
 from keras_attngan.terms.infogan import (
     categorical_nll,
+    colour_jitter,
     clustering_information,
     gaussian_nll,
     information_losses,
@@ -211,6 +212,37 @@ def test_the_nuisance_warp_is_keras_affine_transform_with_nearest_fill_and_compi
     np.testing.assert_allclose(similarity_warp(images, draws, 30.0, 0.3, 3.0), expected, atol=1e-5)
     compiled = tf.function(lambda x, d: similarity_warp(x, d, 30.0, 0.3, 3.0), jit_compile=True)
     np.testing.assert_allclose(compiled(images, draws), expected, atol=1e-5)
+
+
+def test_colour_jitter_known_values():
+    red = np.full((1, 4, 4, 3), -1.0, np.float32)
+    red[..., 0] = 1.0
+    red[0, :2] = 1.0  # a white half, as `symbols`' background
+    images = tf.constant(np.repeat(red, 3, axis=0))
+    # Draws: (saturation, order, contrast). No change in saturation or contrast, the
+    # identity order: the image itself; full desaturation: its grey.
+    same = colour_jitter(images, tf.constant([[0.0, 0.0, 0.5]] * 3))
+    np.testing.assert_allclose(same, images, atol=1e-6)
+    grey = colour_jitter(images, tf.constant([[1.0, 0.0, 0.5]] * 3)).numpy()
+    np.testing.assert_allclose(grey, np.repeat(images.numpy().mean(-1, keepdims=True), 3, -1), atol=1e-6)
+    # The orders: red ink becomes each primary; order draws cover all six.
+    orders = colour_jitter(images, tf.constant([[0.0, 0.0, 0.5], [0.0, 0.4, 0.5], [0.0, 0.99, 0.5]])).numpy()
+    assert [int(np.argmax(o[3, 0])) for o in orders] == [0, 1, 2]
+    # Contrast 1.5 about the mean, clipped to [-1, 1].
+    mean = images.numpy()[:1].mean()
+    strong = colour_jitter(images[:1], tf.constant([[0.0, 0.0, 1.0]])).numpy()
+    np.testing.assert_allclose(strong, np.clip(mean + 1.5 * (images.numpy()[:1] - mean), -1, 1), atol=1e-6)
+    # In the transform, after the warp: seeded.
+    seeded = [nuisance_transform(images, keras.random.SeedGenerator(5), colour=True).numpy() for _ in range(2)]
+    np.testing.assert_array_equal(*seeded)
+
+
+def test_colour_jitter_is_refused_for_grey_images():
+    from keras_attngan.networks.discriminator import Discriminator
+
+    with pytest.raises(ValueError, match=r"train\.info_colour_jitter.*1 channel"):
+        Information.from_networks(None, Discriminator(SIZE, 1, width=4), _spec(), weight_invariant=1.0,
+                                  colour_jitter=True)
 
 
 def test_invariant_clustering_separates_two_shapes_under_the_nuisance_and_pairs_no_unrelated_images():
@@ -513,10 +545,12 @@ def test_subheads_read_the_codes_and_the_best_average_information_is_selected():
     )
 
 
-def test_subheads_train_under_xla_and_survive_save_load(tmp_path):
-    model = _info_trainer(compile_kwargs={"jit_compile": True}, weight_invariant=1.0, overclusters=4, subheads=2)
+def test_subheads_and_colour_jitter_train_under_xla_and_survive_save_load(tmp_path):
+    model = _info_trainer(
+        compile_kwargs={"jit_compile": True}, weight_invariant=1.0, overclusters=4, subheads=2, colour_jitter=True
+    )
     history = model.fit(real_dataset(), steps_per_epoch=3, epochs=1, verbose=0)
-    assert set(history.history["q_subhead"]) <= {0.0, 1.0}
+    assert 0.0 <= history.history["q_subhead"][-1] <= 1.0  # the selected one, averaged over the steps
     information = model.terms[0].q.subhead_information.numpy()
     assert np.all(information > 0)
     path = str(tmp_path / "trainer.keras")

@@ -1,5 +1,6 @@
 """InfoGAN's information term: Q recovers G's codes, G makes them recoverable."""
 
+import itertools
 import math
 
 import keras
@@ -15,6 +16,8 @@ HALF_LOG_TWO_PI = 0.5 * math.log(2 * math.pi)
 # Decay of the per-step average of each sub-head's IIC information by which
 # Q picks the sub-head its codes read: about the last hundred D updates.
 SUBHEAD_DECAY = 0.99
+# The six orders of the RGB channels, one of which `colour_jitter` gives each image.
+CHANNEL_ORDERS = np.array(list(itertools.permutations(range(3))), np.int32)
 
 
 def categorical_nll(logits, values):
@@ -86,7 +89,7 @@ def invariant_information(logits, augmented_logits):
     return ops.sum(joint * (ops.log(joint) - ops.log(rows) - ops.log(cols)))
 
 
-def nuisance_transform(images, seed_generator, degrees=10.0, scale=0.1, shift=2.0):
+def nuisance_transform(images, seed_generator, degrees=10.0, scale=0.1, shift=2.0, colour=False):
     """A random similarity transform per image: rotation, scale, shift (IIC's augmentation).
 
     Each image is rotated by up to `degrees` about its centre, scaled by a
@@ -95,10 +98,38 @@ def nuisance_transform(images, seed_generator, degrees=10.0, scale=0.1, shift=2.
     bilinear interpolation and the border pixels extended outward (as
     `keras.ops.image.affine_transform` with ``fill_mode="nearest"``, written
     with gathers so that it compiles under XLA, where TensorFlow's projective
-    transform kernel does not).
+    transform kernel does not). With `colour`, `colour_jitter` follows.
     """
     draws = keras.random.uniform((ops.shape(images)[0], 4), minval=-1.0, maxval=1.0, seed=seed_generator)
-    return similarity_warp(images, draws, degrees, scale, shift)
+    images = similarity_warp(images, draws, degrees, scale, shift)
+    if colour:
+        images = colour_jitter(images, keras.random.uniform((ops.shape(images)[0], 3), seed=seed_generator))
+    return images
+
+
+def colour_jitter(images, draws, saturation=1.0, contrast=0.5):
+    """Random colour per RGB image: saturation, channel order, contrast (IIC's colour jitter).
+
+    For data whose ink colour is a nuisance (`symbols`, `colored_digits`):
+    each image moves towards its grey by up to `saturation` (1: fully grey),
+    has its channels put in one of their six orders (red ink may become green
+    or blue) and its contrast about its mean scaled by a factor within ``1 +-
+    contrast`` (black ink may come near grey), then clipped to [-1, 1].
+
+    Args:
+        images: ``[B, H, W, 3]`` in [-1, 1].
+        draws: ``[B, 3]`` in [0, 1): saturation, order, contrast.
+    """
+    images = ops.cast(images, "float32")
+    grey = ops.mean(images, axis=-1, keepdims=True)
+    kept = ops.reshape(1.0 - saturation * draws[:, 0], (-1, 1, 1, 1))
+    images = grey + kept * (images - grey)
+    order = ops.minimum(ops.cast(draws[:, 1] * len(CHANNEL_ORDERS), "int32"), len(CHANNEL_ORDERS) - 1)
+    channels = ops.reshape(ops.take(ops.convert_to_tensor(CHANNEL_ORDERS), order, axis=0), (-1, 1, 1, 3))
+    images = ops.take_along_axis(images, ops.broadcast_to(channels, ops.shape(images)), axis=-1)
+    mean = ops.mean(images, axis=(1, 2, 3), keepdims=True)
+    factor = ops.reshape(1.0 + contrast * (2.0 * draws[:, 2] - 1.0), (-1, 1, 1, 1))
+    return ops.clip(mean + factor * (images - mean), -1.0, 1.0)
 
 
 def similarity_warp(images, draws, degrees, scale, shift):
@@ -191,7 +222,8 @@ class Information(LossTerm):
     between Q's categories of each real image and of a copy under a random
     rotation, scale and shift (`invariant_information`,
     `nuisance_transform`; Ji et al., 2019): the categories become what
-    survives the nuisance, which for digits is the class. With `overclusters`
+    survives the nuisance, which for digits is the class (with
+    `colour_jitter`, the colour is a nuisance too: `colour_jitter`). With `overclusters`
     > 0, Q's auxiliary overclustering head (`keras_attngan.networks.q_head.QHead`)
     is trained on the same pairs, its information added to the term's: IIC's
     way of shaping the layer the codes read. With `subheads` > 1, each
@@ -236,6 +268,8 @@ class Information(LossTerm):
             unsupervised categorical code).
         subheads: Q's sub-heads per unsupervised categorical code (1: one;
             more needs `weight_invariant` > 0).
+        colour_jitter: the invariance term's copies also get a random
+            colour (`colour_jitter`; RGB images only).
     """
 
     CONFIG_KEYS = {
@@ -250,6 +284,7 @@ class Information(LossTerm):
         "separate_heads": "info_separate_heads",
         "overclusters": "info_overclusters",
         "subheads": "info_subheads",
+        "colour_jitter": "info_colour_jitter",
     }
     player = "d"
 
@@ -268,6 +303,7 @@ class Information(LossTerm):
         separate_heads=False,
         overclusters=0,
         subheads=1,
+        colour_jitter=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -331,6 +367,7 @@ class Information(LossTerm):
         self.separate_heads = bool(separate_heads)
         self.overclusters = int(overclusters)
         self.subheads = int(subheads)
+        self.colour_jitter = bool(colour_jitter)
         self.q = QHead(
             feature_dim,
             categorical,
@@ -372,6 +409,11 @@ class Information(LossTerm):
     def from_networks(cls, generator, discriminator, latent=None, **options):
         """A Q head sized to D's ``features`` (read from one D pass) for `latent`'s codes."""
         size, channels = discriminator.image_size, discriminator.channels
+        if options.get("colour_jitter") and channels != 3:
+            raise ValueError(
+                "`train.info_colour_jitter` changes the colours of RGB images; these have "
+                f"{channels} channel(s): set it to False. Received: train.info_colour_jitter=True"
+            )
         features = discriminator(ops.zeros((1, size, size, channels)), return_attention=False)
         return cls(latent, int(features["features"].shape[-1]), **options)
 
@@ -458,9 +500,8 @@ class Information(LossTerm):
             losses["q_clustering"] = -self.weight_clustering * information
             metrics["q_real_information"] = information
         if clustered and self.weight_invariant:
-            augmented = self.features(
-                ctx["discriminator"], ops.cast(nuisance_transform(ctx["real"], ctx["seed_generator"]), ctx["real"].dtype)
-            )
+            copies = nuisance_transform(ctx["real"], ctx["seed_generator"], colour=self.colour_jitter)
+            augmented = self.features(ctx["discriminator"], ops.cast(copies, ctx["real"].dtype))
             q_augmented = self.q(ops.stop_gradient(augmented) if self.separate_heads else augmented)
             information = sum(
                 invariant_information(q_clustered["logits"][n], q_augmented["logits"][n]) for n in clustered
@@ -511,6 +552,7 @@ class Information(LossTerm):
             separate_heads=self.separate_heads,
             overclusters=self.overclusters,
             subheads=self.subheads,
+            colour_jitter=self.colour_jitter,
             supervised_code=self.supervised_code,
             label_fraction=self.label_fraction,
             width=self.width,

@@ -181,6 +181,9 @@ def default_config():
     # IIC's sub-heads for each unsupervised categorical code: Q's codes read
     # the one whose invariant information is highest (1 = one head).
     config.train.info_subheads = 1
+    # The invariance term's copies also get a random saturation, channel
+    # order and contrast: for RGB data whose colour is not the class.
+    config.train.info_colour_jitter = False
     config.train.info_supervised_code = ""
     config.train.info_label_fraction = 1.0
     config.train.info_q_width = 128
