@@ -53,7 +53,8 @@ raw pixels of the real images the runs train on into as many clusters as the
 data set has classes, and its clusters are matched to the classes as the code
 values are (Hungarian,
 `categorical_code_accuracy`), for each of `REFERENCE_SEEDS` (seed s: the
-images of the run of seed s, and the clustering's seed). They sit in the
+images of the run of seed s, at most `REFERENCE_IMAGES` of them, and the clustering's
+seed). They sit in the
 summary's first table beside the runs' Hungarian accuracy: an unsupervised
 categorical code that does not beat them has found less of the classes than
 pixel distances do.
@@ -108,6 +109,10 @@ LOGGED = ("info_bound", "info_accuracy")
 # The reference rows' seeds, fixed so that a process running some of the runs' seeds
 # (`--first-seed`) computes the same references as any other.
 REFERENCE_SEEDS = (0, 1, 2)
+# The reference clusterings see at most this many of a run's images (its data set's
+# first, after the source's shuffle): t-SNE and spectral clustering grow faster than
+# the data, and `symbols` renders 20,000.
+REFERENCE_IMAGES = 2000
 # Training steps of the judge. A 95% (99%) accuracy goal needs a judge more accurate than
 # that: the FID extractor's 600 steps reach 0.94-0.97 held out on digits, 2000 reach 0.997.
 JUDGE_STEPS = 2000
@@ -205,7 +210,8 @@ def pixel_clustering(source, image_size, seeds=REFERENCE_SEEDS, num_examples=Non
 
     Seed s loads the images the run of seed s trains on (`load_source` with
     that seed: the subset when `num_examples` is set, the hues of
-    `colored_digits`) and seeds the clustering. The images are flattened in
+    `colored_digits`), keeps the first `REFERENCE_IMAGES` of them and seeds
+    the clustering. The images are flattened in
     [-1, 1], one cluster per class, and clusters are matched to classes by
     `categorical_code_accuracy`, as the runs' code values are.
 
@@ -226,7 +232,7 @@ def pixel_clustering(source, image_size, seeds=REFERENCE_SEEDS, num_examples=Non
     accuracies = {name: [] for name in CLUSTERINGS}
     for seed in seeds:
         data = real_data.load_real(source, image_size=image_size, num_examples=num_examples, seed=seed)
-        images, labels = real_data.arrays(data)
+        images, labels = (a[:REFERENCE_IMAGES] for a in real_data.arrays(data))
         pixels = images.reshape(len(images), -1).astype(np.float64)
         for name, (_, make) in CLUSTERINGS.items():
             # One thread, as the runs take one core each: on matrices this small, k-means'
