@@ -113,9 +113,9 @@ def load_config(name, arg="smoke"):
     return module.get_config(arg)
 
 
-def tiny_config(name="symbols_attn", **overrides):
-    """A smoke config shrunk further for tests: 16x16, a few steps."""
-    config = load_config(name)
+def tiny_config(name="symbols_attn", arg=None, **overrides):
+    """A smoke config (`arg`: the config's argument) shrunk further for tests: 16x16, a few steps."""
+    config = load_config(name, arg)
     if config.model.mask_source != "none":
         # The learned mask is the widest path (D's attention head, its own
         # losses); tests that want another source say so.

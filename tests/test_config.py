@@ -32,8 +32,18 @@ def test_digits_infogan_supervised_lets_the_labels_choose_the_category(arg):
     assert load_config("digits_infogan", None).train.info_supervised_code == ""
 
 
+def test_digits_infogan_iic_clusters_the_real_digits_without_labels():
+    config = load_config("digits_infogan", "iic")
+    validate_config(config)
+    assert config.train.info_supervised_code == "" and config.train.info_weight_invariant > 0
+    assert config.train.info_subheads > 1 and config.train.info_separate_heads
+    assert load_config("digits_infogan", "iic,smoke").train.steps <= 50
+    with pytest.raises(ValueError, match="pick one"):
+        load_config("digits_infogan", "iic,supervised")
+
+
 def test_an_unknown_config_argument_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"\['supervised', 'smoke'\]; unknown: \['supervized'\]"):
+    with pytest.raises(ValueError, match=r"\['supervised', 'iic', 'smoke'\]; unknown: \['supervized'\]"):
         load_config("digits_infogan", "supervized")
 
 

@@ -407,6 +407,25 @@ def test_train_the_supervised_symbols_config_end_to_end(tmp_path):
     assert images.shape == (2, 16, 16, 3)
 
 
+@pytest.mark.slow
+def test_train_the_iic_digits_config_end_to_end_under_xla(tmp_path):
+    from conftest import tiny_config
+
+    from keras_attngan.apps import study, synthesis
+    from keras_attngan.training.callbacks import train_tag
+    from keras_attngan.training.loop import train
+
+    config = tiny_config("digits_infogan", "iic", **{"train.jit_compile": True, "train.info_overclusters": 6})
+    workdir, export = train(config, str(tmp_path / "run"))
+    logs = os.path.join(workdir.logs, "train")
+    for name in ("q_subhead", "q_invariant_information", "q_overcluster_information", "info_bound"):
+        curve = study.scalar_curve(logs, train_tag(name))
+        assert curve and all(np.isfinite(v) for v in curve.values()), name
+    assert all(0 <= v <= config.train.info_subheads - 1 for v in study.scalar_curve(logs, train_tag("q_subhead")).values())
+    images, _ = synthesis.from_export(export, 2, category=3)
+    assert images.shape == (2, 16, 16, 1)
+
+
 def test_a_supervised_code_must_match_the_data_classes():
     from conftest import tiny_config
 
