@@ -223,7 +223,8 @@ class Information(LossTerm):
     rotation, scale and shift (`invariant_information`,
     `nuisance_transform`; Ji et al., 2019): the categories become what
     survives the nuisance, which for digits is the class (with
-    `colour_jitter`, the colour is a nuisance too: `colour_jitter`). With `overclusters`
+    `colour_jitter` the copies also get a random colour, so that the colour
+    is a nuisance too). With `overclusters`
     > 0, Q's auxiliary overclustering head (`keras_attngan.networks.q_head.QHead`)
     is trained on the same pairs, its information added to the term's: IIC's
     way of shaping the layer the codes read. With `subheads` > 1, each
