@@ -63,7 +63,9 @@ Every finished run writes ``RESULTS/records/EXPERIMENT-SEED.json``, each
 reference ``RESULTS/records/EXPERIMENT-CLUSTERING.json`` (all its seeds), and a
 rerun skips them, so the measurement can be stopped and continued. A run's
 record also keeps `LOGGED`: the last value its TensorBoard log holds of
-InfoGAN's bound and of Q's accuracy on the fakes; its code grids are copied to
+InfoGAN's bound, of Q's accuracy on the fakes and of the IIC information on
+the real pairs, and `q_real_categories`: how Q's category groups the real
+images, read from the last checkpoint; its code grids are copied to
 ``RESULTS/grids/EXPERIMENT-GRID-SEED.png`` (`keep_grids`).
 ``--remeasure`` measures the finished runs' exports (in ``--workdir``) again
 without training, for a metric added after they ran. The summary
@@ -105,7 +107,7 @@ TRAVERSAL_STEPS = 7
 # What each run's training log says at its last step, recorded beside the export's
 # measurements: InfoGAN's lower bound on I(c; G(z, c)) in nats and Q's accuracy on the
 # fakes' categorical codes.
-LOGGED = ("info_bound", "info_accuracy")
+LOGGED = ("info_bound", "info_accuracy", "q_invariant_information")
 # The reference rows' seeds, fixed so that a process running some of the runs' seeds
 # (`--first-seed`) computes the same references as any other.
 REFERENCE_SEEDS = (0, 1, 2)
@@ -412,9 +414,52 @@ def run_one(name, config, seed, steps, overrides, num, workdir):
     start = time.perf_counter()
     _, export_path = train(config, workdir)
     seconds = time.perf_counter() - start
-    metrics = {**measure(export_path, config.data.source, config.data.image_size, num), **logged_at_end(workdir)}
+    metrics = {**measure(export_path, config.data.source, config.data.image_size, num), **logged_at_end(workdir),
+               **q_real_categories(workdir)}
     return {"name": name, "seed": seed, "budget": {"steps": steps, "num": num, "overrides": overrides},
             "train_seconds": round(seconds, 1), "metrics": metrics}
+
+
+def q_real_categories(workdir):
+    """How Q's first categorical code groups the run's real images, from its last checkpoint.
+
+    Q's category of each of the first `REFERENCE_IMAGES` real images the run
+    trained on (D in inference mode), matched to the labels as the code values
+    are: ``q_real_accuracy`` for the code's logits (the selected sub-head),
+    and with sub-heads ``q_subhead_real_accuracy`` (``{index: accuracy}``).
+    What G draws for a code value follows Q's category, so this is where a
+    miss starts. {} for a run without a categorical code.
+    """
+    from keras_attngan.metrics import real_data
+    from keras_attngan.metrics.control import categorical_code_accuracy
+    from keras_attngan.terms import Information
+    from keras_attngan.training.experiment import load_config, open_workdir, restore_trainer
+
+    run = open_workdir(workdir)
+    config = load_config(run)
+    model, _, _ = restore_trainer(config, run)
+    term = next((t for t in model.terms if isinstance(t, Information)), None)
+    if term is None or not term.latent.categorical:
+        return {}
+    code = term.latent.categorical[0].name
+    data = real_data.load_real(config.data.source, image_size=config.data.image_size,
+                               num_examples=config.data.num_examples, seed=config.seed)
+    images, labels = (a[:REFERENCE_IMAGES] for a in real_data.arrays(data))
+    features = np.concatenate([
+        model.discriminator(images[i:i + 256], training=False, return_attention=False)["features"]
+        for i in range(0, len(images), 256)
+    ])
+    outputs = term.q(features)
+
+    def accuracy(logits):
+        return categorical_code_accuracy(np.argmax(logits, -1), labels)["accuracy"]
+
+    result = {"q_real_accuracy": accuracy(outputs["logits"][code])}
+    if code in outputs.get("subhead_logits", {}):
+        result["q_subhead_real_accuracy"] = {
+            str(h): accuracy(logits) for h, logits in enumerate(np.asarray(outputs["subhead_logits"][code]))
+        }
+    return result
 
 
 def remeasure(config, workdir, num):
@@ -425,7 +470,7 @@ def remeasure(config, workdir, num):
     if not os.path.isdir(export_root):
         raise ValueError(f"--remeasure: no export under {export_root!r}; pass the --workdir the runs used.")
     metrics = measure(loading.resolve_export(export_root), config.data.source, config.data.image_size, num)
-    return {**metrics, **logged_at_end(workdir)}
+    return {**metrics, **logged_at_end(workdir), **q_real_categories(workdir)}
 
 
 def _flat(metrics, prefix=""):
@@ -483,8 +528,8 @@ def markdown(table, budgets, reference_table=None):
          "matched to the classes as the code values are."),
         "",
         ("| experiment | steps | images per code value | seeds | classifier held-out acc. | "
-         "Hungarian acc. | direct acc. | info bound (nats) |"),
-        "|---|---:|---:|---|---:|---:|---:|---:|",
+         "Hungarian acc. | direct acc. | Q on the real images | info bound (nats) |"),
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for name in dict.fromkeys([*table, *reference_table]):
         if name in table:
@@ -493,12 +538,12 @@ def markdown(table, budgets, reference_table=None):
                 f"| {name} | {budgets[name]['steps']} | {budgets[name]['num']} | {len(table[name]['seeds'])} | "
                 f"{_cell(m.get('classifier_held_out_accuracy'))} | "
                 f"{_cell(m.get('categorical_accuracy'))} | {_cell(m.get('direct_accuracy'))} | "
-                f"{_cell(m.get('info_bound'))} |"
+                f"{_cell(m.get('q_real_accuracy'))} | {_cell(m.get('info_bound'))} |"
             )
         for clustering, row in reference_table.get(name, {}).items():
             label = CLUSTERINGS[clustering][0] if clustering in CLUSTERINGS else clustering
             lines.append(f"| {name}: {label} on pixels | - | - | {len(row['seeds'])} | - | "
-                         f"{_cell(row['accuracy'])} | - | - |")
+                         f"{_cell(row['accuracy'])} | - | - | - |")
     for name, row in table.items():
         metrics = row["metrics"]
         readers = any(k.startswith("regressor_r2/") for k in metrics)

@@ -241,6 +241,7 @@ def test_infogan_summary_tables():
             metrics["colour_accuracy"] = 0.75
             metrics["code_factor_correlation"] = {"c1": dict.fromkeys((*infogan.FACTORS, "colour"), correlation)}
             metrics["info_bound"] = 2.5  # a record from before `LOGGED` has none: "-"
+            metrics["q_real_accuracy"] = 0.8
         elif correlation is not None:  # measured on the images; None where a factor was undefined
             metrics["code_factor_correlation"] = {
                 "c1": dict(zip(infogan.DIGIT_FACTORS, (correlation, None), strict=True)),
@@ -264,18 +265,18 @@ def test_infogan_summary_tables():
     assert references["digits"]["kmeans"]["accuracy"]["mean"] == pytest.approx(0.8)
     text = infogan.markdown(table, {"digits": {"steps": 10, "num": 5}, "symbols": {"steps": 20, "num": 5}},
                             references)
-    assert "| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 | - |" in text
+    assert "| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 | - | - |" in text
     lines = text.splitlines()
     # The references follow their experiment's row, in the Hungarian accuracy's column.
-    start = lines.index("| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 | - |")
+    start = lines.index("| digits | 10 | 5 | 2 | 0.900 ± 0.000 | 0.600 ± 0.141 | 0.100 ± 0.000 | - | - |")
     assert lines[start + 1:start + 4] == [
-        "| digits: k-means on pixels | - | - | 2 | - | 0.800 ± 0.141 | - | - |",
-        "| digits: spectral clustering on pixels | - | - | 2 | - | 0.800 ± 0.000 | - | - |",
-        "| digits: k-means of a t-SNE map on pixels | - | - | 2 | - | 0.950 ± 0.071 | - | - |",
+        "| digits: k-means on pixels | - | - | 2 | - | 0.800 ± 0.141 | - | - | - |",
+        "| digits: spectral clustering on pixels | - | - | 2 | - | 0.800 ± 0.000 | - | - | - |",
+        "| digits: k-means of a t-SNE map on pixels | - | - | 2 | - | 0.950 ± 0.071 | - | - | - |",
     ]
     # An experiment with references and no finished run yet still shows them.
-    assert "| colored_digits: k-means on pixels | - | - | 2 | - | 0.200 ± 0.000 | - | - |" in text
-    assert "| symbols | 20 | 5 | 1 | 0.900 | 0.900 | 0.100 | 2.500 |" in text
+    assert "| colored_digits: k-means on pixels | - | - | 2 | - | 0.200 ± 0.000 | - | - | - |" in text
+    assert "| symbols | 20 | 5 | 1 | 0.900 | 0.900 | 0.100 | 0.800 | 2.500 |" in text
     assert "| code | rotation | thickness | scale | x | y | colour |" in text
     assert "| c1 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 | 0.250 |" in text
     assert "| (readers' held-out R^2; colour: accuracy) | 0.500 | 0.500 | 0.500 | 0.500 | 0.500 | 0.750 |" in text
@@ -364,6 +365,10 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
     # The training log's last bound and Q's accuracy on the fakes, beside the export's metrics.
     assert isinstance(before["metrics"]["info_bound"], float)
     assert 0 <= before["metrics"]["info_accuracy"] <= 1
+    # Q's category of the real images, from the checkpoint; no invariance term, no IIC information.
+    for name in infogan.EXPERIMENTS:
+        assert 0 < load(f"{name}-0.json")["metrics"]["q_real_accuracy"] <= 1
+    assert before["metrics"]["q_invariant_information"] is None
     old = {**before, "metrics": {k: v for k, v in before["metrics"].items()
                                  if k not in ("colour_accuracy", *infogan.LOGGED)}}
     with open(tmp_path / "results" / "records" / "symbols-0.json", "w") as f:
@@ -378,6 +383,22 @@ def test_infogan_tiny_run_is_resumable(tmp_path):
     table = infogan.main(args[:1] + ["1", "--first-seed", "1", "--experiments", "digits"] + args[2:])
     assert table["digits"]["seeds"] == [0, 1]
     assert "digits-1.json" in os.listdir(tmp_path / "results" / "records")
+
+
+@pytest.mark.slow  # a tiny training
+def test_infogan_reads_q_and_each_subhead_on_the_real_images(tmp_path):
+    import infogan
+    from conftest import tiny_config
+
+    from keras_attngan.training.loop import train
+
+    config = tiny_config("digits_infogan", "iic", **{"train.info_overclusters": 4, "train.info_subheads": 3})
+    workdir, _ = train(config, str(tmp_path / "run"))
+    result = infogan.q_real_categories(workdir.root)
+    assert set(result["q_subhead_real_accuracy"]) == {"0", "1", "2"}
+    assert all(0 < a <= 1 for a in result["q_subhead_real_accuracy"].values())
+    # The code's logits are one of the sub-heads' (the selected one).
+    assert result["q_real_accuracy"] in result["q_subhead_real_accuracy"].values()
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
