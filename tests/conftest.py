@@ -114,8 +114,11 @@ def load_config(name, arg="smoke"):
 
 
 def tiny_config(name="symbols_attn", arg=None, **overrides):
-    """A smoke config (`arg`: the config's argument) shrunk further for tests: 16x16, a few steps."""
-    config = load_config(name, arg)
+    """A smoke config shrunk further for tests: 16x16, a few steps.
+
+    `arg` is the config's argument besides ``smoke`` (e.g. ``"iic"``), or None.
+    """
+    config = load_config(name, f"{arg},smoke" if arg else "smoke")
     if config.model.mask_source != "none":
         # The learned mask is the widest path (D's attention head, its own
         # losses); tests that want another source say so.
