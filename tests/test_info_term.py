@@ -581,8 +581,19 @@ def test_subheads_and_colour_jitter_train_under_xla_and_survive_save_load(tmp_pa
 
 @pytest.mark.parametrize(
     "options",
-    [{"subheads": 2}, {"subheads": 0, "weight_invariant": 1.0}, {"subheads": 1.5, "weight_invariant": 1.0}],
+    [
+        {"subheads": 2},
+        {"subheads": 0, "weight_invariant": 1.0},
+        {"subheads": 1.5, "weight_invariant": 1.0},
+    ],
 )
 def test_subheads_refused_without_the_invariance_term_or_when_not_a_count(options):
     with pytest.raises(ValueError, match=r"train\.info_subheads"):
         Information(_spec(), 5, **options)
+
+
+def test_subheads_refused_beside_a_supervised_code():
+    spec = LatentSpec(_spec().noise_dim, categorical=[CategoricalCode("digit", 3), CategoricalCode("style", 2)])
+    Information(spec, 5, weight_invariant=1.0, subheads=2)  # both unsupervised: fine
+    with pytest.raises(ValueError, match=r"train\.info_subheads.*unsupervised.*info_supervised_code='digit'"):
+        Information(spec, 5, weight_invariant=1.0, subheads=2, supervised_code="digit")

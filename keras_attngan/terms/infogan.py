@@ -356,6 +356,14 @@ class Information(LossTerm):
                 "needs train.info_weight_invariant > 0 and an unsupervised categorical code. Received: "
                 f"train.info_subheads={subheads!r}, train.info_weight_invariant={weight_invariant!r}"
             )
+        if subheads > 1 and supervised_code:
+            # The sub-heads cover every categorical code, and only the selected one
+            # would learn the labels.
+            raise ValueError(
+                "`train.info_subheads` > 1 needs every categorical code unsupervised: set "
+                "train.info_supervised_code='' or train.info_subheads=1. Received: "
+                f"train.info_subheads={subheads!r}, train.info_supervised_code={supervised_code!r}"
+            )
         self.feature_dim = int(feature_dim)
         self.weight_categorical = float(weight_categorical)
         self.weight_continuous = float(weight_continuous)
