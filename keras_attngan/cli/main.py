@@ -156,6 +156,11 @@ def _parse_error_message(module, error, argv):
     if missing and "must have a value other than None" in str(error):
         return f"missing required flag{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
     text = _one_line(error)
+    # A config file whose get_config refuses its argument reaches here wrapped in
+    # ml_collections' traceback text: the file's own message is the user's.
+    wrapped = re.match(r"(.*?)Error whilst parsing config file: Traceback .* \w+(?:Error|Exception): (.*)$", text)
+    if wrapped:
+        text = wrapped.group(1) + wrapped.group(2)
     unknown = re.match(r"'([^']+)' (.*)", text)
     if unknown and isinstance(error, (KeyError, AttributeError)):  # --config.a.b=V naming no config key: name it in full
         for arg in argv:
