@@ -48,8 +48,9 @@ def get_config(arg=None):
     if "supervised" in args and "iic" in args:
         raise ValueError("configs/digits_infogan.py: `supervised` and `iic` are two ways to find the classes; pick one")
     if "iic" in args:
-        # Each setting raised the matched accuracy or kept the continuous codes'
-        # information (benchmarks/README.md, InfoGAN control).
+        # IIC's own settings (overclustering, sub-heads) and Q layers of their own
+        # for the continuous codes; what each did on digits is in
+        # benchmarks/README.md, InfoGAN control.
         config.train.info_weight_invariant = 1.0
         config.train.info_overclusters = 50
         config.train.info_subheads = 5
